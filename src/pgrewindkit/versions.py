@@ -1,0 +1,87 @@
+"""The table of PostgreSQL majors pgrewindkit knows, and how a file says which major wrote it.
+
+Detection follows pgBackRest: ``pg_control_version`` together with ``catalog_version_no`` (13–16
+share control version 1300), and the WAL page magic. Unknown versions are refused with what was
+found and what is supported.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from pgrewindkit.errors import UnsupportedVersionError
+
+
+@attrs.frozen
+class Major:
+    """One PostgreSQL major and the numbers that identify its files."""
+
+    major: int
+    control_version: int  # PG_CONTROL_VERSION, src/include/catalog/pg_control.h
+    catalog_version: int  # CATALOG_VERSION_NO of the release, src/include/catalog/catversion.h
+    wal_page_magic: int  # XLOG_PAGE_MAGIC, src/include/access/xlog_internal.h
+
+    @property
+    def tablespace_directory(self) -> str:
+        """``TABLESPACE_VERSION_DIRECTORY``: the per-version subdirectory of a tablespace."""
+        return f"PG_{self.major}_{self.catalog_version}"
+
+
+# Ordered by major. Catalog versions are those of the released major (they never change in minor
+# releases); development builds in between are refused.
+MAJORS: tuple[Major, ...] = (
+    Major(10, 1002, 201707211, 0xD097),
+    Major(11, 1100, 201809051, 0xD098),
+    Major(12, 1201, 201909212, 0xD101),
+    Major(13, 1300, 202007201, 0xD106),
+    Major(14, 1300, 202107181, 0xD10D),
+    Major(15, 1300, 202209061, 0xD110),
+    Major(16, 1300, 202307071, 0xD113),
+    Major(17, 1700, 202406281, 0xD116),
+    Major(18, 1800, 202506291, 0xD118),
+)
+
+SUPPORTED = f"PostgreSQL {MAJORS[0].major} to {MAJORS[-1].major}"
+
+_BY_MAJOR = {m.major: m for m in MAJORS}
+_BY_MAGIC = {m.wal_page_magic: m for m in MAJORS}
+_OLD_CONTROL_VERSIONS = {942: "9.4 or 9.5", 960: "9.6"}
+
+
+def by_major(major: int) -> Major:
+    try:
+        return _BY_MAJOR[major]
+    except KeyError:
+        raise UnsupportedVersionError(f"PostgreSQL {major} is not supported (supported: {SUPPORTED})") from None
+
+
+def by_control(control_version: int, catalog_version: int) -> Major:
+    """The major whose control file carries these two numbers."""
+    for m in MAJORS:
+        if m.control_version == control_version and m.catalog_version == catalog_version:
+            return m
+    raise UnsupportedVersionError(_describe_unknown(control_version, catalog_version))
+
+
+def by_wal_magic(magic: int) -> Major:
+    try:
+        return _BY_MAGIC[magic]
+    except KeyError:
+        raise UnsupportedVersionError(
+            f"unknown WAL page magic 0x{magic:04X} (supported: {SUPPORTED})"
+        ) from None
+
+
+def _describe_unknown(control_version: int, catalog_version: int) -> str:
+    found = f"pg_control version {control_version}, catalog version {catalog_version}"
+    if control_version in _OLD_CONTROL_VERSIONS:
+        return f"{found}: PostgreSQL {_OLD_CONTROL_VERSIONS[control_version]} is not supported ({SUPPORTED})"
+    swapped = int.from_bytes(control_version.to_bytes(4, "little"), "big")
+    if (control_version % 65536 == 0 and control_version != 0) or swapped in {m.control_version for m in MAJORS}:
+        return f"{found}: possible byte ordering mismatch (pgrewindkit reads little-endian x86-64 files)"
+    known = [m for m in MAJORS if m.control_version == control_version]
+    if known:
+        majors = ", ".join(str(m.major) for m in known)
+        return (f"{found}: control version {control_version} belongs to PostgreSQL {majors}, but no "
+                f"release of it has this catalog version (a development build?)")
+    return f"{found}: not a PostgreSQL release pgrewindkit knows ({SUPPORTED})"

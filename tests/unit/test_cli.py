@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pgrewindkit import cli
+from tests.conftest import FIXTURES
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.usefixtures("utc")
+def test_controldata_text() -> None:
+    code, out, _ = run("controldata", str(FIXTURES / "pg15" / "pg_control.standby-running"))
+    assert code == 0
+    assert out == (FIXTURES / "pg15" / "pg_controldata" / "standby-running.txt").read_text()
+
+
+def test_controldata_json() -> None:
+    code, out, _ = run("controldata", "--json", str(FIXTURES / "pg10" / "pg_control.primary-running"))
+    data = json.loads(out)
+    assert code == 0
+    assert data["major"] == 10
+    assert data["state"] == "in production"
+    assert isinstance(data["prior_lsn"], str)
+    assert "max_wal_senders" not in data
+    assert data["next_xid"].startswith("0:")
+    assert isinstance(data["full_page_writes"], bool)
+
+
+def test_history() -> None:
+    code, out, _ = run("history", str(FIXTURES / "pg15" / "00000003.history"))
+    assert code == 0
+    assert out.startswith("Timeline 3\n")
+    code, out, _ = run("history", "--json", str(FIXTURES / "pg15" / "00000003.history"))
+    assert [e["timeline"] for e in json.loads(out)["entries"]] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["controldata", "/no/such/dir"], "control file does not exist"),
+     (["controldata", str(FIXTURES / "pg15" / "expected.json")], "unexpected control file size"),
+     (["history", str(FIXTURES / "pg15" / "pg_control.primary-running")], "history file")],
+)
+def test_bad_input_is_one_line(argv: list[str], message: str) -> None:
+    code, out, err = run(*argv)
+    assert code == cli.EXIT_BAD_INPUT
+    assert out == ""
+    assert err.count("\n") == 1
+    assert message in err
+    assert err.startswith("pgrewindkit: error: ")
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    bad = tmp_path / "pg_control"
+    bad.write_bytes(b"\0" * 8192)
+    result = subprocess.run([sys.executable, "-m", "pgrewindkit", "controldata", str(bad)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("pgrewindkit: error: ")
+    assert result.stderr.count("\n") == 1

@@ -1,0 +1,44 @@
+"""The construct layouts have the sizes and offsets of the C structs on x86-64."""
+
+from __future__ import annotations
+
+import pytest
+
+from pgrewindkit.layouts.control import CONTROL_LAYOUTS, PG_CONTROL_FILE_SIZE
+from pgrewindkit.layouts.ctypes import offset_of
+from pgrewindkit.versions import MAJORS
+
+# sizeof(ControlFileData), offsetof(crc), sizeof(CheckPoint), offsetof(checkPointCopy),
+# offsetof(minRecoveryPoint): from pg_control.h of each version with x86-64 alignment.
+C_FACTS = {
+    1002: (296, 288, 80, 48, 136),
+    1100: (288, 280, 80, 40, 128),
+    1201: (296, 288, 88, 40, 136),
+    1300: (296, 288, 88, 40, 136),
+    1700: (296, 288, 88, 40, 136),
+    1800: (296, 292, 88, 40, 136),
+}
+
+
+@pytest.mark.parametrize("version", sorted(C_FACTS))
+def test_control_layout_matches_c(version: int) -> None:
+    layout = CONTROL_LAYOUTS[version]
+    size, crc_offset, checkpoint_size, copy_offset, min_recovery_offset = C_FACTS[version]
+    assert layout.struct.size == size
+    assert layout.struct.construct.sizeof() == size
+    assert layout.crc_offset == crc_offset
+    assert layout.checkpoint.size == checkpoint_size
+    assert offset_of(layout.fields, "checkPointCopy") == copy_offset
+    assert offset_of(layout.fields, "minRecoveryPoint") == min_recovery_offset
+    assert size <= 512 <= PG_CONTROL_FILE_SIZE  # PG_CONTROL_MAX_SAFE_SIZE
+
+
+def test_every_major_has_a_layout() -> None:
+    assert {m.control_version for m in MAJORS} == set(CONTROL_LAYOUTS)
+
+
+def test_checkpoint_wal_level_fills_the_hole_after_full_page_writes() -> None:
+    fields = CONTROL_LAYOUTS[1700].checkpoint_fields
+    assert offset_of(fields, "wal_level") == 20
+    assert offset_of(fields, "nextXid") == 24
+    assert offset_of(CONTROL_LAYOUTS[1100].checkpoint_fields, "nextXidEpoch") == 20
