@@ -47,3 +47,25 @@ def utc() -> Iterator[None]:
     else:
         os.environ["TZ"] = old
     time.tzset()
+
+
+def wal_expected(major: int) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / f"pg{major}" / "wal-expected.json").read_text())
+    return data
+
+
+WAL_MAJORS = [int(d.name[2:]) for d in MAJOR_DIRS if (d / "wal.tar.gz").is_file()]
+
+
+@pytest.fixture(scope="session")
+def wal_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
+    """Every major's WAL fixture, unpacked once: ``global/pg_control`` and ``pg_wal/``."""
+    import tarfile
+
+    dirs = {}
+    for major in WAL_MAJORS:
+        target = tmp_path_factory.mktemp(f"wal{major}")
+        with tarfile.open(FIXTURES / f"pg{major}" / "wal.tar.gz") as tar:
+            tar.extractall(target, filter="data")
+        dirs[major] = target
+    return dirs

@@ -22,18 +22,21 @@ from pgrewindkit.lsn import LSN, TimelineID, WalSegment, check_segment_size, par
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
 from pgrewindkit.timeline import TimelineHistory, parse_timeline_history, read_timeline_history
 from pgrewindkit.versions import MAJORS, Major
+from pgrewindkit.wal import BlockRef, EndOfWal, Wal, WalReadError, WalRecord, WalScan, open_wal
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LSN",
     "MAJORS",
+    "BlockRef",
     "CheckPoint",
     "ChecksumError",
     "ControlFile",
     "DBState",
     "DataFileAccessError",
     "DataFileNotFoundError",
+    "EndOfWal",
     "FormatError",
     "HistoryEntry",
     "HistoryParseError",
@@ -44,12 +47,17 @@ __all__ = [
     "TimelineSpan",
     "TruncatedError",
     "UnsupportedVersionError",
+    "Wal",
     "WalLevel",
+    "WalReadError",
+    "WalRecord",
+    "WalScan",
     "WalSegment",
     "__version__",
     "check_segment_size",
     "controldata_json",
     "controldata_lines",
+    "open_wal",
     "parse_control_file",
     "parse_timeline",
     "parse_timeline_history",

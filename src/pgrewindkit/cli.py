@@ -16,8 +16,13 @@ import pgrewindkit
 from pgrewindkit.controlfile import read_control_file
 from pgrewindkit.controlreport import controldata_json, controldata_lines
 from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.lsn import LSN
 from pgrewindkit.model import ControlFile
 from pgrewindkit.timeline import TimelineHistory, read_timeline_history
+from pgrewindkit.wal import EndOfWal, open_wal
+from pgrewindkit.wal.dump import record_json, record_lines
+from pgrewindkit.wal.parallel import scan_stats
+from pgrewindkit.wal.stats import format_stats
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1
@@ -44,7 +49,7 @@ def _brief(control: ControlFile) -> str:
             f"data checksums {'on' if control.data_checksums else 'off'}")
 
 
-def cmd_controldata(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_controldata(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.brief:
         for path in args.paths:
             out.write(f"{path}: {_brief(read_control_file(path))}\n")
@@ -73,7 +78,7 @@ def _history_json(history: TimelineHistory) -> dict[str, object]:
     }
 
 
-def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
+def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     history = read_timeline_history(args.file, timeline=args.timeline)
     if args.json:
         _print_json(_history_json(history), out)
@@ -85,6 +90,50 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     for entry in history.entries:
         out.write(f"  switched from timeline {entry.timeline} at {entry.switchpoint}: {entry.reason}\n")
     return EXIT_OK
+
+
+def _lsn_arg(text: str) -> LSN:
+    try:
+        return LSN.parse(text)
+    except PgRewindKitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_waldump(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    wal = open_wal(args.path, timeline=args.timeline)
+    scan = wal.scan(args.start, end=args.end)
+    size = wal.directory.segment_size
+    if args.start is not None and scan.start != args.start and args.start.segment_offset(size) != 0:
+        skipped = scan.start - args.start
+        err.write(f"{PROG}: first record is after {args.start}, at {scan.start}, skipping over {skipped} "
+                         f"byte{'' if skipped == 1 else 's'}\n")
+    if args.stats:
+        stats = scan_stats(wal, scan)
+        out.write("".join(line + "\n" for line in format_stats(stats, per_record=args.stats == "record")))
+    else:
+        for count, record in enumerate(scan, start=1):
+            if args.json:
+                out.write(json.dumps(record_json(record)) + "\n")
+            else:
+                out.write("".join(line + "\n" for line in record_lines(record)))
+            if args.limit and count >= args.limit:
+                break
+    _report_end(scan.end_of_wal, err, json_output=args.json)
+    return EXIT_OK
+
+
+def _report_end(end: EndOfWal | None, err: TextIO, *, json_output: bool) -> None:
+    if end is None:
+        return
+    if json_output:
+        err.write(json.dumps({"end_of_wal": str(end.lsn), "reason": end.reason or None,
+                                     "reached_end": end.reached_end,
+                                     "last_record": None if end.last_record is None else str(end.last_record)})
+                         + "\n")
+    elif end.reached_end:
+        err.write(f"{PROG}: stopped at {end.lsn}: reached the end LSN\n")
+    else:
+        err.write(f"{PROG}: end of WAL at {end.lsn}: {end.message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,6 +164,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the file's own timeline, when its name does not say")
     history.add_argument("--json", action="store_true", help="print one JSON object")
     history.set_defaults(handler=cmd_history)
+
+    waldump = commands.add_parser(
+        "waldump", help="decode WAL records like pg_waldump",
+        description="Decode WAL records as PostgreSQL's own reader does, from a data directory, its pg_wal, "
+                    "or a directory of segments (a WAL archive). Records print like pg_waldump -b (record "
+                    "types, not their descriptions); the end of valid WAL and its reason go to stderr.",
+    )
+    waldump.add_argument("--path", default=".", metavar="DIR", help="data directory or directory of WAL segments")
+    waldump.add_argument("--start", "-s", type=_lsn_arg, metavar="LSN",
+                         help="first record at or after this LSN (default: the oldest segment's start)")
+    waldump.add_argument("--end", "-e", type=_lsn_arg, metavar="LSN", help="stop before records that pass it")
+    waldump.add_argument("--timeline", "-t", type=int, metavar="N",
+                         help="follow timeline N's history (default: the newest history file here)")
+    waldump.add_argument("--limit", "-n", type=int, metavar="N", help="stop after N records")
+    output = waldump.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON object per record")
+    output.add_argument("--stats", nargs="?", const="rmgr", choices=["rmgr", "record"],
+                        help="per resource manager (or per record type) statistics, as pg_waldump --stats")
+    waldump.set_defaults(handler=cmd_waldump)
     return parser
 
 
@@ -122,9 +190,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
-    handler: Callable[[argparse.Namespace, TextIO], int] = args.handler
+    handler: Callable[[argparse.Namespace, TextIO, TextIO], int] = args.handler
     try:
-        return handler(args, out)
+        return handler(args, out, err)
     except UsageError as exc:
         err.write(f"{PROG}: error: {exc}\n")
         return EXIT_USAGE

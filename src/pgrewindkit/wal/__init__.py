@@ -1,0 +1,179 @@
+"""Reading WAL without a server: records, block references and the end of valid WAL, per major.
+
+    scan = open_wal("/srv/pg/data").scan(start=LSN.parse("0/1900028"))
+    for record in scan:
+        ...
+    scan.end_of_wal   # where and why reading stopped
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Iterator
+
+from pgrewindkit import versions
+from pgrewindkit.errors import DataFileNotFoundError, FormatError, UnsupportedVersionError, file_error
+from pgrewindkit.layouts.xlog import FAST
+from pgrewindkit.lsn import LSN, WalSegment
+from pgrewindkit.timeline import TimelineHistory
+from pgrewindkit.wal.formats import WAL_FORMATS, WalFormat, by_magic
+from pgrewindkit.wal.reader import EndOfWal, RawRecord, WalReader
+from pgrewindkit.wal.records import BlockRef, WalRecord, wal_record
+from pgrewindkit.wal.segments import WalDirectory
+
+__all__ = ["BackwardScan", "BlockRef", "EndOfWal", "Wal", "WalReadError", "WalRecord", "WalScan", "open_wal"]
+
+
+class WalScan:
+    """One pass over records; iterate it once, then read ``end_of_wal``."""
+
+    def __init__(self, reader: WalReader, start: LSN, end: LSN | None, prev: LSN | None) -> None:
+        self._reader = reader
+        self.start = start
+        self._end = end
+        self._prev = prev
+        self.end_of_wal: EndOfWal | None = None
+
+    @property
+    def end(self) -> LSN | None:
+        """The end LSN the scan stops before, if one was given."""
+        return self._end
+
+    def raw(self, *, detail: bool = True) -> Generator[RawRecord, None, None]:
+        """The reader's tuples, for loops that must not build an object per record."""
+        try:
+            yield from self._reader.records(self.start, end=self._end, prev=self._prev, detail=detail)
+        finally:
+            self.end_of_wal = self._reader.end_of_wal
+            self._reader.close()
+
+    def __iter__(self) -> Iterator[WalRecord]:
+        fmt = self._reader.fmt
+        for raw in self.raw():
+            yield wal_record(raw, fmt)
+
+
+class Wal:
+    """The WAL in one directory (a data directory, its ``pg_wal``, or an archive of segments)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, timeline: int | None = None,
+                 segment_size: int | None = None, major: int | None = None) -> None:
+        self.directory = WalDirectory(path, segment_size=segment_size)
+        if timeline is not None:
+            self.directory.history = (self.directory.read_history(timeline)
+                                      if f"{timeline:08X}.history" in self.directory.history_names or timeline == 1
+                                      else TimelineHistory(timeline))
+        control = self.directory.control
+        self.system_identifier = control.system_identifier if control else None
+        self._major = major if major is not None else (control.major if control else None)
+        self._blcksz = control.xlog_blcksz if control else 8192
+
+    @property
+    def history(self) -> TimelineHistory:
+        return self.directory.history
+
+    def wal_format(self, near: LSN) -> WalFormat:
+        """The major's WAL format: from the control file, else from the page magic near ``near``."""
+        if self._major is None:
+            self.directory.learn_segment_size(near)
+            seg_file = self.directory.segment_file(near.segment_number(self.directory.segment_size))
+            try:
+                with seg_file.path.open("rb") as file:
+                    head = file.read(2)
+            except OSError as exc:
+                raise file_error(exc, seg_file.path, "WAL segment") from None
+            if len(head) < 2:
+                raise FormatError("WAL segment is empty", path=seg_file.path)
+            magic = FAST.uint16.unpack_from(head)[0]
+            fmt = by_magic(magic)
+            if fmt is None:
+                raise UnsupportedVersionError(f"unknown WAL page magic 0x{magic:04X} (supported: "
+                                              f"{versions.SUPPORTED})", path=seg_file.path)
+            self._major = fmt.major
+        return WAL_FORMATS[self._major]
+
+    def first_segment_start(self) -> LSN:
+        """The start of the oldest segment on the path of the history (for a scan with no start)."""
+        if self.directory._segment_size is None:
+            sizes = {WalDirectory._stated_size(self.directory.path / name) for name in self.directory.segment_names}
+            sizes.discard(None)
+            if len(sizes) != 1:
+                raise FormatError("cannot tell the WAL segment size here: give --start or a data directory",
+                                  path=self.directory.path)
+            self.directory._segment_size = sizes.pop()
+        size = self.directory.segment_size
+        candidates = [s for s in self.directory.segments()
+                      if s.timeline == self.directory.timeline_for_segment(s.segno)]
+        if not candidates:
+            raise DataFileNotFoundError("no WAL segment files of the timeline here", path=self.directory.path)
+        return min(candidates, key=lambda s: s.segno).start(size)
+
+    def reader(self, near: LSN) -> WalReader:
+        fmt = self.wal_format(near)
+        self.directory.learn_segment_size(near)
+        return WalReader(self.directory, fmt, blcksz=self._blcksz, system_identifier=self.system_identifier)
+
+    def scan(self, start: LSN | None = None, *, end: LSN | None = None, exact: bool = False,
+             prev: LSN | None = None) -> WalScan:
+        """Records from the first one at or after ``start`` (``exact``: ``start`` is a record)."""
+        if start is None:
+            start = self.first_segment_start()
+        reader = self.reader(start)
+        first = start if exact else reader.find_next_record(start)
+        if first is None:
+            reader.close()
+            why = f": {reader.end_of_wal.reason}" if reader.end_of_wal and reader.end_of_wal.reason else ""
+            raise FormatError(f"could not find a valid record after {start}{why}", path=self.directory.path)
+        return WalScan(reader, first, end, prev)
+
+    def read_record(self, lsn: LSN) -> WalRecord:
+        """The one record at ``lsn`` (random access, as pg_rewind's ``readOneRecord``)."""
+        scan = WalScan(self.reader(lsn), lsn, None, None)
+        for record in scan:
+            return record
+        end = scan.end_of_wal
+        raise WalReadError(f"could not read WAL record at {lsn}: {end.reason if end else 'no record'}",
+                           path=self.directory.path)
+
+    def backward(self, start: LSN) -> BackwardScan:
+        """Records from ``start`` back through their ``xl_prev`` links (pg_rewind's walk to the last
+        common checkpoint); each one is read afresh, like pg_rewind does."""
+        return BackwardScan(self, start)
+
+    def segment_name(self, lsn: LSN) -> str:
+        size = self.directory.segment_size
+        return WalSegment(self.directory.timeline_for_segment(lsn.segment_number(size)),
+                          lsn.segment_number(size)).file_name(size)
+
+
+class WalReadError(FormatError):
+    """A record that should be there cannot be read."""
+
+
+class BackwardScan:
+    """Iterate from a record back through ``xl_prev``; ``end_of_wal`` says where and why it stopped."""
+
+    def __init__(self, wal: Wal, start: LSN) -> None:
+        self._wal = wal
+        self.start = start
+        self.end_of_wal: EndOfWal | None = None
+
+    def __iter__(self) -> Iterator[WalRecord]:
+        lsn = self.start
+        while lsn.is_valid:
+            scan = WalScan(self._wal.reader(lsn), lsn, None, None)
+            record = next(iter(scan), None)
+            if record is None:
+                end = scan.end_of_wal
+                self.end_of_wal = EndOfWal(lsn, f"could not find previous WAL record at {lsn}"
+                                           + (f": {end.reason}" if end and end.reason else ""), lsn)
+                return
+            yield record
+            lsn = record.prev
+        self.end_of_wal = EndOfWal(lsn, "reached the beginning of WAL", lsn)
+
+
+def open_wal(path: str | os.PathLike[str], *, timeline: int | None = None, segment_size: int | None = None,
+             major: int | None = None) -> Wal:
+    """The WAL of a data directory or a directory of segment files."""
+    return Wal(path, timeline=timeline, segment_size=segment_size, major=major)

@@ -1,0 +1,136 @@
+"""WAL statistics as ``pg_waldump --stats`` counts and prints them (``XLogRecStoreStats``,
+``XLogDumpDisplayStats``): per resource manager, or per record type with ``--stats=record``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from pgrewindkit.lsn import LSN
+from pgrewindkit.wal.reader import RawRecord
+from pgrewindkit.wal.rmgrs import resource_manager, resource_managers
+
+RM_XACT_ID = 1
+MIN_CUSTOM_RMID = 128
+
+
+@attrs.define
+class WalStats:
+    """Counts and byte totals; ``rec`` excludes full-page images, ``fpi`` is their stored size."""
+
+    major: int
+    start: LSN | None = None
+    end: LSN | None = None  # the end of the last record counted
+    count: int = 0
+    # rmid -> [count, rec_len, fpi_len]; (rmid, recid) -> the same
+    by_rmgr: dict[int, list[int]] = attrs.field(factory=dict)
+    by_record: dict[tuple[int, int], list[int]] = attrs.field(factory=dict)
+
+    def add_raw(self, records: Iterable[RawRecord]) -> None:
+        """Count the reader's raw records (the hot path of ``waldump --stats``)."""
+        by_record = self.by_record
+        count = 0
+        first = last_end = -1
+        for raw in records:
+            if first < 0:
+                first = raw[0]
+            rmid = raw[5]
+            recid = raw[4] >> 4
+            if rmid == RM_XACT_ID:
+                recid &= 0x07
+            fpi_len = raw[7]
+            key = (rmid, recid)
+            entry = by_record.get(key)
+            if entry is None:
+                by_record[key] = [1, raw[6] - fpi_len, fpi_len]
+            else:
+                entry[0] += 1
+                entry[1] += raw[6] - fpi_len
+                entry[2] += fpi_len
+            count += 1
+            last_end = raw[1]
+        if count:
+            self._note_range(first, last_end)
+        self.count += count
+        self._rebuild_rmgrs()
+
+    def merge(self, other: WalStats) -> None:
+        """Add another range's statistics (ranges are merged in WAL order)."""
+        for key, (n, rec, fpi) in other.by_record.items():
+            entry = self.by_record.setdefault(key, [0, 0, 0])
+            entry[0] += n
+            entry[1] += rec
+            entry[2] += fpi
+        if other.start is not None and other.end is not None:
+            self._note_range(other.start.value, other.end.value)
+        self.count += other.count
+        self._rebuild_rmgrs()
+
+    def _note_range(self, first: int, last_end: int) -> None:
+        if self.start is None:
+            self.start = LSN(first)
+        self.end = LSN(last_end)
+
+    def _rebuild_rmgrs(self) -> None:
+        self.by_rmgr = {}
+        for (rmid, _recid), (n, rec, fpi) in self.by_record.items():
+            entry = self.by_rmgr.setdefault(rmid, [0, 0, 0])
+            entry[0] += n
+            entry[1] += rec
+            entry[2] += fpi
+
+    @property
+    def total_rec_len(self) -> int:
+        return sum(e[1] for e in self.by_rmgr.values())
+
+    @property
+    def total_fpi_len(self) -> int:
+        return sum(e[2] for e in self.by_rmgr.values())
+
+
+def _pct(part: int, total: int) -> float:
+    return 100 * float(part) / total if total else 0.0
+
+
+def _row(name: str, n: int, rec: int, fpi: int, totals: tuple[int, int, int, int]) -> str:
+    total_count, total_rec, total_fpi, total_len = totals
+    return (f"{name:<27} {n:>20} ({_pct(n, total_count):6.2f}) {rec:>20} ({_pct(rec, total_rec):6.2f}) "
+            f"{fpi:>20} ({_pct(fpi, total_fpi):6.2f}) {rec + fpi:>20} ({_pct(rec + fpi, total_len):6.2f})")
+
+
+def format_stats(stats: WalStats, *, per_record: bool = False) -> list[str]:
+    """The lines ``pg_waldump --stats[=record]`` of ``stats.major`` prints."""
+    if stats.major >= 15 and stats.end is None:
+        return []  # 15 prints nothing when no record was counted
+    total_rec = stats.total_rec_len
+    total_fpi = stats.total_fpi_len
+    totals = (sum(e[0] for e in stats.by_rmgr.values()), total_rec, total_fpi, total_rec + total_fpi)
+    lines = []
+    if stats.major >= 15:
+        lines.append(f"WAL statistics between {stats.start} and {stats.end}:")
+    lines.append(f"{'Type':<27} {'N':>20} {'(%)':>8} {'Record size':>20} {'(%)':>8} {'FPI size':>20} {'(%)':>8} "
+                 f"{'Combined size':>20} {'(%)':>8}")
+    lines.append(f"{'----':<27} {'-':>20} {'---':>8} {'-----------':>20} {'---':>8} {'--------':>20} {'---':>8} "
+                 f"{'-------------':>20} {'---':>8}")
+    builtin = resource_managers(stats.major)
+    custom = sorted(r for r in stats.by_rmgr if r >= MIN_CUSTOM_RMID)
+    for rmid in [*range(len(builtin)), *custom]:
+        rmgr = resource_manager(stats.major, rmid)
+        if not per_record:
+            n, rec, fpi = stats.by_rmgr.get(rmid, (0, 0, 0))
+            lines.append(_row(rmgr.name, n, rec, fpi, totals))
+            continue
+        for recid in range(16):
+            entry = stats.by_record.get((rmid, recid))
+            if entry:
+                n, rec, fpi = entry
+                lines.append(_row(f"{rmgr.name}/{rmgr.identify(recid << 4)}", n, rec, fpi, totals))
+    rule = f"{'--------':>20}"
+    lines.append(f"{'':<27} {rule} {'':>8} {rule} {'':>8} {rule} {'':>8} {rule}")
+    total_len = total_rec + total_fpi
+    rec_pct = f"[{_pct(total_rec, total_len):.2f}%]"
+    fpi_pct = f"[{_pct(total_fpi, total_len):.2f}%]"
+    lines.append(f"{'Total':<27} {stats.count:>20} {'':<9}{total_rec:>20} {rec_pct:<9}{total_fpi:>20} {fpi_pct:<9}"
+                 f"{total_len:>20} {'[100%]':<6}")
+    return lines

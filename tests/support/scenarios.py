@@ -1,0 +1,64 @@
+"""Real failovers to test against: a primary, a standby made from a cold copy, a promotion."""
+
+from __future__ import annotations
+
+import time
+
+import attrs
+
+from tests.support.cluster import Cluster, make_workdir, new_cluster
+from tests.support.pgbinaries import PgBinaries
+
+
+@attrs.define
+class Failover:
+    """``old`` was the primary; ``new`` was its standby and is now promoted (timeline + 1)."""
+
+    old: Cluster
+    new: Cluster
+    switchpoint: str
+
+    def destroy(self) -> None:
+        self.old.destroy()
+        self.new.destroy()
+
+
+def wait_replayed(standby: Cluster, target: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while standby.query_one("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)) is not True:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"standby did not replay up to {target}")
+        time.sleep(0.05)
+
+
+def failover(bins: PgBinaries, *, setup: tuple[str, ...] = (), before: tuple[str, ...] = (),
+             **settings: object) -> Failover:
+    """Primary with ``setup`` run, a streaming standby, ``before`` run and replayed, the primary
+    stopped, the standby promoted. Both left running only when they are the new primary."""
+    old = new_cluster(bins, checksums=False)
+    old.set(wal_log_hints="on", **settings)
+    old.start()
+    if setup:
+        old.execute(*setup)
+    old.stop()
+    new = old.cold_copy(make_workdir(f"pgrk{bins.major}-standby-"))
+    new.make_standby_of(old)
+    old.start()
+    new.start()
+    if before:
+        old.execute(*before)
+    old.stop()
+    end = old_checkpoint_end(old)
+    wait_replayed(new, end)
+    replayed = new.query_one("SELECT pg_last_wal_replay_lsn()::text")
+    new.promote()
+    return Failover(old, new, replayed)
+
+
+def old_checkpoint_end(cluster: Cluster) -> str:
+    """Where the stopped cluster's WAL ends: just after its shutdown checkpoint record."""
+    from pgrewindkit import open_wal, read_control_file
+
+    control = read_control_file(cluster.pgdata)
+    record = open_wal(cluster.pgdata).read_record(control.checkpoint)
+    return str(record.end)
