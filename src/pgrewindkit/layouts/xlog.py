@@ -114,3 +114,5 @@ class FAST:
     uint16 = struct.Struct("<H")
     uint32 = struct.Struct("<I")
     locator_and_block = struct.Struct("<IIII")
+    # the most common record body: block 0 without image or SAME_REL, then short main data
+    one_block_record = struct.Struct("<BBHIIIIBB")

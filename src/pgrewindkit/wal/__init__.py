@@ -17,7 +17,7 @@ from pgrewindkit.layouts.xlog import FAST
 from pgrewindkit.lsn import LSN, WalSegment
 from pgrewindkit.timeline import TimelineHistory
 from pgrewindkit.wal.formats import WAL_FORMATS, WalFormat, by_magic
-from pgrewindkit.wal.reader import EndOfWal, RawRecord, WalReader
+from pgrewindkit.wal.reader import EndOfWal, RawRecord, Tally, WalReader
 from pgrewindkit.wal.records import BlockRef, WalRecord, wal_record
 from pgrewindkit.wal.segments import WalDirectory
 
@@ -27,10 +27,12 @@ __all__ = ["BackwardScan", "BlockRef", "EndOfWal", "Wal", "WalReadError", "WalRe
 class WalScan:
     """One pass over records; iterate it once, then read ``end_of_wal``."""
 
-    def __init__(self, reader: WalReader, start: LSN, end: LSN | None, prev: LSN | None) -> None:
+    def __init__(self, reader: WalReader, start: LSN, end: LSN | None, prev: LSN | None,
+                 until: LSN | None = None) -> None:
         self._reader = reader
         self.start = start
         self._end = end
+        self._until = until
         self._prev = prev
         self.end_of_wal: EndOfWal | None = None
 
@@ -42,10 +44,18 @@ class WalScan:
     def raw(self, *, detail: bool = True) -> Generator[RawRecord, None, None]:
         """The reader's tuples, for loops that must not build an object per record."""
         try:
-            yield from self._reader.records(self.start, end=self._end, prev=self._prev, detail=detail)
+            yield from self._reader.records(self.start, end=self._end, prev=self._prev, detail=detail,
+                                           until=self._until)
         finally:
             self.end_of_wal = self._reader.end_of_wal
             self._reader.close()
+
+    def count_into(self, tally: Tally) -> None:
+        """Read every record, counting it into ``tally`` instead of yielding it."""
+        for _ in self._reader.records(self.start, end=self._end, prev=self._prev, until=self._until, tally=tally):
+            pass
+        self.end_of_wal = self._reader.end_of_wal
+        self._reader.close()
 
     def __iter__(self) -> Iterator[WalRecord]:
         fmt = self._reader.fmt
@@ -114,8 +124,9 @@ class Wal:
         return WalReader(self.directory, fmt, blcksz=self._blcksz, system_identifier=self.system_identifier)
 
     def scan(self, start: LSN | None = None, *, end: LSN | None = None, exact: bool = False,
-             prev: LSN | None = None) -> WalScan:
-        """Records from the first one at or after ``start`` (``exact``: ``start`` is a record)."""
+             prev: LSN | None = None, until: LSN | None = None) -> WalScan:
+        """Records from the first one at or after ``start`` (``exact``: ``start`` is a record), up to
+        the end of valid WAL, or before one that would pass ``end``, or start at or after ``until``."""
         if start is None:
             start = self.first_segment_start()
         reader = self.reader(start)
@@ -124,7 +135,7 @@ class Wal:
             reader.close()
             why = f": {reader.end_of_wal.reason}" if reader.end_of_wal and reader.end_of_wal.reason else ""
             raise FormatError(f"could not find a valid record after {start}{why}", path=self.directory.path)
-        return WalScan(reader, first, end, prev)
+        return WalScan(reader, first, end, prev, until)
 
     def read_record(self, lsn: LSN) -> WalRecord:
         """The one record at ``lsn`` (random access, as pg_rewind's ``readOneRecord``)."""

@@ -43,11 +43,11 @@ _U32 = FAST.uint32.unpack_from
 _LOCATOR_BLOCK = FAST.locator_and_block.unpack_from
 
 
-def decode_record(rec: bytes, fmt: WalFormat, blcksz: int) -> RawDecoded:
-    """Decode the fragments of one whole record (``rec`` is exactly ``xl_tot_len`` bytes)."""
-    flags = fmt.image_flags
-    has_hole_bit = flags.has_hole
-    compressed_mask = flags.compressed_mask
+def decode_record(rec: bytes, fmt: WalFormat, blcksz: int, detail: bool = True) -> RawDecoded:
+    """Decode the fragments of one whole record (``rec`` is exactly ``xl_tot_len`` bytes); without
+    ``detail`` the checks are made but no block tuples are built."""
+    has_hole_bit = fmt.image_has_hole
+    compressed_mask = fmt.image_compressed_mask
     toplevel = fmt.toplevel_xid
     pos = SIZE_OF_RECORD
     remaining = len(rec) - SIZE_OF_RECORD
@@ -154,8 +154,9 @@ def decode_record(rec: bytes, fmt: WalFormat, blcksz: int) -> RawDecoded:
             spc, db, rel, blkno = _LOCATOR_BLOCK(rec, pos)
             pos += 16
             remaining -= 16
-        blocks.append((block_id, fork_flags, data_len, spc, db, rel, blkno, image_len, hole_offset,
-                       hole_length, bimg_info))
+        if detail:
+            blocks.append((block_id, fork_flags, data_len, spc, db, rel, blkno, image_len, hole_offset,
+                           hole_length, bimg_info))
     if remaining != datatotal:
         raise DecodeError("invalid_length")
     return fpi_len, main_len, tuple(blocks), origin, toplevel_xid

@@ -91,6 +91,14 @@ class WalFormat:
     toplevel_xid: bool  # XLR_BLOCK_ID_TOPLEVEL_XID fragments exist from 14
     messages: Messages
 
+    image_has_hole: int = attrs.field(init=False)
+    image_compressed_mask: int = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        # read once per record on the hot path: plain attributes, not properties
+        object.__setattr__(self, "image_has_hole", self.image_flags.has_hole)
+        object.__setattr__(self, "image_compressed_mask", self.image_flags.compressed_mask)
+
     @property
     def major(self) -> int:
         return self.version.major

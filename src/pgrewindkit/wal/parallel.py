@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import attrs
 
 from pgrewindkit.layouts.xlog import SIZE_OF_LONG_PHD
 from pgrewindkit.lsn import LSN
-from pgrewindkit.wal.reader import EndOfWal, RawRecord
+from pgrewindkit.wal.reader import EndOfWal, Tally
 from pgrewindkit.wal.stats import WalStats
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ class _Task:
     segment_size: int
     major: int
     first_segno: int
-    end_segno: int  # exclusive
+    end_segno: int  # exclusive; -1: to the end of WAL
     start: int  # the scan's first record when this is the first run, else -1
 
 
@@ -56,7 +55,7 @@ def _run(task: _Task) -> _RunResult:
 
     wal = open_wal(task.path, timeline=task.timeline, segment_size=task.segment_size, major=task.major)
     run_start = LSN(task.first_segno * task.segment_size)
-    stop_at = task.end_segno * task.segment_size
+    until = LSN(task.end_segno * task.segment_size) if task.end_segno >= 0 else None
     stats = WalStats(task.major)
     if task.start >= 0:
         first: LSN | None = LSN(task.start)
@@ -66,25 +65,15 @@ def _run(task: _Task) -> _RunResult:
         reader.close()
     if first is None:
         return _RunResult(stats, -1, -1, -1, -1, EndOfWal(run_start, "no record starts here", run_start))
-    scan = wal.scan(first, exact=True)
-    raw = scan.raw(detail=False)
-    bounds = [-1, -1, -1, -1]  # first lsn, its prev, last lsn, last end
-
-    def own_records() -> Iterator[RawRecord]:
-        for record in raw:
-            if record[0] >= stop_at:
-                return
-            if bounds[0] < 0:
-                bounds[0], bounds[1] = record[0], record[2]
-            bounds[2], bounds[3] = record[0], record[1]
-            yield record
-
-    stats.add_raw(own_records())
-    raw.close()
+    scan = wal.scan(first, exact=True, until=until)
+    tally = Tally()
+    scan.count_into(tally)
+    stats.add_tally(tally)
     end = scan.end_of_wal
-    stopped_early = end is not None and not end.reached_end and end.lsn.value < stop_at
-    first_lsn, first_prev, last_lsn, last_end = bounds
-    return _RunResult(stats, first_lsn, first_prev, last_lsn, last_end, end if stopped_early else None)
+    stopped_early = end is not None and not end.reached_end
+    first_lsn = stats.start.value if stats.start is not None else -1
+    last_end = stats.end.value if stats.end is not None else -1
+    return _RunResult(stats, first_lsn, stats.first_prev, stats.last_lsn, last_end, end if stopped_early else None)
 
 
 def _worker_count() -> int:
@@ -110,7 +99,7 @@ def scan_stats(wal: Wal, scan: WalScan, *, workers: int | None = None) -> WalSta
               scan.start.value if i == 0 else -1)
         for i in range(runs)
     ]
-    tasks[-1] = attrs.evolve(tasks[-1], end_segno=1 << 62)  # the last run reads to the end of WAL
+    tasks[-1] = attrs.evolve(tasks[-1], end_segno=-1)  # the last run reads to the end of WAL
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     with context.Pool(min(workers, runs)) as pool:
         results = pool.map(_run, tasks, chunksize=1)
@@ -124,7 +113,9 @@ def scan_stats(wal: Wal, scan: WalScan, *, workers: int | None = None) -> WalSta
 
 def _sequential(major: int, scan: WalScan) -> WalStats:
     stats = WalStats(major)
-    stats.add_raw(scan.raw(detail=False))
+    tally = Tally()
+    scan.count_into(tally)
+    stats.add_tally(tally)
     return stats
 
 

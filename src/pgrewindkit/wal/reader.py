@@ -7,6 +7,7 @@ The loop yields raw tuples; ``records.py`` turns them into typed records when as
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator
 
 import attrs
@@ -26,7 +27,7 @@ from pgrewindkit.layouts.xlog import (
     XLR_INFO_MASK,
 )
 from pgrewindkit.lsn import LSN
-from pgrewindkit.wal.decode import DecodeError, RawBlock, decode_record
+from pgrewindkit.wal.decode import DecodeError, RawBlock, RawDecoded, decode_record
 from pgrewindkit.wal.formats import WalFormat
 from pgrewindkit.wal.segments import MappedSegment, WalDirectory
 
@@ -75,6 +76,20 @@ class EndOfWal:
         if self.reached_end:
             return f"reached end LSN {self.lsn}"
         return f"error in WAL record at {self.reported_at}: {self.reason}"
+
+
+@attrs.define
+class Tally:
+    """Per (resource manager, record type) counts, indexed ``rmid * 16 + recid`` as pg_waldump keys
+    them (the Transaction manager's type is ``(info >> 4) & 7``); and the first and last record."""
+
+    counts: list[int] = attrs.field(factory=lambda: [0] * 4096)
+    rec_lens: list[int] = attrs.field(factory=lambda: [0] * 4096)
+    fpi_lens: list[int] = attrs.field(factory=lambda: [0] * 4096)
+    first: int = -1
+    first_prev: int = -1
+    last: int = -1
+    last_end: int = -1
 
 
 class _Stop(Exception):
@@ -216,48 +231,62 @@ class WalReader:
     # -- records -----------------------------------------------------------------------------------
 
     def records(self, start: LSN, *, end: LSN | None = None, prev: LSN | None = None,
-                detail: bool = True) -> Iterator[RawRecord]:
+                detail: bool = True, until: LSN | None = None, tally: Tally | None = None) -> Iterator[RawRecord]:
         """Records from ``start`` (a record boundary, or a page start) until the end of valid WAL,
-        or until a record would extend past ``end``; then ``self.end_of_wal`` says why it stopped.
+        until a record would extend past ``end``, or (``until``) until one would start at or after
+        it; then ``self.end_of_wal`` says why it stopped.
 
         ``prev`` is the LSN of the record before ``start`` when known; without it the first
         record's prev-link is only checked to point backwards (xlogreader's random access).
+        Without ``detail`` the tuples carry no block references and no record bytes. With a
+        ``tally`` nothing is yielded: each record is counted into it (``waldump --stats``).
         """
+        if tally is not None:
+            detail = False
+            counts, rec_lens, fpi_lens = tally.counts, tally.rec_lens, tally.fpi_lens
         rec_ptr = wal_end = start.value
         prev_ptr = prev.value if prev is not None else -1
         last_read = -1
-        end_ptr = end.value if end is not None else -1
+        no_limit = 1 << 65
+        end_ptr = end.value if end is not None else no_limit
+        start_limit = min(end_ptr, until.value if until is not None else no_limit)
         blcksz = self.blcksz
         seg_size = self.seg_size
-        fmt = self.fmt
+        max_rmid = MAX_BUILTIN_RMID
         custom = self.custom_rmgrs
         msg = self.msg
+        header_unpack = _HEADER
+        one_block = FAST.one_block_record.unpack_from
+        extend = _extend
+        current_page = -1
+        page_info = header_size = seg_base = seg_tli = 0
+        data: bytes | mmap.mmap = b""
         self.end_of_wal = None
         try:
             while True:
                 wal_end = rec_ptr  # where the next record begins: the end of valid WAL if it fails
-                if end_ptr >= 0 and rec_ptr >= end_ptr:
+                if rec_ptr >= start_limit:
                     raise _Stop("", reached_end=True)
-                page_ptr = rec_ptr - rec_ptr % blcksz
-                if page_ptr != self._page_ptr or self._segno != page_ptr // seg_size:
+                off = rec_ptr % blcksz
+                page_ptr = rec_ptr - off
+                if page_ptr != current_page:
                     self._load_page(page_ptr)
-                header_size = SIZE_OF_LONG_PHD if self._page_info & XLP_LONG_HEADER else SIZE_OF_SHORT_PHD
-                off = rec_ptr - page_ptr
-                if off == 0:
+                    current_page, page_info, header_size, seg_base, seg_tli, data = self._page_state()
+                if off < header_size:
+                    if off:
+                        raise _Stop(msg.invalid_record_offset.format(lsn=_lsn(rec_ptr), expected=header_size,
+                                                                     got=off))
                     rec_ptr += header_size
                     off = header_size
-                elif off < header_size:
-                    raise _Stop(msg.invalid_record_offset.format(lsn=_lsn(rec_ptr), expected=header_size, got=off))
-                if self._page_info & XLP_FIRST_IS_CONTRECORD and off == header_size:
+                if off == header_size and page_info & XLP_FIRST_IS_CONTRECORD:
                     raise _Stop(msg.contrecord_requested.format(lsn=_lsn(rec_ptr)))
-                seg = self._seg
-                assert seg is not None
-                data = seg.data
-                tli = self._seg_tli  # the file the record starts in
-                pos = page_ptr % seg_size + off
+                pos = rec_ptr - seg_base
+                tli = seg_tli  # the timeline of the file the record starts in
                 if off <= blcksz - SIZE_OF_RECORD:
-                    tot_len, xid, xl_prev, info, rmid, xl_crc = _HEADER(data, pos)
-                    self._check_header(rec_ptr, tot_len, rmid, xl_prev, prev_ptr, custom)
+                    tot_len, xid, xl_prev, info, rmid, xl_crc = header_unpack(data, pos)
+                    if (tot_len < SIZE_OF_RECORD or (rmid > max_rmid and not (custom and rmid >= MIN_CUSTOM_RMID))
+                            or (xl_prev != prev_ptr if prev_ptr >= 0 else xl_prev >= rec_ptr)):
+                        self._check_header(rec_ptr, tot_len, rmid, xl_prev, prev_ptr, custom)
                     got_header = True
                 else:
                     tot_len = _U32(data, pos)[0]
@@ -265,32 +294,60 @@ class WalReader:
                         raise _Stop(msg.invalid_record_length.format(lsn=_lsn(rec_ptr), expected=SIZE_OF_RECORD,
                                                                      got=tot_len))
                     got_header = False
-                if end_ptr >= 0 and rec_ptr + tot_len > end_ptr:
+                if rec_ptr + tot_len > end_ptr:
                     raise _Stop("", reached_end=True)
                 if off + tot_len <= blcksz:
-                    rec = data[pos:pos + tot_len]
-                    next_ptr = rec_ptr + _maxalign(tot_len)
+                    body = pos + SIZE_OF_RECORD
+                    if extend(extend(0, data[body:pos + tot_len]), data[pos:pos + CRC_OFFSET]) != xl_crc:
+                        raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
+                    next_ptr = rec_ptr + ((tot_len + 7) & ~7)
+                    decoded: RawDecoded | None = None
+                    first_id = data[body] if tot_len > SIZE_OF_RECORD else -1
+                    if first_id == 255 and tot_len == SIZE_OF_RECORD + 2 + data[body + 1]:
+                        # the commonest shapes, checked as DecodeXLogRecord would; anything else goes to
+                        # the full decoder. No block references, short main data:
+                        decoded = (0, tot_len - SIZE_OF_RECORD - 2, (), -1, -1)
+                    elif first_id == 0 and tot_len >= SIZE_OF_RECORD + 22 and not data[body + 1] & 0x90:
+                        # block 0 without image or SAME_REL, then short main data
+                        _id, flags, data_len, spc, db, rel, blkno, marker, main_len = one_block(data, body)
+                        if (marker == 255 and tot_len == SIZE_OF_RECORD + 22 + data_len + main_len
+                                and bool(flags & 0x20) == (data_len != 0)):
+                            decoded = (0, main_len, ((0, flags, data_len, spc, db, rel, blkno, 0, 0, 0, 0),)
+                                       if detail else (), -1, -1)
+                    if decoded is not None:
+                        rec = data[pos:pos + tot_len] if detail else b""
+                    else:
+                        rec = data[pos:pos + tot_len]
+                        decoded = self._decode(rec, rec_ptr, last_read, detail)
                 else:
                     assembled = self._assemble(rec_ptr, page_ptr, off, tot_len, got_header, prev_ptr)
+                    current_page, page_info, header_size, seg_base, seg_tli, data = self._page_state()
                     if assembled is None:  # an overwritten continuation: start again on that page
-                        rec_ptr = self._page_ptr
+                        rec_ptr = current_page
                         continue
                     rec, next_ptr = assembled
-                    tot_len, xid, xl_prev, info, rmid, xl_crc = _HEADER(rec, 0)
-                if _extend(_extend(0, rec[SIZE_OF_RECORD:]), rec[:CRC_OFFSET]) != xl_crc:
-                    raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
+                    tot_len, xid, xl_prev, info, rmid, xl_crc = header_unpack(rec, 0)
+                    if extend(extend(0, rec[SIZE_OF_RECORD:]), rec[:CRC_OFFSET]) != xl_crc:
+                        raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
+                    decoded = self._decode(rec, rec_ptr, last_read, detail)
                 if rmid == RM_XLOG_ID and info & ~XLR_INFO_MASK == XLOG_SWITCH:
                     next_ptr += seg_size - 1
                     next_ptr -= next_ptr % seg_size
-                try:
-                    fpi_len, main_len, blocks, origin, toplevel_xid = decode_record(rec, fmt, blcksz)
-                except DecodeError as exc:
-                    # up to 14 the record being decoded is named; from 15 the last one returned
-                    named = rec_ptr if fmt.major <= 14 else max(last_read, 0)
-                    raise _Stop(getattr(msg, exc.key).format(lsn=_lsn(named), **exc.fields),
-                                reported_at=named) from None
+                assert decoded is not None
+                fpi_len, main_len, blocks, origin, toplevel_xid = decoded
+                if tally is not None:  # counting only: no tuple, no yield
+                    index = rmid * 16 + ((info >> 4) & 0x07 if rmid == 1 else info >> 4)
+                    counts[index] += 1
+                    rec_lens[index] += tot_len - fpi_len
+                    fpi_lens[index] += fpi_len
+                    if tally.first < 0:
+                        tally.first, tally.first_prev = rec_ptr, xl_prev
+                    last_read = prev_ptr = rec_ptr
+                    tally.last, tally.last_end = rec_ptr, next_ptr
+                    rec_ptr = next_ptr
+                    continue
                 yield (rec_ptr, next_ptr, xl_prev, xid, info, rmid, tot_len, fpi_len, main_len,
-                       blocks if detail else (), origin, toplevel_xid, tli, rec)
+                       blocks, origin, toplevel_xid, tli, rec)
                 last_read = prev_ptr = rec_ptr
                 rec_ptr = next_ptr
         except _Stop as stop:
@@ -299,6 +356,23 @@ class WalReader:
                 reported_at=LSN(stop.reported_at if stop.reported_at is not None else max(last_read, 0)),
                 reached_end=stop.reached_end, last_record=LSN(last_read) if last_read >= 0 else None,
             )
+
+    def _page_state(self) -> tuple[int, int, int, int, int, bytes | mmap.mmap]:
+        """The current page, its flags and header size, its segment's start LSN and timeline, the data."""
+        seg = self._seg
+        assert seg is not None
+        header = SIZE_OF_LONG_PHD if self._page_info & XLP_LONG_HEADER else SIZE_OF_SHORT_PHD
+        return (self._page_ptr, self._page_info, header, self._segno * self.seg_size, self._seg_tli, seg.data)
+
+    def _decode(self, rec: bytes, rec_ptr: int, last_read: int, detail: bool) -> RawDecoded:
+        fmt = self.fmt
+        try:
+            return decode_record(rec, fmt, self.blcksz, detail)
+        except DecodeError as exc:
+            # up to 14 the record being decoded is named; from 15 the last one returned
+            named = rec_ptr if fmt.major <= 14 else max(last_read, 0)
+            raise _Stop(getattr(self.msg, exc.key).format(lsn=_lsn(named), **exc.fields),
+                        reported_at=named) from None
 
     def _check_header(self, rec_ptr: int, tot_len: int, rmid: int, xl_prev: int, prev_ptr: int,
                       custom: bool) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import attrs
 
 from pgrewindkit.lsn import LSN
-from pgrewindkit.wal.reader import RawRecord
+from pgrewindkit.wal.reader import RawRecord, Tally
 from pgrewindkit.wal.rmgrs import resource_manager, resource_managers
 
 RM_XACT_ID = 1
@@ -26,34 +26,38 @@ class WalStats:
     # rmid -> [count, rec_len, fpi_len]; (rmid, recid) -> the same
     by_rmgr: dict[int, list[int]] = attrs.field(factory=dict)
     by_record: dict[tuple[int, int], list[int]] = attrs.field(factory=dict)
+    first_prev: int = -1  # xl_prev of the first record counted (for joining ranges)
+    last_lsn: int = -1  # the last record counted
+
+    def add_tally(self, tally: Tally) -> None:
+        """Add what the reader counted (the hot path of ``waldump --stats``)."""
+        for index, n in enumerate(tally.counts):
+            if n:
+                entry = self.by_record.setdefault(divmod(index, 16), [0, 0, 0])
+                entry[0] += n
+                entry[1] += tally.rec_lens[index]
+                entry[2] += tally.fpi_lens[index]
+                self.count += n
+        if tally.first >= 0:
+            self._note_range(tally.first, tally.last_end)
+            if self.first_prev < 0:
+                self.first_prev = tally.first_prev
+            self.last_lsn = tally.last
+        self._rebuild_rmgrs()
 
     def add_raw(self, records: Iterable[RawRecord]) -> None:
-        """Count the reader's raw records (the hot path of ``waldump --stats``)."""
-        by_record = self.by_record
-        count = 0
-        first = last_end = -1
+        """Count records the reader yielded (for callers that also look at them)."""
+        tally = Tally()
         for raw in records:
-            if first < 0:
-                first = raw[0]
             rmid = raw[5]
-            recid = raw[4] >> 4
-            if rmid == RM_XACT_ID:
-                recid &= 0x07
-            fpi_len = raw[7]
-            key = (rmid, recid)
-            entry = by_record.get(key)
-            if entry is None:
-                by_record[key] = [1, raw[6] - fpi_len, fpi_len]
-            else:
-                entry[0] += 1
-                entry[1] += raw[6] - fpi_len
-                entry[2] += fpi_len
-            count += 1
-            last_end = raw[1]
-        if count:
-            self._note_range(first, last_end)
-        self.count += count
-        self._rebuild_rmgrs()
+            index = rmid * 16 + ((raw[4] >> 4) & 0x07 if rmid == RM_XACT_ID else raw[4] >> 4)
+            tally.counts[index] += 1
+            tally.rec_lens[index] += raw[6] - raw[7]
+            tally.fpi_lens[index] += raw[7]
+            if tally.first < 0:
+                tally.first, tally.first_prev = raw[0], raw[2]
+            tally.last, tally.last_end = raw[0], raw[1]
+        self.add_tally(tally)
 
     def merge(self, other: WalStats) -> None:
         """Add another range's statistics (ranges are merged in WAL order)."""
