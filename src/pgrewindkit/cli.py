@@ -1,7 +1,8 @@
 """The ``pgrewindkit`` command: a thin layer over the public API.
 
 Exit codes: 0 success; 1 bad input (a pgrewindkit error, printed as one line); 2 wrong usage;
-70 an internal error (a bug: printed as one line too); 130 interrupted.
+3 the plan says pg_rewind would fail; 70 an internal error (a bug: printed as one line too);
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ from typing import TextIO
 import pgrewindkit
 from pgrewindkit.controlfile import read_control_file
 from pgrewindkit.controlreport import controldata_json, controldata_lines
+from pgrewindkit.divergence import find_divergence
 from pgrewindkit.errors import PgRewindKitError
 from pgrewindkit.lsn import LSN
 from pgrewindkit.model import ControlFile
+from pgrewindkit.plan import plan_rewind
+from pgrewindkit.planreport import divergence_json, divergence_lines, plan_json, plan_lines
+from pgrewindkit.source import LiveSource, LocalSource, Source
 from pgrewindkit.timeline import TimelineHistory, read_timeline_history
 from pgrewindkit.wal import EndOfWal, open_wal
 from pgrewindkit.wal.dump import record_json, record_lines
@@ -27,6 +32,7 @@ from pgrewindkit.wal.stats import format_stats
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
+EXIT_PLAN_ERROR = 3
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
@@ -136,6 +142,40 @@ def _report_end(end: EndOfWal | None, err: TextIO, *, json_output: bool) -> None
         err.write(f"{PROG}: end of WAL at {end.lsn}: {end.message}\n")
 
 
+def _source(args: argparse.Namespace) -> Source:
+    if args.source_server:
+        return LiveSource(args.source_server)
+    return LocalSource(args.source_pgdata)
+
+
+def cmd_divergence(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    divergence = find_divergence(_source(args), args.target_pgdata)
+    if args.json:
+        _print_json(divergence_json(divergence), out)
+    else:
+        out.write("".join(line + "\n" for line in divergence_lines(divergence)))
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    plan = plan_rewind(_source(args), args.target_pgdata)
+    if args.json:
+        _print_json(plan_json(plan), out)
+    else:
+        out.write("".join(line + "\n" for line in plan_lines(plan)))
+    return EXIT_OK if plan.outcome != "error" else EXIT_PLAN_ERROR
+
+
+def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target-pgdata", "-D", required=True, metavar="DIR",
+                        help="the data directory to rewind (read only here)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--source-pgdata", metavar="DIR", help="source data directory (cleanly shut down)")
+    source.add_argument("--source-server", metavar="CONNSTR",
+                        help="libpq connection string of a running source (password from ~/.pgpass or PGPASSWORD)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -183,6 +223,23 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--stats", nargs="?", const="rmgr", choices=["rmgr", "record"],
                         help="per resource manager (or per record type) statistics, as pg_waldump --stats")
     waldump.set_defaults(handler=cmd_waldump)
+
+    divergence = commands.add_parser(
+        "divergence", help="where two clusters diverged, as pg_rewind decides it",
+        description="Whether the target must be rewound to follow the source, where their histories part, "
+                    "and from which checkpoint a rewind starts; nothing is written.",
+    )
+    _add_pair_arguments(divergence)
+    divergence.set_defaults(handler=cmd_divergence)
+
+    plan = commands.add_parser(
+        "plan", help="what pg_rewind would do, without doing it",
+        description="Every check, the divergence, the file map with every block pg_rewind would copy, the bytes, "
+                    "the WAL it must read and the configuration files it would overwrite. Exit status 3 when "
+                    "pg_rewind would fail.",
+    )
+    _add_pair_arguments(plan)
+    plan.set_defaults(handler=cmd_plan)
     return parser
 
 

@@ -62,3 +62,45 @@ def old_checkpoint_end(cluster: Cluster) -> str:
     control = read_control_file(cluster.pgdata)
     record = open_wal(cluster.pgdata).read_record(control.checkpoint)
     return str(record.end)
+
+
+@attrs.define
+class Diverged:
+    """``target`` was the primary and wrote on after ``source`` (its standby) was promoted."""
+
+    target: Cluster
+    source: Cluster
+
+    def destroy(self) -> None:
+        self.target.destroy()
+        self.source.destroy()
+
+
+def diverged(bins: PgBinaries, *, setup: tuple[str, ...] = (), common: tuple[str, ...] = (),
+             on_source: tuple[str, ...] = (), on_target: tuple[str, ...] = (), checksums: bool = False,
+             wal_log_hints: bool = True, stop_target: str = "fast", **settings: object) -> Diverged:
+    """pg_rewind's TAP-test shape: primary and streaming standby share ``setup`` and ``common``;
+    the standby is promoted and runs ``on_source``; the old primary runs on with ``on_target``.
+    Both are stopped (the target with ``stop_target``)."""
+    target = new_cluster(bins, checksums=checksums)
+    target.set(wal_log_hints="on" if wal_log_hints else "off", wal_keep_size="'1GB'", **settings)
+    target.start()
+    if setup:
+        target.execute(*setup)
+    target.stop()
+    source = target.cold_copy(make_workdir(f"pgrk{bins.major}-source-"))
+    source.make_standby_of(target)
+    target.start()
+    source.start()
+    if common:
+        target.execute(*common)
+    wait_replayed(source, target.query_one("SELECT pg_current_wal_insert_lsn()::text"))
+    source.promote()
+    if on_source:
+        source.execute(*on_source)
+    source.execute("CHECKPOINT")
+    if on_target:
+        target.execute(*on_target)
+    target.stop(stop_target)
+    source.stop()
+    return Diverged(target, source)

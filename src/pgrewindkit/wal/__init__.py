@@ -162,7 +162,10 @@ class WalReadError(FormatError):
 
 
 class BackwardScan:
-    """Iterate from a record back through ``xl_prev``; ``end_of_wal`` says where and why it stopped."""
+    """Iterate from a record back through ``xl_prev``; ``end_of_wal`` says where and why it stopped.
+
+    Each record is read afresh at its LSN (random access), with one reader for the whole walk, as
+    pg_rewind's ``findLastCheckpoint`` does."""
 
     def __init__(self, wal: Wal, start: LSN) -> None:
         self._wal = wal
@@ -171,17 +174,21 @@ class BackwardScan:
 
     def __iter__(self) -> Iterator[WalRecord]:
         lsn = self.start
-        while lsn.is_valid:
-            scan = WalScan(self._wal.reader(lsn), lsn, None, None)
-            record = next(iter(scan), None)
-            if record is None:
-                end = scan.end_of_wal
-                self.end_of_wal = EndOfWal(lsn, f"could not find previous WAL record at {lsn}"
-                                           + (f": {end.reason}" if end and end.reason else ""), lsn)
-                return
-            yield record
-            lsn = record.prev
-        self.end_of_wal = EndOfWal(lsn, "reached the beginning of WAL", lsn)
+        reader = self._wal.reader(lsn)
+        try:
+            while lsn.is_valid:
+                raw = next(iter(reader.records(lsn)), None)
+                if raw is None:
+                    end = reader.end_of_wal
+                    self.end_of_wal = EndOfWal(lsn, f"could not find previous WAL record at {lsn}"
+                                               + (f": {end.reason}" if end and end.reason else ""), lsn)
+                    return
+                record = wal_record(raw, reader.fmt)
+                yield record
+                lsn = record.prev
+            self.end_of_wal = EndOfWal(lsn, "reached the beginning of WAL", lsn)
+        finally:
+            reader.close()
 
 
 def open_wal(path: str | os.PathLike[str], *, timeline: int | None = None, segment_size: int | None = None,

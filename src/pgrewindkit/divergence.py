@@ -1,0 +1,199 @@
+"""``find_divergence()``: whether, where and from which checkpoint two clusters diverged, decided
+as the target major's pg_rewind decides it (``findCommonAncestorTimeline``, ``readOneRecord``,
+``findLastCheckpoint``), without changing anything."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import attrs
+
+from pgrewindkit.datadir import DataDirectory
+from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.layouts.xlog import SIZE_OF_LONG_PHD, SIZE_OF_SHORT_PHD
+from pgrewindkit.lsn import LSN, WalSegment
+from pgrewindkit.model import ControlFile, TimelineSpan
+from pgrewindkit.rewindrules import RewindRules, rules_for
+from pgrewindkit.source import LocalSource, Source
+from pgrewindkit.timeline import TimelineHistory
+from pgrewindkit.wal import Wal, WalRecord, open_wal
+
+
+class DivergenceError(PgRewindKitError):
+    """pg_rewind would stop here; ``kind`` says why (``no_common_ancestor``, ``wal_missing`` …)."""
+
+    def __init__(self, problem: str, *, kind: str, partial: Divergence | None = None, **where: object) -> None:
+        self.kind = kind
+        self.partial = partial  # what was known when it stopped (the divergence point, say)
+        super().__init__(problem, **where)  # type: ignore[arg-type]
+
+
+@attrs.frozen
+class CommonCheckpoint:
+    """The last checkpoint both sides share: the rewind replays from its REDO."""
+
+    lsn: LSN
+    timeline: int
+    redo: LSN
+
+
+@attrs.frozen
+class Divergence:
+    """Where two clusters' histories part, as pg_rewind of the target's major sees it."""
+
+    major: int
+    source_timeline: int
+    target_timeline: int
+    source_history: tuple[TimelineSpan, ...]
+    target_history: tuple[TimelineSpan, ...]
+    rewind_needed: bool
+    reason: str | None  # why no rewind is needed: "same timeline" or "no rewind required"
+    lsn: LSN | None  # the divergence point (None on the same timeline)
+    timeline: int | None  # the last common timeline
+    common_index: int | None  # its index in the target history
+    target_wal_end: LSN | None  # the end of the target's WAL: its checkpoint record's end or minRecoveryPoint
+    last_common_checkpoint: CommonCheckpoint | None
+    wal_segments_read: tuple[str, ...] = ()  # pg_wal/... files read walking back (pg_rewind keeps them)
+    warnings: tuple[str, ...] = ()
+
+
+def side_timeline(control: ControlFile, rules: RewindRules) -> int:
+    """A side's timeline as pg_rewind of that major takes it."""
+    if rules.timeline_from_min_recovery_point:
+        return max(control.min_recovery_point_tli, control.checkpoint_copy.timeline)
+    return control.checkpoint_copy.timeline
+
+
+def _history_spans(history: TimelineHistory) -> tuple[TimelineSpan, ...]:
+    """pg_rewind's history entries: the tip and, for timeline 1, a single entry 0/0 - 0/0 (no end)."""
+    return history.spans
+
+
+def common_ancestor(source: tuple[TimelineSpan, ...], target: tuple[TimelineSpan, ...]) -> tuple[LSN, int]:
+    """``findCommonAncestorTimeline``: the divergence LSN and the index of the last shared entry."""
+    index = 0
+    for a, b in zip(source, target, strict=False):
+        if a.timeline != b.timeline or a.begin != b.begin:
+            break
+        index += 1
+    if index == 0:
+        raise DivergenceError("could not find common ancestor of the source and target cluster's timelines",
+                              kind="no_common_ancestor")
+    index -= 1
+    ends = [s.end for s in (source[index], target[index]) if s.end is not None]
+    return (min(ends) if ends else LSN(0)), index
+
+
+def _history(side: Source | DataDirectory, timeline: int, what: str) -> TimelineHistory:
+    try:
+        return side.history(timeline)
+    except PgRewindKitError as exc:
+        raise DivergenceError(f"cannot read the {what}'s timeline history: {exc}", kind="history_missing") from None
+
+
+def find_divergence(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str],
+                    ) -> Divergence:
+    """Whether ``target`` must be rewound to follow ``source``, where they diverged, and from which
+    checkpoint a rewind would start."""
+    src = source if not isinstance(source, str | os.PathLike) else LocalSource(source)
+    tgt = target if isinstance(target, DataDirectory) else DataDirectory(target)
+    return _find(src, tgt)
+
+
+def _find(source: Source, target: DataDirectory, *, through_end_of_wal: bool = False) -> Divergence:
+    """pg_rewind's decision; ``through_end_of_wal`` (an uncleanly stopped target) takes the end of
+    the target's WAL to be the end of valid WAL after its checkpoint, where crash recovery would
+    stop, instead of the checkpoint record's end."""
+    target_cf = target.control
+    source_cf = source.control
+    rules = rules_for(target_cf.major)
+    if source_cf.system_identifier != target_cf.system_identifier:
+        raise DivergenceError("source and target clusters are from different systems", kind="different_systems")
+    source_tli = side_timeline(source_cf, rules)
+    target_tli = side_timeline(target_cf, rules)
+    target_history = _history(target, target_tli, "target")
+    source_history = _history(source, source_tli, "source")
+    base: dict[str, Any] = {"major": rules.major, "source_timeline": source_tli, "target_timeline": target_tli,
+            "source_history": source_history.spans, "target_history": target_history.spans}
+    if source_tli == target_tli:
+        return Divergence(**base, rewind_needed=False, reason="source and target cluster are on the same timeline",
+                          lsn=None, timeline=None, common_index=None, target_wal_end=None,
+                          last_common_checkpoint=None, warnings=_same_timeline_warnings(source, target))
+    divergence_lsn, index = common_ancestor(source_history.spans, target_history.spans)
+    common_tli = target_history.spans[index].timeline
+    wal = open_wal(target.path, timeline=target_history.timeline)
+    wal.directory.history = target_history
+    checkpoint_end = _read_one_record(wal, target_cf.checkpoint).end
+    if through_end_of_wal:
+        for record in wal.scan(target_cf.checkpoint, exact=True):
+            checkpoint_end = record.end
+    target_end = max(target_cf.min_recovery_point, checkpoint_end)
+    if target_end <= divergence_lsn:
+        return Divergence(**base, rewind_needed=False, reason="no rewind required", lsn=divergence_lsn,
+                          timeline=common_tli, common_index=index, target_wal_end=target_end,
+                          last_common_checkpoint=None)
+    known = Divergence(**base, rewind_needed=True, reason=None, lsn=divergence_lsn, timeline=common_tli,
+                       common_index=index, target_wal_end=target_end, last_common_checkpoint=None)
+    try:
+        checkpoint, segments = _last_common_checkpoint(wal, divergence_lsn)
+    except DivergenceError as exc:
+        exc.partial = known
+        raise
+    return attrs.evolve(known, last_common_checkpoint=checkpoint, wal_segments_read=segments)
+
+
+def _in_pg_rewind_words(reason: str, wal: Wal) -> str:
+    """pg_rewind names a missing segment by its full path, as ``open()`` failed on it."""
+    prefix = 'could not find file "'
+    if reason.startswith(prefix):
+        name = reason[len(prefix):].split('"', 1)[0]
+        return f'could not open file "{wal.directory.path / name}": No such file or directory'
+    return reason
+
+
+def _read_one_record(wal: Wal, lsn: LSN) -> WalRecord:
+    """``readOneRecord``: the target's checkpoint record, to know where its WAL ends."""
+    try:
+        return wal.read_record(lsn)
+    except PgRewindKitError as exc:
+        reason = _in_pg_rewind_words(str(exc.problem).removeprefix(f"could not read WAL record at {lsn}: "), wal)
+        raise DivergenceError(f"could not read WAL record at {lsn}: {reason}", kind="wal_missing") from None
+
+
+def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tuple[str, ...]]:
+    """``findLastCheckpoint``: walk back from the divergence point to a checkpoint record before it."""
+    size = wal.directory.segment_size
+    search = fork
+    if fork.value % 8192 == 0:  # a page boundary: the first record starts after the page header
+        search = fork + (SIZE_OF_LONG_PHD if fork.segment_offset(size) == 0 else SIZE_OF_SHORT_PHD)
+    fork_ptr = search
+    segments: list[str] = []
+    scan = wal.backward(search)
+    for record in scan:
+        name = f"pg_wal/{WalSegment(record.timeline, record.lsn.segment_number(size)).file_name(size)}"
+        if not segments or segments[-1] != name:
+            segments.append(name)
+        if record.lsn < fork_ptr and record.is_checkpoint:
+            checkpoint = record.checkpoint()
+            return CommonCheckpoint(record.lsn, checkpoint.timeline, checkpoint.redo), tuple(segments)
+    end = scan.end_of_wal
+    where = end.lsn if end else search
+    reason = end.reason.split(": ", 1)[1] if end and ": " in end.reason else ""
+    detail = f": {_in_pg_rewind_words(reason, wal)}" if reason else ""
+    raise DivergenceError(f"could not find previous WAL record at {where}{detail}", kind="wal_missing")
+
+
+def _same_timeline_warnings(source: Source, target: DataDirectory) -> tuple[str, ...]:
+    """pg_rewind stops at "same timeline"; but a target whose WAL goes past where the source's WAL
+    ends, on the same timeline, has diverged all the same (it wrote what the source never saw)."""
+    if not isinstance(source, LocalSource):
+        return ()
+    target_end = target.control.checkpoint
+    source_cf = source.control
+    source_end = max(source_cf.checkpoint, source_cf.min_recovery_point)
+    if target_end > source_end:
+        return (f"both clusters are on timeline {target.control.timeline}, but the target's WAL goes on to "
+                f"{target_end}, past the source's {source_end}: the target has writes the source does not "
+                "have, and pg_rewind will not undo them",)
+    return ()

@@ -1,0 +1,56 @@
+"""PostgreSQL configuration files, read as the server reads them (``guc-file.l``): one
+``name = value`` per line, ``#`` comments, quoted values with doubled quotes, the last setting of a
+name wins. Used to say what a rewind's copy of the source's files would change; secrets are masked."""
+
+from __future__ import annotations
+
+import difflib
+import re
+
+_LINE = re.compile(r"""\s*([A-Za-z_][\w.\-]*)\s*=?\s*('(?:[^'\\]|''|\\.)*'|[^\s#]*)\s*(?:#.*)?$""")
+SECRET_HINTS = ("password", "conninfo", "passfile", "sslpassword")
+
+
+def parse_settings(text: str) -> dict[str, str]:
+    """Settings of a postgresql.conf-style file (include directives are reported as settings too)."""
+    settings: dict[str, str] = {}
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if match:
+            settings[match[1].lower()] = unquote(match[2])
+    return settings
+
+
+def unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        inner = value[1:-1]
+        return re.sub(r"\\(.)", r"\1", inner.replace("''", "'"))
+    return value
+
+
+def mask(name: str, value: str) -> str:
+    """A setting's value for display: anything that may hold a password is masked."""
+    if any(hint in name for hint in SECRET_HINTS):
+        return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1********", value, flags=re.IGNORECASE)
+    return value
+
+
+def settings_changes(ours: str, theirs: str, path: str) -> tuple[str, ...]:
+    """How ``theirs`` (the source's copy) differs from ``ours``: settings for postgresql*.conf, lines
+    otherwise."""
+    if path.startswith("postgresql"):
+        mine, other = parse_settings(ours), parse_settings(theirs)
+        changes = []
+        for name in sorted(set(mine) | set(other)):
+            before, after = mine.get(name), other.get(name)
+            if before == after:
+                continue
+            shown_before = "(unset)" if before is None else repr(mask(name, before))
+            shown_after = "(unset)" if after is None else repr(mask(name, after))
+            changes.append(f"{name}: {shown_before} -> {shown_after}")
+        return tuple(changes)
+    diff = difflib.unified_diff(ours.splitlines(), theirs.splitlines(), "target", "source", n=0, lineterm="")
+    return tuple(line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---")))
