@@ -69,3 +69,19 @@ def wal_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
             tar.extractall(target, filter="data")
         dirs[major] = target
     return dirs
+
+
+@pytest.fixture(scope="session")
+def failover_pair(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped PostgreSQL 15 failover: ``old-primary/`` (target) and ``new-primary/`` (source)."""
+    import tarfile
+
+    target = tmp_path_factory.mktemp("failover15")
+    with tarfile.open(FIXTURES / "failover15" / "pair.tar.gz") as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+def failover_expected() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / "failover15" / "expected.json").read_text())
+    return data

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pgrewindkit.controlfile import parse_control_file, read_control_file
 from pgrewindkit.controlreport import controldata_json, controldata_lines
+from pgrewindkit.datadir import DataDirectory, FileEntry, FileType
+from pgrewindkit.divergence import CommonCheckpoint, Divergence, DivergenceError, find_divergence
 from pgrewindkit.errors import (
     ChecksumError,
     DataFileAccessError,
@@ -20,6 +22,8 @@ from pgrewindkit.errors import (
 )
 from pgrewindkit.lsn import LSN, TimelineID, WalSegment, check_segment_size, parse_timeline
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
+from pgrewindkit.plan import Action, Check, ConfigChange, FileAction, PlanError, RewindPlan, plan_rewind
+from pgrewindkit.source import LiveSource, LocalSource, Source, SourceError, mask_password
 from pgrewindkit.timeline import TimelineHistory, parse_timeline_history, read_timeline_history
 from pgrewindkit.versions import MAJORS, Major
 from pgrewindkit.wal import BlockRef, EndOfWal, Wal, WalReadError, WalRecord, WalScan, open_wal
@@ -29,19 +33,35 @@ __version__ = "0.1.0"
 __all__ = [
     "LSN",
     "MAJORS",
+    "Action",
     "BlockRef",
+    "Check",
     "CheckPoint",
     "ChecksumError",
+    "CommonCheckpoint",
+    "ConfigChange",
     "ControlFile",
     "DBState",
+    "DataDirectory",
     "DataFileAccessError",
     "DataFileNotFoundError",
+    "Divergence",
+    "DivergenceError",
     "EndOfWal",
+    "FileAction",
+    "FileEntry",
+    "FileType",
     "FormatError",
     "HistoryEntry",
     "HistoryParseError",
+    "LiveSource",
+    "LocalSource",
     "Major",
     "PgRewindKitError",
+    "PlanError",
+    "RewindPlan",
+    "Source",
+    "SourceError",
     "TimelineHistory",
     "TimelineID",
     "TimelineSpan",
@@ -57,10 +77,13 @@ __all__ = [
     "check_segment_size",
     "controldata_json",
     "controldata_lines",
+    "find_divergence",
+    "mask_password",
     "open_wal",
     "parse_control_file",
     "parse_timeline",
     "parse_timeline_history",
+    "plan_rewind",
     "read_control_file",
     "read_timeline_history",
 ]

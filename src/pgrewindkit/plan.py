@@ -14,7 +14,7 @@ from pgrewindkit.datadir import DataDirectory, FileEntry, FileType
 from pgrewindkit.divergence import Divergence, DivergenceError, _find
 from pgrewindkit.errors import PgRewindKitError
 from pgrewindkit.layouts.xlog import XLR_INFO_MASK, XLR_SPECIAL_REL_UPDATE
-from pgrewindkit.lsn import WalSegment
+from pgrewindkit.lsn import LSN, WalSegment
 from pgrewindkit.model import ControlFile
 from pgrewindkit.pgconf import settings_changes
 from pgrewindkit.rewindrules import RewindRules, rules_for
@@ -255,19 +255,21 @@ class _Planner:
         major, relseg = self.rules.major, self.target_cf.relseg_size
         blcksz = self.target_cf.blcksz
         scan = wal.scan(checkpoint.lsn, exact=True)
-        last_end = checkpoint.lsn
+        last_end = checkpoint.lsn.value
+        end_value = end.value
         unrecognised = None
-        for record in scan:
-            last_end = record.end
-            if unrecognised is None and not self._recognised(record.rmid, record.info):
-                rmgr = resource_manager(major, record.rmid)
-                rmid_part = f"rmid: {record.rmid}, " if major >= 15 else ""
+        recognised = self._recognised
+        for lsn, rec_end, _prev, _xid, info, rmid, *_lengths, blocks, _origin, _top, _tli, _rec in scan.raw():
+            last_end = rec_end
+            if unrecognised is None and info & XLR_SPECIAL_REL_UPDATE and not recognised(rmid, info):
+                rmgr = resource_manager(major, rmid)
+                rmid_part = f"rmid: {rmid}, " if major >= 15 else ""
                 unrecognised = (f"WAL record modifies a relation, but record type is not recognized: lsn: "
-                                f"{record.lsn}, {rmid_part}rmgr: {rmgr.name}, info: {record.info:02X}")
-            for block in record.blocks:
-                if block.fork != 0:
+                                f"{LSN(lsn)}, {rmid_part}rmgr: {rmgr.name}, info: {info:02X}")
+            for _id, fork_flags, _dlen, spc, db, rel, blkno, *_image in blocks:
+                if fork_flags & 0x0F:  # only the main fork is tracked
                     continue
-                path = _relation_file(block.spc, block.db, block.rel, block.blk // relseg, self.rules)
+                path = _relation_file(spc, db, rel, blkno // relseg, self.rules)
                 entry = entries.get(path)
                 if entry is None or entry.target is None:
                     continue
@@ -276,24 +278,24 @@ class _Planner:
                     return PlanError("file_type_conflict", message)
                 if entry.source is None:
                     continue
-                in_segment = block.blk % relseg
+                in_segment = blkno % relseg
                 end_offset = (in_segment + 1) * blcksz
                 if end_offset <= entry.source.size and end_offset <= entry.target.size:
                     entry.blocks.add(in_segment)
-            if record.end >= end:
+            if rec_end >= end_value:
                 break
         self._check("wal_records_recognised", unrecognised is None,
                     unrecognised or "every WAL record after the checkpoint is one pg_rewind understands",
                     "unrecognized_wal_record")
         if unrecognised:
             return PlanError("unrecognized_wal_record", unrecognised)
-        if last_end < end:
+        if last_end < end_value:
             reason = scan.end_of_wal.reason if scan.end_of_wal else "WAL ends early"
-            message = f"could not read WAL record at {last_end}: {reason}"
+            message = f"could not read WAL record at {LSN(last_end)}: {reason}"
             self._check("wal_readable", False, message, "wal_missing")
             return PlanError("wal_missing", message)
-        if last_end != end:
-            message = f"end pointer {end} is not a valid end point; expected {last_end}"
+        if last_end != end_value:
+            message = f"end pointer {end} is not a valid end point; expected {LSN(last_end)}"
             self._check("wal_readable", False, message, "wal_missing")
             return PlanError("wal_missing", message)
         self._check("wal_readable", True, f"target WAL reads from {checkpoint.lsn} to {end}", "wal_missing")

@@ -83,7 +83,7 @@ def diverged(bins: PgBinaries, *, setup: tuple[str, ...] = (), common: tuple[str
     the standby is promoted and runs ``on_source``; the old primary runs on with ``on_target``.
     Both are stopped (the target with ``stop_target``)."""
     target = new_cluster(bins, checksums=checksums)
-    target.set(wal_log_hints="on" if wal_log_hints else "off", wal_keep_size="'1GB'", **settings)
+    target.set(**{"wal_log_hints": "on" if wal_log_hints else "off", "wal_keep_size": "'1GB'", **settings})
     target.start()
     if setup:
         target.execute(*setup)
