@@ -56,7 +56,8 @@ def test_cli_plan_json(failover_pair: Path) -> None:
 
 
 def test_cli_plan_and_divergence_text(failover_pair: Path) -> None:
-    args = ("--target-pgdata", str(failover_pair / "old-primary"), "--source-pgdata", str(failover_pair / "new-primary"))
+    args = ("--target-pgdata", str(failover_pair / "old-primary"),
+            "--source-pgdata", str(failover_pair / "new-primary"))
     code, out, _ = run("plan", *args)
     theirs = failover_expected()["pg_rewind"]
     assert code == 0
