@@ -259,17 +259,24 @@ class _Planner:
         end_value = end.value
         unrecognised = None
         recognised = self._recognised
-        for lsn, rec_end, _prev, _xid, info, rmid, *_lengths, blocks, _origin, _top, _tli, _rec in scan.raw():
+        paths: dict[tuple[int, int, int, int], str] = {}
+        for raw in scan.raw():
+            rec_end = raw[1]
             last_end = rec_end
-            if unrecognised is None and info & XLR_SPECIAL_REL_UPDATE and not recognised(rmid, info):
-                rmgr = resource_manager(major, rmid)
-                rmid_part = f"rmid: {rmid}, " if major >= 15 else ""
+            info = raw[4]
+            if unrecognised is None and info & XLR_SPECIAL_REL_UPDATE and not recognised(raw[5], info):
+                rmgr = resource_manager(major, raw[5])
+                rmid_part = f"rmid: {raw[5]}, " if major >= 15 else ""
                 unrecognised = (f"WAL record modifies a relation, but record type is not recognized: lsn: "
-                                f"{LSN(lsn)}, {rmid_part}rmgr: {rmgr.name}, info: {info:02X}")
-            for _id, fork_flags, _dlen, spc, db, rel, blkno, *_image in blocks:
-                if fork_flags & 0x0F:  # only the main fork is tracked
+                                f"{LSN(raw[0])}, {rmid_part}rmgr: {rmgr.name}, info: {info:02X}")
+            for block in raw[9]:
+                if block[1] & 0x0F:  # only the main fork is tracked
                     continue
-                path = _relation_file(spc, db, rel, blkno // relseg, self.rules)
+                blkno = block[6]
+                key = (block[3], block[4], block[5], blkno // relseg)
+                path = paths.get(key)
+                if path is None:
+                    path = paths[key] = _relation_file(*key, self.rules)
                 entry = entries.get(path)
                 if entry is None or entry.target is None:
                     continue

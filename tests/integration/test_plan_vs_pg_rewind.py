@@ -215,3 +215,18 @@ def test_unreachable_source_masks_the_password(pg15: pgbinaries.PgBinaries, tmp_
         LiveSource(f"host={tmp_path} port=1 user=postgres password=s3cret-pw connect_timeout=2")
     assert "s3cret-pw" not in str(info.value) and "********" in str(info.value)
 
+
+
+def test_relation_over_one_gigabyte(pg15: pgbinaries.PgBinaries, scenario: Callable[..., Diverged]) -> None:
+    """A relation in two segment files (1 GB each): a changed block of ``.1`` is numbered within that
+    file, and the file is truncated to the source's shorter ``.1``."""
+    pair = scenario(
+        setup=("CREATE TABLE big (g int, pad text) WITH (autovacuum_enabled = off)",
+               "INSERT INTO big SELECT g, repeat('x', 1800) FROM generate_series(1, 560000) g", "CHECKPOINT"),
+        on_source=("DELETE FROM big WHERE g > 545000", "VACUUM big"),
+        on_target=("UPDATE big SET g = -g WHERE g IN (10, 533000)",),
+    )
+    plan = compare(pg15, pair)
+    second = [f for f in plan.files if f.path.endswith(".1") and f.path.startswith("base/")]
+    assert len(second) == 1 and second[0].action.name == "TRUNCATE"
+    assert second[0].blocks and all(b < 131072 for b in second[0].blocks)
