@@ -20,9 +20,13 @@ from pgrewindkit.errors import (
     TruncatedError,
     UnsupportedVersionError,
 )
+from pgrewindkit.failback import FailbackError, FailbackResult, failback
 from pgrewindkit.lsn import LSN, TimelineID, WalSegment, check_segment_size, parse_timeline
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
+from pgrewindkit.pgbin import BinaryNotFoundError, find_program
 from pgrewindkit.plan import Action, Check, ConfigChange, FileAction, PlanError, RewindPlan, plan_rewind
+from pgrewindkit.recovery import RecoveryConfig, recovery_config, write_recovery_config
+from pgrewindkit.rewind import ProgressEvent, RewindError, RewindOptions, RewindResult, build_command, rewind
 from pgrewindkit.source import LiveSource, LocalSource, Source, SourceError, mask_password
 from pgrewindkit.timeline import TimelineHistory, parse_timeline_history, read_timeline_history
 from pgrewindkit.versions import MAJORS, Major
@@ -34,6 +38,7 @@ __all__ = [
     "LSN",
     "MAJORS",
     "Action",
+    "BinaryNotFoundError",
     "BlockRef",
     "Check",
     "CheckPoint",
@@ -48,6 +53,8 @@ __all__ = [
     "Divergence",
     "DivergenceError",
     "EndOfWal",
+    "FailbackError",
+    "FailbackResult",
     "FileAction",
     "FileEntry",
     "FileType",
@@ -59,7 +66,12 @@ __all__ = [
     "Major",
     "PgRewindKitError",
     "PlanError",
+    "ProgressEvent",
+    "RecoveryConfig",
+    "RewindError",
+    "RewindOptions",
     "RewindPlan",
+    "RewindResult",
     "Source",
     "SourceError",
     "TimelineHistory",
@@ -74,10 +86,13 @@ __all__ = [
     "WalScan",
     "WalSegment",
     "__version__",
+    "build_command",
     "check_segment_size",
     "controldata_json",
     "controldata_lines",
+    "failback",
     "find_divergence",
+    "find_program",
     "mask_password",
     "open_wal",
     "parse_control_file",
@@ -86,4 +101,7 @@ __all__ = [
     "plan_rewind",
     "read_control_file",
     "read_timeline_history",
+    "recovery_config",
+    "rewind",
+    "write_recovery_config",
 ]

@@ -16,13 +16,17 @@ from typing import TextIO
 import pgrewindkit
 from pgrewindkit.controlfile import read_control_file
 from pgrewindkit.controlreport import controldata_json, controldata_lines
+from pgrewindkit.datadir import DataDirectory
 from pgrewindkit.divergence import find_divergence
 from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.failback import Step, failback, standby_conninfo
 from pgrewindkit.lsn import LSN
 from pgrewindkit.model import ControlFile
 from pgrewindkit.plan import plan_rewind
 from pgrewindkit.planreport import divergence_json, divergence_lines, plan_json, plan_lines
-from pgrewindkit.source import LiveSource, LocalSource, Source
+from pgrewindkit.recovery import read_current, recovery_config, write_recovery_config
+from pgrewindkit.rewind import ProgressEvent, RewindResult, rewind
+from pgrewindkit.source import LiveSource, LocalSource, Source, mask_password
 from pgrewindkit.timeline import TimelineHistory, read_timeline_history
 from pgrewindkit.wal import EndOfWal, open_wal
 from pgrewindkit.wal.dump import record_json, record_lines
@@ -166,6 +170,103 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK if plan.outcome != "error" else EXIT_PLAN_ERROR
 
 
+class _ProgressBar:
+    """pg_rewind's copy progress as a bar on a terminal; nothing otherwise."""
+
+    def __init__(self, err: TextIO, enabled: bool) -> None:
+        self.err = err
+        self.enabled = enabled and err.isatty()
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = width * event.percent // 100
+        self.err.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {event.percent:3d}% "
+                       f"{event.done_kb // 1024}/{event.total_kb // 1024} MB")
+        if event.percent >= 100:
+            self.err.write("\n")
+        self.err.flush()
+
+
+def _rewind_json(result: RewindResult) -> dict[str, object]:
+    return {
+        "outcome": result.outcome,
+        "divergence": None if result.divergence_lsn is None else {"lsn": str(result.divergence_lsn),
+                                                                  "timeline": result.divergence_timeline},
+        "last_common_checkpoint": None if result.checkpoint_lsn is None else {
+            "lsn": str(result.checkpoint_lsn), "timeline": result.checkpoint_timeline},
+        "bytes_copied": result.bytes_copied, "seconds": round(result.seconds, 3), "command": result.command,
+        "fetched_wal": list(result.fetched_wal), "config_kept": list(result.config_kept),
+        "config_differences": list(result.config_differences), "warnings": list(result.warnings),
+        "backup": None if result.backup is None else str(result.backup),
+    }
+
+
+def _rewind_lines(result: RewindResult) -> list[str]:
+    if result.outcome == "no_rewind_required":
+        return ["no rewind required"]
+    lines = [f"servers diverged at WAL location {result.divergence_lsn} on timeline {result.divergence_timeline}",
+             f"rewound from the last common checkpoint at {result.checkpoint_lsn} on timeline "
+             f"{result.checkpoint_timeline}",
+             f"{result.bytes_copied // (1024 * 1024)} MB copied in {result.seconds:.1f} s ({result.outcome})"]
+    if result.fetched_wal:
+        lines.append(f"fetched from the archive: {', '.join(result.fetched_wal)}")
+    if result.config_kept:
+        lines.append(f"kept the target's own {', '.join(result.config_kept)}; the source's copies differed in:")
+        lines += [f"  {d}" for d in result.config_differences] or ["  nothing"]
+    if result.backup:
+        lines.append(f"pg_control and configuration as they were: {result.backup}")
+    return lines
+
+
+def cmd_rewind(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    source: Source | str = LiveSource(args.source_server) if args.source_server else args.source_pgdata
+    result = rewind(args.target_pgdata, source, bindir=args.bindir, restore_command=args.restore_command,
+                    stop_target=args.stop_target, dry_run=args.dry_run, source_conninfo=args.source_server,
+                    on_progress=_ProgressBar(err, not (args.json or args.quiet)))
+    if args.json:
+        _print_json(_rewind_json(result), out)
+    else:
+        out.write("".join(line + "\n" for line in _rewind_lines(result)))
+    return EXIT_OK
+
+
+def cmd_recovery_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    major = DataDirectory(args.pgdata).control.major
+    conninfo = args.primary_conninfo
+    if args.application_name:
+        conninfo = standby_conninfo(conninfo, args.application_name) if conninfo else None
+    config = recovery_config(major, primary_conninfo=conninfo, primary_slot_name=args.slot,
+                             restore_command=args.restore_command, current_auto_conf=read_current(args.pgdata, major))
+    if args.dry_run:
+        for item in config.files:
+            out.write(f"== {item.path}\n{mask_password(item.content)}")
+        return EXIT_OK
+    written = write_recovery_config(args.pgdata, config)
+    out.write("".join(f"wrote {path}\n" for path in written))
+    return EXIT_OK
+
+
+def cmd_failback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def step(done: Step) -> None:
+        if not args.json:
+            out.write(f"{done.name}: {done.detail} ({done.seconds:.1f} s)\n")
+            out.flush()
+
+    result = failback(args.target_pgdata, args.source_server, restore_command=args.restore_command,
+                      bindir=args.bindir, application_name=args.application_name, slot_name=args.slot,
+                      timeout=args.timeout, on_step=step, on_progress=_ProgressBar(err, not (args.json or args.quiet)))
+    if args.json:
+        _print_json({"streaming": result.streaming, "application_name": result.application_name,
+                     "recovery_files": list(result.recovery_files), "rewind": _rewind_json(result.rewind),
+                     "steps": [{"name": s.name, "detail": s.detail, "seconds": round(s.seconds, 3)}
+                               for s in result.steps]}, out)
+    else:
+        out.write(f"failback done: {args.target_pgdata} streams from the source as {result.application_name}\n")
+    return EXIT_OK
+
+
 def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-pgdata", "-D", required=True, metavar="DIR",
                         help="the data directory to rewind (read only here)")
@@ -240,7 +341,55 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_pair_arguments(plan)
     plan.set_defaults(handler=cmd_plan)
+
+    rewind_cmd = commands.add_parser(
+        "rewind", help="run pg_rewind safely",
+        description="Plan, fetch missing WAL with a restore command, keep pg_control and the configuration aside, run "
+                    "the target major's pg_rewind (as the data directory's owner), put the target's own "
+                    "configuration back. The password of --source-server never reaches a command line.",
+    )
+    _add_pair_arguments(rewind_cmd)
+    _add_action_arguments(rewind_cmd)
+    rewind_cmd.add_argument("--stop-target", action="store_true", help="stop a running target cleanly first")
+    rewind_cmd.add_argument("--dry-run", action="store_true", help="pass --dry-run to pg_rewind")
+    rewind_cmd.set_defaults(handler=cmd_rewind)
+
+    recovery = commands.add_parser(
+        "recovery-config", help="configure a data directory as a standby",
+        description="Write recovery.conf (up to 11) or standby.signal and postgresql.auto.conf settings (12+), "
+                    "replacing stale values; files holding a password are readable by their owner only.",
+    )
+    recovery.add_argument("pgdata", metavar="PGDATA")
+    recovery.add_argument("--primary-conninfo", metavar="CONNSTR")
+    recovery.add_argument("--application-name", metavar="NAME")
+    recovery.add_argument("--slot", metavar="NAME", help="primary_slot_name")
+    recovery.add_argument("--restore-command", metavar="CMD")
+    recovery.add_argument("--dry-run", action="store_true", help="print the files (passwords masked) instead")
+    recovery.set_defaults(handler=cmd_recovery_config)
+
+    failback_cmd = commands.add_parser(
+        "failback", help="make the old primary a streaming standby of the new one",
+        description="Stop the target if it runs, plan, fetch missing WAL, rewind, keep its configuration, configure "
+                    "it as a standby of the source, start it with its own pg_ctl and wait until the source shows "
+                    "it streaming in pg_stat_replication.",
+    )
+    failback_cmd.add_argument("--target-pgdata", "-D", required=True, metavar="DIR")
+    failback_cmd.add_argument("--source-server", required=True, metavar="CONNSTR")
+    failback_cmd.add_argument("--application-name", metavar="NAME", help="name to stream under")
+    failback_cmd.add_argument("--slot", metavar="NAME", help="primary_slot_name")
+    failback_cmd.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS")
+    failback_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_action_arguments(failback_cmd)
+    failback_cmd.set_defaults(handler=cmd_failback)
     return parser
+
+
+def _add_action_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--restore-command", metavar="CMD",
+                        help="fetch missing WAL with this (%%f file name, %%p path), e.g. 'cp /archive/%%f %%p'; "
+                             "default: the target's own restore_command")
+    parser.add_argument("--bindir", metavar="DIR", help="where the target major's PostgreSQL programs are")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:

@@ -70,6 +70,31 @@ class DataDirectory:
         relative = f"pg_wal/{history_file_name(timeline)}"
         return parse_timeline_history(self.read_file(relative), timeline=timeline, path=str(self.path / relative))
 
+    def postmaster_pid(self) -> int | None:
+        """The PID in ``postmaster.pid``, if the file is there."""
+        try:
+            first = (self.path / "postmaster.pid").read_text().split("\n", 1)[0].strip()
+        except OSError:
+            return None
+        return int(first) if first.lstrip("-").isdigit() else None
+
+    def server_running(self) -> bool:
+        """Whether the server that wrote ``postmaster.pid`` still runs (a file left by a crash is stale)."""
+        pid = self.postmaster_pid()
+        if pid is None or pid <= 0:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # it exists, as another user
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists():
+            args = cmdline.read_bytes().split(b"\0")
+            return bool(args) and any(part.endswith((b"postgres", b"postmaster")) for part in args[:1])
+        return True
+
     def files(self) -> list[FileEntry]:
         """Every entry below the data directory, as pg_rewind's ``traverse_datadir`` reports it:
         symbolic links are reported (with their target) and followed only for ``pg_wal`` and the

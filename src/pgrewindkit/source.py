@@ -142,6 +142,10 @@ class LiveSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def query(self, sql: str, params: tuple[object, ...] = (), *, what: str) -> list[tuple[Any, ...]]:
+        """Rows of a query on the source; errors become ``SourceError`` (``what`` says what we were doing)."""
+        return self._query(sql, params, what=what)
+
     def _query(self, sql: str, params: tuple[object, ...] = (), *, what: str) -> list[tuple[Any, ...]]:
         import psycopg
 

@@ -82,6 +82,7 @@ class Cluster:
     workdir: Path
     name: str = "data"
     running: bool = False
+    port: int = PORT
 
     @property
     def pgdata(self) -> Path:
@@ -96,7 +97,7 @@ class Cluster:
         return self.bins.major
 
     def conninfo(self, dbname: str = "postgres") -> str:
-        return f"host={self.socket_dir} port={PORT} user=postgres dbname={dbname}"
+        return f"host={self.socket_dir} port={self.port} user=postgres dbname={dbname}"
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -114,7 +115,7 @@ class Cluster:
         self.set(
             listen_addresses="''",
             unix_socket_directories=f"'{self.socket_dir}'",
-            port=PORT,
+            port=self.port,
             fsync="off",
             logging_collector="off",
             wal_level="replica",
@@ -150,7 +151,7 @@ class Cluster:
     def cold_copy(self, workdir: Path, name: str = "data") -> Cluster:
         """Copy the (stopped) data directory to a new cluster with its own socket directory."""
         assert not self.running, "cold copies are made from stopped clusters"
-        copy = Cluster(self.bins, workdir, name)
+        copy = Cluster(self.bins, workdir, name, port=self.port)
         shutil.copytree(self.pgdata, copy.pgdata, symlinks=True)
         chown_postgres(copy.pgdata)
         copy.set(unix_socket_directories=f"'{copy.socket_dir}'")
@@ -158,7 +159,7 @@ class Cluster:
 
     def make_standby_of(self, primary: Cluster | None) -> None:
         """Write standby configuration in this major's form, streaming from ``primary`` if given."""
-        conninfo = f"'host={primary.socket_dir} port={PORT} user=postgres'" if primary else None
+        conninfo = f"'host={primary.socket_dir} port={primary.port} user=postgres'" if primary else None
         if self.major <= 11:
             lines = ["standby_mode = 'on'\n", "recovery_target_timeline = 'latest'\n"]
             if conninfo:

@@ -1,0 +1,71 @@
+"""libpq connection strings: parsed (keyword=value or URI), built with libpq's quoting, and split
+from their password so that it never reaches a command line or a log."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from pgrewindkit.errors import FormatError
+
+_SAFE_VALUE = re.compile(r"[^\s'\\]+")
+_PAIR = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']*)")
+
+
+def conninfo_value(value: str) -> str:
+    """A value as libpq needs it: quoted when empty or holding spaces, quotes or backslashes."""
+    if _SAFE_VALUE.fullmatch(value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def make_conninfo(params: dict[str, str]) -> str:
+    return " ".join(f"{key}={conninfo_value(val)}" for key, val in params.items())
+
+
+def parse_conninfo(conninfo: str) -> dict[str, str]:
+    """Keyword/value pairs of a connection string or a ``postgresql://`` URI."""
+    text = conninfo.strip()
+    if text.startswith(("postgresql://", "postgres://")):
+        return _parse_uri(text)
+    params: dict[str, str] = {}
+    pos = 0
+    while pos < len(text):
+        match = _PAIR.match(text, pos)
+        if match is None or match.end() == pos:
+            if text[pos:].strip():
+                raise FormatError(f"invalid connection string near {text[pos:pos + 20]!r}")
+            break
+        value = match[2]
+        if value.startswith("'"):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params[match[1]] = value
+        pos = match.end()
+    return params
+
+
+def _parse_uri(uri: str) -> dict[str, str]:
+    parts = urlsplit(uri)
+    params: dict[str, str] = {}
+    if parts.username:
+        params["user"] = unquote(parts.username)
+    if parts.password:
+        params["password"] = unquote(parts.password)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    if host:
+        name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+        if name:
+            params["host"] = unquote(name)
+        if port:
+            params["port"] = port
+    if parts.path.strip("/"):
+        params["dbname"] = unquote(parts.path.strip("/"))
+    params.update(dict(parse_qsl(parts.query)))
+    return params
+
+
+def without_password(conninfo: str) -> tuple[str, str | None]:
+    """The connection string without its password, and the password (for ``PGPASSWORD``)."""
+    params = parse_conninfo(conninfo)
+    password = params.pop("password", None)
+    return make_conninfo(params), password
