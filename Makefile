@@ -23,13 +23,9 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	@echo '== A PostgreSQL 15 standby, as pg_controldata shows it (read by pgrewindkit, no server):'
-	@$(BIN)/pgrewindkit controldata fixtures/pg15/pg_control.standby-running
+	@$(BIN)/pgrewindkit demo
 	@echo
-	@echo '== The timeline history after two promotions (fixtures/pg15/00000003.history):'
-	@$(BIN)/pgrewindkit history fixtures/pg15/00000003.history
-	@echo
-	@echo '== The promoted clusters of every major 10-18, one line each:'
+	@echo '== The same tools on every major 10-18 (control files written by real servers, in fixtures/):'
 	@$(BIN)/pgrewindkit controldata --brief fixtures/pg1[0-8]/pg_control.promoted-running
 
 # Debian's postgresql-15 gives the servers and tools the integration tests compare against.

@@ -11,15 +11,18 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 import pgrewindkit
+from pgrewindkit import demo
 from pgrewindkit.controlfile import read_control_file
 from pgrewindkit.controlreport import controldata_json, controldata_lines
 from pgrewindkit.datadir import DataDirectory
 from pgrewindkit.divergence import find_divergence
 from pgrewindkit.errors import PgRewindKitError
 from pgrewindkit.failback import Step, failback, standby_conninfo
+from pgrewindkit.inspection import inspect_datadir, inspection_json, inspection_lines
 from pgrewindkit.lsn import LSN
 from pgrewindkit.model import ControlFile
 from pgrewindkit.plan import plan_rewind
@@ -267,6 +270,27 @@ def cmd_failback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    inspection = inspect_datadir(args.pgdata)
+    if args.json:
+        _print_json(inspection_json(inspection), out)
+    else:
+        out.write("".join(line + "\n" for line in inspection_lines(inspection)))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    def say(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    if args.live:
+        demo.live(args.major, args.bindir, say)
+    else:
+        demo.offline(Path(args.fixtures), say)
+    return EXIT_OK
+
+
 def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-pgdata", "-D", required=True, metavar="DIR",
                         help="the data directory to rewind (read only here)")
@@ -284,6 +308,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {pgrewindkit.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo_cmd = commands.add_parser(
+        "demo", help="see what pgrewindkit is for, on a real failover",
+        description="Without --live: inspect, diverge and plan the PostgreSQL 15 failover shipped in fixtures/ "
+                    "(nothing runs). With --live: play a failover and a failback on throwaway local servers "
+                    "(needs PostgreSQL; run as root or as a user that may start PostgreSQL).",
+    )
+    demo_cmd.add_argument("--live", action="store_true", help="play it on local servers")
+    demo_cmd.add_argument("--major", type=int, default=15, help="PostgreSQL major for --live (default 15)")
+    demo_cmd.add_argument("--bindir", metavar="DIR", help="its programs, if not found by themselves")
+    demo_cmd.add_argument("--fixtures", default="fixtures", metavar="DIR", help="the project's fixtures directory")
+    demo_cmd.set_defaults(handler=cmd_demo)
+
+    inspect = commands.add_parser(
+        "inspect", help="forensic overview of a data directory, no server needed",
+        description="State, checkpoint, timelines, WAL on disk with its gaps and the end of valid WAL, "
+                    "postmaster.pid (and whether it is stale), backup_label, recovery settings (passwords masked) "
+                    "and the findings to act on. Reads only.",
+    )
+    inspect.add_argument("pgdata", metavar="PGDATA")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    inspect.set_defaults(handler=cmd_inspect)
 
     controldata = commands.add_parser(
         "controldata", help="show a control file as pg_controldata does",

@@ -99,6 +99,21 @@ LEFT OUTER JOIN pg_tablespace ON files.path = 'pg_tblspc/'
 """
 
 
+def connect(conninfo: str, *, connect_timeout: int = 10) -> psycopg.Connection[Any]:
+    """An autocommit psycopg connection (psycopg is imported here, and only here)."""
+    try:
+        import psycopg
+    except ImportError:
+        raise SourceError("a live server needs psycopg: pip install 'pgrewindkit[live]'",
+                          kind="psycopg_missing") from None
+    try:
+        return psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout,
+                               application_name="pgrewindkit")
+    except psycopg.Error as exc:
+        raise SourceError(f"could not connect to {mask_password(conninfo)}: "
+                          f"{mask_password(str(exc).strip())}") from None
+
+
 class LiveSource:
     """A running server as the source (``--source-server``), read as pg_rewind's libpq source reads
     it: ``pg_read_binary_file`` for small files, ``pg_ls_dir``/``pg_stat_file`` for the file list."""
@@ -111,17 +126,9 @@ class LiveSource:
         self._control: ControlFile | None = None
 
     def _connect(self, conninfo: str, timeout: int) -> psycopg.Connection[Any]:
-        try:
-            import psycopg
-        except ImportError:
-            raise SourceError("a live source needs psycopg: pip install 'pgrewindkit[live]'",
-                              kind="psycopg_missing") from None
-        try:
-            conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=timeout,
-                                   application_name="pgrewindkit")
-        except psycopg.Error as exc:
-            raise SourceError(f"could not connect to the source server {self.description}: "
-                              f"{mask_password(str(exc).strip())}") from None
+        import psycopg
+
+        conn = connect(conninfo, connect_timeout=timeout)
         try:
             for statement in ("SET statement_timeout = 0", "SET lock_timeout = 0",
                               "SET idle_in_transaction_session_timeout = 0",
