@@ -13,18 +13,15 @@ import attrs
 from pgrewindkit.datadir import DataDirectory, FileEntry, FileType
 from pgrewindkit.divergence import Divergence, DivergenceError, _find
 from pgrewindkit.errors import PgRewindKitError
-from pgrewindkit.layouts.xlog import XLR_INFO_MASK, XLR_SPECIAL_REL_UPDATE
 from pgrewindkit.lsn import LSN, WalSegment
 from pgrewindkit.model import ControlFile
 from pgrewindkit.pgconf import settings_changes
 from pgrewindkit.rewindrules import RewindRules, rules_for
 from pgrewindkit.source import LiveSource, LocalSource, Source, SourceError
 from pgrewindkit.wal import open_wal
+from pgrewindkit.wal.parallel import collect_block_changes
 from pgrewindkit.wal.rmgrs import resource_manager
 
-RM_XACT_ID, RM_SMGR_ID, RM_DBASE_ID = 1, 2, 4
-XLOG_SMGR_CREATE, XLOG_SMGR_TRUNCATE = 0x10, 0x20
-XACT_OPS_RECOGNISED = (0x00, 0x30, 0x20, 0x40)  # COMMIT, COMMIT_PREPARED, ABORT, ABORT_PREPARED
 GLOBAL_TABLESPACE, DEFAULT_TABLESPACE = 1664, 1663
 CONFIG_FILES = ("postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf")
 
@@ -254,50 +251,40 @@ class _Planner:
         wal.directory.history = self.target.history(divergence.target_timeline)
         major, relseg = self.rules.major, self.target_cf.relseg_size
         blcksz = self.target_cf.blcksz
-        scan = wal.scan(checkpoint.lsn, exact=True)
-        last_end = checkpoint.lsn.value
+        changes = collect_block_changes(wal, checkpoint.lsn, end, self.rules.recognises)
         end_value = end.value
+        last_end = changes.last_end
         unrecognised = None
-        recognised = self._recognised
+        if changes.unrecognised is not None:
+            lsn, rmid, info = changes.unrecognised
+            rmid_part = f"rmid: {rmid}, " if major >= 15 else ""
+            unrecognised = (f"WAL record modifies a relation, but record type is not recognized: lsn: "
+                            f"{LSN(lsn)}, {rmid_part}rmgr: {resource_manager(major, rmid).name}, info: {info:02X}")
         paths: dict[tuple[int, int, int, int], str] = {}
-        for raw in scan.raw():
-            rec_end = raw[1]
-            last_end = rec_end
-            info = raw[4]
-            if unrecognised is None and info & XLR_SPECIAL_REL_UPDATE and not recognised(raw[5], info):
-                rmgr = resource_manager(major, raw[5])
-                rmid_part = f"rmid: {raw[5]}, " if major >= 15 else ""
-                unrecognised = (f"WAL record modifies a relation, but record type is not recognized: lsn: "
-                                f"{LSN(raw[0])}, {rmid_part}rmgr: {rmgr.name}, info: {info:02X}")
-            for block in raw[9]:
-                if block[1] & 0x0F:  # only the main fork is tracked
-                    continue
-                blkno = block[6]
-                key = (block[3], block[4], block[5], blkno // relseg)
-                path = paths.get(key)
-                if path is None:
-                    path = paths[key] = _relation_file(*key, self.rules)
-                entry = entries.get(path)
-                if entry is None or entry.target is None:
-                    continue
-                if entry.target.type is not FileType.REGULAR:
-                    message = f'unexpected page modification for non-regular file "{path}"'
-                    return PlanError("file_type_conflict", message)
-                if entry.source is None:
-                    continue
-                in_segment = blkno % relseg
-                end_offset = (in_segment + 1) * blcksz
-                if end_offset <= entry.source.size and end_offset <= entry.target.size:
-                    entry.blocks.add(in_segment)
-            if rec_end >= end_value:
-                break
+        for spc, db, rel, blkno in changes.blocks:
+            key = (spc, db, rel, blkno // relseg)
+            path = paths.get(key)
+            if path is None:
+                path = paths[key] = _relation_file(*key, self.rules)
+            entry = entries.get(path)
+            if entry is None or entry.target is None:
+                continue
+            if entry.target.type is not FileType.REGULAR:
+                message = f'unexpected page modification for non-regular file "{path}"'
+                return PlanError("file_type_conflict", message)
+            if entry.source is None:
+                continue
+            in_segment = blkno % relseg
+            end_offset = (in_segment + 1) * blcksz
+            if end_offset <= entry.source.size and end_offset <= entry.target.size:
+                entry.blocks.add(in_segment)
         self._check("wal_records_recognised", unrecognised is None,
                     unrecognised or "every WAL record after the checkpoint is one pg_rewind understands",
                     "unrecognized_wal_record")
         if unrecognised:
             return PlanError("unrecognized_wal_record", unrecognised)
         if last_end < end_value:
-            reason = scan.end_of_wal.reason if scan.end_of_wal else "WAL ends early"
+            reason = changes.end_of_wal.reason if changes.end_of_wal else "WAL ends early"
             message = f"could not read WAL record at {LSN(last_end)}: {reason}"
             self._check("wal_readable", False, message, "wal_missing")
             return PlanError("wal_missing", message)
@@ -307,16 +294,6 @@ class _Planner:
             return PlanError("wal_missing", message)
         self._check("wal_readable", True, f"target WAL reads from {checkpoint.lsn} to {end}", "wal_missing")
         return None
-
-    def _recognised(self, rmid: int, info: int) -> bool:
-        rminfo = info & ~XLR_INFO_MASK
-        if rmid == RM_DBASE_ID and rminfo in self.rules.dbase_infos:
-            return True
-        if rmid == RM_SMGR_ID and rminfo in (XLOG_SMGR_CREATE, XLOG_SMGR_TRUNCATE):
-            return True
-        if self.rules.xact_records_flagged and rmid == RM_XACT_ID and rminfo & 0x70 in XACT_OPS_RECOGNISED:
-            return True
-        return not info & XLR_SPECIAL_REL_UPDATE
 
     # -- WAL needed ---------------------------------------------------------------------------------
 

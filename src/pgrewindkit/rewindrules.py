@@ -16,6 +16,11 @@ EXCLUDED_FILES = (("postgresql.auto.conf.tmp", False), ("current_logfiles.tmp", 
                   ("postmaster.pid", False), ("postmaster.opts", False))
 EXCLUDED_FILES_10 = (("postmaster.pid", False), ("postmaster.opts", False))
 
+RM_XACT_ID, RM_SMGR_ID, RM_DBASE_ID = 1, 2, 4
+XLOG_SMGR_CREATE, XLOG_SMGR_TRUNCATE = 0x10, 0x20
+XACT_OPS_RECOGNISED = (0x00, 0x30, 0x20, 0x40)  # COMMIT, COMMIT_PREPARED, ABORT, ABORT_PREPARED
+XLR_SPECIAL_REL_UPDATE = 0x01
+
 
 @attrs.frozen
 class RewindRules:
@@ -41,6 +46,18 @@ class RewindRules:
     @property
     def major(self) -> int:
         return self.version.major
+
+    def recognises(self, rmid: int, info: int) -> bool:
+        """Whether ``extractPageInfo`` accepts a record; an unrecognised one with
+        ``XLR_SPECIAL_REL_UPDATE`` stops pg_rewind ("record type is not recognized")."""
+        rminfo = info & 0xF0
+        if rmid == RM_DBASE_ID and rminfo in self.dbase_infos:
+            return True
+        if rmid == RM_SMGR_ID and rminfo in (XLOG_SMGR_CREATE, XLOG_SMGR_TRUNCATE):
+            return True
+        if self.xact_records_flagged and rmid == RM_XACT_ID and rminfo & 0x70 in XACT_OPS_RECOGNISED:
+            return True
+        return not info & XLR_SPECIAL_REL_UPDATE
 
 
 def _rules(major: int) -> RewindRules:
