@@ -31,7 +31,7 @@ demo: $(VENV)/.installed
 # Debian's postgresql-15 gives the servers and tools the integration tests compare against.
 postgres:
 	@if [ ! -x $(PG15)/pg_ctl ] || [ ! -x $(PG15)/pg_waldump ]; then \
-	  $(MAKE) --no-print-directory _apt PKGS="postgresql-15 postgresql-contrib-15"; \
+	  $(MAKE) --no-print-directory _apt PKGS=postgresql-15; \
 	fi
 
 _apt:

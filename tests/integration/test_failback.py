@@ -146,3 +146,21 @@ def test_pg_rewind_killed_mid_run(pg15: pgbinaries.PgBinaries) -> None:
         assert (pair.target.pgdata / "postgresql.conf").read_text() == conf_before
     finally:
         pair.destroy()
+
+
+def test_rewind_of_a_crashed_target(pg15: pgbinaries.PgBinaries) -> None:
+    """The plan is provisional (target_not_cleanly_shut_down); pg_rewind 15 recovers the target in
+    single-user mode and then rewinds it."""
+    from tests.integration.test_plan_vs_pg_rewind import BASIC
+    from tests.support.scenarios import diverged
+
+    pair = diverged(pg15, stop_target="immediate", setup=BASIC["setup"], common=BASIC["common"],
+                    on_source=BASIC["on_source"], on_target=BASIC["on_target"])
+    try:
+        result = rewind(pair.target.pgdata, pair.source.pgdata)
+        assert result.outcome == "rewound" and result.plan.provisional
+        from pgrewindkit import read_control_file
+
+        assert read_control_file(pair.target.pgdata).state.description == "in archive recovery"
+    finally:
+        pair.destroy()

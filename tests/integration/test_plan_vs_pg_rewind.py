@@ -230,3 +230,23 @@ def test_relation_over_one_gigabyte(pg15: pgbinaries.PgBinaries, scenario: Calla
     second = [f for f in plan.files if f.path.endswith(".1") and f.path.startswith("base/")]
     assert len(second) == 1 and second[0].action.name == "TRUNCATE"
     assert second[0].blocks and all(b < 131072 for b in second[0].blocks)
+
+
+def test_tablespace_and_unlogged_tables(pg15: pgbinaries.PgBinaries, scenario: Callable[..., Diverged]) -> None:
+    """Relation files under pg_tblspc/<oid>/PG_15_.../ and init forks of unlogged tables."""
+    pair = scenario(
+        setup=("CREATE TABLESPACE ts LOCATION ''",
+               "CREATE TABLE in_ts (id int, v text) TABLESPACE ts",
+               "INSERT INTO in_ts SELECT g, md5(g::text) FROM generate_series(1, 3000) g",
+               "CREATE UNLOGGED TABLE scratch (id int)", "INSERT INTO scratch SELECT generate_series(1, 100)",
+               "CHECKPOINT"),
+        on_source=("INSERT INTO in_ts SELECT g, 'source' FROM generate_series(1, 2000) g",
+                   "CREATE TABLE in_ts2 (x int) TABLESPACE ts"),
+        on_target=("UPDATE in_ts SET v = 'target' WHERE id % 10 = 0", "CREATE UNLOGGED TABLE scratch2 (id int)",
+                   "CHECKPOINT"),
+        allow_in_place_tablespaces="on",
+    )
+    plan = compare(pg15, pair)
+    tablespace_files = [f for f in plan.files if f.path.startswith("pg_tblspc/") and f.path.count("/") == 4]
+    assert any(f.blocks or f.action.name != "NONE" for f in tablespace_files)
+    assert any(f.path.endswith("_init") for f in plan.files)
