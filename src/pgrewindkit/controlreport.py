@@ -201,9 +201,6 @@ _EXTRA_COLUMNS: tuple[_Column, ...] = (
     _Column("mock_authentication_nonce", lambda c: c.mock_authentication_nonce.hex()),
 )
 
-SQL_COLUMN_NAMES = tuple(col.name for col in _SQL_COLUMNS)
-
-
 def controldata_json(control: ControlFile) -> dict[str, JSONValue]:
     """One flat object: the SQL functions' columns for this major, then pg_controldata's extras.
 

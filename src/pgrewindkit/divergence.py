@@ -65,11 +65,6 @@ def side_timeline(control: ControlFile, rules: RewindRules) -> int:
     return control.checkpoint_copy.timeline
 
 
-def _history_spans(history: TimelineHistory) -> tuple[TimelineSpan, ...]:
-    """pg_rewind's history entries: the tip and, for timeline 1, a single entry 0/0 - 0/0 (no end)."""
-    return history.spans
-
-
 def common_ancestor(source: tuple[TimelineSpan, ...], target: tuple[TimelineSpan, ...]) -> tuple[LSN, int]:
     """``findCommonAncestorTimeline``: the divergence LSN and the index of the last shared entry."""
     index = 0

@@ -130,8 +130,8 @@ def _recovery(datadir: DataDirectory, control: ControlFile) -> dict[str, str]:
     for name in SIGNAL_FILES:
         if (datadir.path / name).exists():
             found[name] = "present"
-    sources = ("recovery.conf", "recovery.done") if control.major <= 11 else ("postgresql.conf",
-                                                                             "postgresql.auto.conf")
+    sources = (("recovery.conf", "recovery.done") if control.version.uses_recovery_conf
+               else ("postgresql.conf", "postgresql.auto.conf"))
     for source in sources:
         text = _text(datadir.path / source)
         if text is None:

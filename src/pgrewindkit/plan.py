@@ -257,7 +257,7 @@ class _Planner:
         unrecognised = None
         if changes.unrecognised is not None:
             lsn, rmid, info = changes.unrecognised
-            rmid_part = f"rmid: {rmid}, " if major >= 15 else ""
+            rmid_part = f"rmid: {rmid}, " if self.rules.unrecognised_names_rmid else ""
             unrecognised = (f"WAL record modifies a relation, but record type is not recognized: lsn: "
                             f"{LSN(lsn)}, {rmid_part}rmgr: {resource_manager(major, rmid).name}, info: {info:02X}")
         paths: dict[tuple[int, int, int, int], str] = {}

@@ -12,6 +12,7 @@ import attrs
 
 from pgrewindkit.errors import PgRewindKitError
 from pgrewindkit.pgconf import parse_settings
+from pgrewindkit.versions import by_major
 
 RECOVERY_SETTINGS = ("standby_mode", "primary_conninfo", "primary_slot_name", "restore_command",
                      "recovery_target_timeline")
@@ -43,7 +44,7 @@ class RecoveryConfig:
 def _settings(primary_conninfo: str | None, primary_slot_name: str | None, restore_command: str | None,
               major: int) -> list[tuple[str, str]]:
     settings = []
-    if major <= 11:
+    if by_major(major).uses_recovery_conf:
         settings.append(("standby_mode", "'on'"))
     if primary_conninfo:
         settings.append(("primary_conninfo", quote_setting(primary_conninfo)))
@@ -61,7 +62,7 @@ def recovery_config(major: int, *, primary_conninfo: str | None = None, primary_
     settings = _settings(primary_conninfo, primary_slot_name, restore_command, major)
     private = "password" in (primary_conninfo or "").lower()
     lines = "".join(f"{name} = {value}\n" for name, value in settings)
-    if major <= 11:
+    if by_major(major).uses_recovery_conf:
         header = "# written by pgrewindkit: this server starts as a standby\n"
         return RecoveryConfig(major, (RecoveryFile("recovery.conf", header + lines, private),))
     kept = [line for line in current_auto_conf.splitlines(keepends=True)
@@ -111,7 +112,7 @@ def write_recovery_config(pgdata: str | os.PathLike[str], config: RecoveryConfig
 def read_current(pgdata: str | os.PathLike[str], major: int) -> str:
     """The current ``postgresql.auto.conf`` (12+) that recovery settings are merged into."""
     path = Path(pgdata) / AUTO_CONF
-    if major <= 11 or not path.exists():
+    if by_major(major).uses_recovery_conf or not path.exists():
         return ""
     return path.read_text()
 

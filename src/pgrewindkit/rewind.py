@@ -26,6 +26,7 @@ from pgrewindkit.pgconf import parse_settings, settings_changes
 from pgrewindkit.pgctl import CommandRunner, owner_of, run_command, single_user_recovery, stop
 from pgrewindkit.plan import RewindPlan, plan_rewind
 from pgrewindkit.recovery import copy_aside
+from pgrewindkit.rewindrules import rules_for
 from pgrewindkit.source import LiveSource, LocalSource, Source
 
 log = logging.getLogger(__name__)
@@ -101,10 +102,12 @@ def build_command(program: Path, options: RewindOptions, major: int) -> Command:
             argv.append(flag)
     if options.write_recovery_conf and options.source_server is None:
         raise PgRewindKitError("--write-recovery-conf needs a source server")
-    if options.config_file is not None:
-        if major < 15:
-            raise PgRewindKitError(f"pg_rewind {major} has no --config-file (it appeared in 15)")
-        argv.append(f"--config-file={options.config_file}")
+    valued = [(options.config_file, "--config-file", 15)]
+    for value, flag, since in valued:
+        if value is not None:
+            if major < since:
+                raise PgRewindKitError(f"pg_rewind {major} has no {flag} (it appeared in {since})")
+            argv.append(f"{flag}={value}")
     return Command(tuple(argv), env)
 
 
@@ -248,8 +251,8 @@ def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[st
             raise RewindError("the target server is running; stop it cleanly first (or ask for it to be stopped)",
                               kind="target_running")
         stop(find_program("pg_ctl", major, bindir).path, tgt.path, runner=runner)
-    if not tgt.control.state.is_clean_shutdown and major < 13:
-        # pg_rewind 13+ does this itself; before 13 it just refuses
+    if not tgt.control.state.is_clean_shutdown and not rules_for(major).ensures_shutdown:
+        # pg_rewind 13+ does this itself; before, it just refuses
         single_user_recovery(find_program("postgres", major, bindir).path, tgt.path, runner=runner)
     tgt._control = None  # the control file may have changed
 
@@ -346,8 +349,8 @@ def _result(outcome: str, plan: RewindPlan, started: float, command: str, *, lin
 
 def target_restore_command(tgt: DataDirectory) -> str | None:
     """The target's own ``restore_command`` (recovery.conf/recovery.done up to 11, the configuration from 12)."""
-    names = ("recovery.conf", "recovery.done") if tgt.control.major <= 11 else ("postgresql.auto.conf",
-                                                                               "postgresql.conf")
+    names = (("recovery.conf", "recovery.done") if tgt.control.version.uses_recovery_conf
+             else ("postgresql.auto.conf", "postgresql.conf"))
     for name in names:
         try:
             value = parse_settings((tgt.path / name).read_text()).get("restore_command")

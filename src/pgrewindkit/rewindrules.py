@@ -42,6 +42,8 @@ class RewindRules:
     standby_source: bool
     # 13+: an uncleanly stopped target is first recovered in single-user mode
     ensures_shutdown: bool
+    # 15+: "record type is not recognized" names the rmid too (custom resource managers)
+    unrecognised_names_rmid: bool
 
     @property
     def major(self) -> int:
@@ -71,6 +73,7 @@ def _rules(major: int) -> RewindRules:
         keeps_wal_read=major >= 13,
         standby_source=major >= 14,
         ensures_shutdown=major >= 13,
+        unrecognised_names_rmid=major >= 15,
     )
 
 

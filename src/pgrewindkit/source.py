@@ -34,7 +34,6 @@ class Source(Protocol):
     """What a rewind needs to know of its source."""
 
     description: str
-    is_local: bool
 
     @property
     def control(self) -> ControlFile: ...
@@ -48,8 +47,6 @@ class Source(Protocol):
 
 class LocalSource:
     """A data directory as the source (``--source-pgdata``)."""
-
-    is_local = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.datadir = DataDirectory(path)
@@ -117,8 +114,6 @@ def connect(conninfo: str, *, connect_timeout: int = 10) -> psycopg.Connection[A
 class LiveSource:
     """A running server as the source (``--source-server``), read as pg_rewind's libpq source reads
     it: ``pg_read_binary_file`` for small files, ``pg_ls_dir``/``pg_stat_file`` for the file list."""
-
-    is_local = False
 
     def __init__(self, conninfo: str, *, connect_timeout: int = 10) -> None:
         self.description = mask_password(conninfo)

@@ -22,6 +22,11 @@ class Major:
     wal_page_magic: int  # XLOG_PAGE_MAGIC, src/include/access/xlog_internal.h
 
     @property
+    def uses_recovery_conf(self) -> bool:
+        """Up to 11 a standby is configured by recovery.conf; from 12 by a signal file and settings."""
+        return self.major <= 11
+
+    @property
     def tablespace_directory(self) -> str:
         """``TABLESPACE_VERSION_DIRECTORY``: the per-version subdirectory of a tablespace."""
         return f"PG_{self.major}_{self.catalog_version}"
@@ -44,7 +49,6 @@ MAJORS: tuple[Major, ...] = (
 SUPPORTED = f"PostgreSQL {MAJORS[0].major} to {MAJORS[-1].major}"
 
 _BY_MAJOR = {m.major: m for m in MAJORS}
-_BY_MAGIC = {m.wal_page_magic: m for m in MAJORS}
 _OLD_CONTROL_VERSIONS = {942: "9.4 or 9.5", 960: "9.6"}
 
 
@@ -61,15 +65,6 @@ def by_control(control_version: int, catalog_version: int) -> Major:
         if m.control_version == control_version and m.catalog_version == catalog_version:
             return m
     raise UnsupportedVersionError(_describe_unknown(control_version, catalog_version))
-
-
-def by_wal_magic(magic: int) -> Major:
-    try:
-        return _BY_MAGIC[magic]
-    except KeyError:
-        raise UnsupportedVersionError(
-            f"unknown WAL page magic 0x{magic:04X} (supported: {SUPPORTED})"
-        ) from None
 
 
 def _describe_unknown(control_version: int, catalog_version: int) -> str:

@@ -3,6 +3,7 @@ and as JSON objects, one per record."""
 
 from __future__ import annotations
 
+from pgrewindkit.wal.formats import WAL_FORMATS
 from pgrewindkit.wal.records import BlockRef, WalRecord
 
 
@@ -18,7 +19,7 @@ def block_line(block: BlockRef, major: int, blcksz: int = 8192) -> str:
                 f"length: {block.hole_length}"
         if block.compression is not None:
             line += f", compression saved: {blcksz - block.hole_length - block.image_len}"
-            if major >= 15:
+            if WAL_FORMATS[major].shows_compression_method:
                 line += f", method: {block.compression}"
     return line
 

@@ -90,6 +90,11 @@ class WalFormat:
     image_flags: ImageFlags
     toplevel_xid: bool  # XLR_BLOCK_ID_TOPLEVEL_XID fragments exist from 14
     messages: Messages
+    custom_rmgrs: bool  # resource manager ids 128-255 are valid from 15
+    # from 15 records are decoded ahead of being returned: decoding errors name the last record returned
+    decode_errors_name_previous: bool
+    stats_header: bool  # pg_waldump --stats prints "WAL statistics between ..." (and nothing when empty) from 15
+    shows_compression_method: bool  # -b prints ", method: lz4" from 15
 
     image_has_hole: int = attrs.field(init=False)
     image_compressed_mask: int = attrs.field(init=False)
@@ -120,6 +125,10 @@ def _format(major: int) -> WalFormat:
         image_flags=IMAGE_FLAGS_15 if major >= 15 else IMAGE_FLAGS_10,
         toplevel_xid=major >= 14,
         messages=MESSAGES_BY_MAJOR[major],
+        custom_rmgrs=major >= 15,
+        decode_errors_name_previous=major >= 15,
+        stats_header=major >= 15,
+        shows_compression_method=major >= 15,
     )
 
 

@@ -113,7 +113,7 @@ class WalReader:
         self.blcksz = blcksz
         self.seg_size = wal.segment_size
         self.system_identifier = system_identifier
-        self.custom_rmgrs = fmt.major >= 15
+        self.custom_rmgrs = fmt.custom_rmgrs
         self.end_of_wal: EndOfWal | None = None
         # the open segment
         self._segno = -1
@@ -369,8 +369,7 @@ class WalReader:
         try:
             return decode_record(rec, fmt, self.blcksz, detail)
         except DecodeError as exc:
-            # up to 14 the record being decoded is named; from 15 the last one returned
-            named = rec_ptr if fmt.major <= 14 else max(last_read, 0)
+            named = max(last_read, 0) if fmt.decode_errors_name_previous else rec_ptr
             raise _Stop(getattr(self.msg, exc.key).format(lsn=_lsn(named), **exc.fields),
                         reported_at=named) from None
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import attrs
 
 from pgrewindkit.lsn import LSN
+from pgrewindkit.wal.formats import WAL_FORMATS
 from pgrewindkit.wal.reader import RawRecord, Tally
 from pgrewindkit.wal.rmgrs import resource_manager, resource_managers
 
@@ -105,13 +106,14 @@ def _row(name: str, n: int, rec: int, fpi: int, totals: tuple[int, int, int, int
 
 def format_stats(stats: WalStats, *, per_record: bool = False) -> list[str]:
     """The lines ``pg_waldump --stats[=record]`` of ``stats.major`` prints."""
-    if stats.major >= 15 and stats.end is None:
-        return []  # 15 prints nothing when no record was counted
+    fmt = WAL_FORMATS[stats.major]
+    if fmt.stats_header and stats.end is None:
+        return []  # nothing is printed when no record was counted
     total_rec = stats.total_rec_len
     total_fpi = stats.total_fpi_len
     totals = (sum(e[0] for e in stats.by_rmgr.values()), total_rec, total_fpi, total_rec + total_fpi)
     lines = []
-    if stats.major >= 15:
+    if fmt.stats_header:
         lines.append(f"WAL statistics between {stats.start} and {stats.end}:")
     lines.append(f"{'Type':<27} {'N':>20} {'(%)':>8} {'Record size':>20} {'(%)':>8} {'FPI size':>20} {'(%)':>8} "
                  f"{'Combined size':>20} {'(%)':>8}")
