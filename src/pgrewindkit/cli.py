@@ -121,7 +121,7 @@ def cmd_waldump(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"{PROG}: first record is after {args.start}, at {scan.start}, skipping over {skipped} "
                          f"byte{'' if skipped == 1 else 's'}\n")
     if args.stats:
-        stats = scan_stats(wal, scan)
+        stats = scan_stats(wal, scan, on_progress=_PartsProgress(err, not args.quiet, "reading WAL"))
         out.write("".join(line + "\n" for line in format_stats(stats, per_record=args.stats == "record")))
     else:
         for count, record in enumerate(scan, start=1):
@@ -165,7 +165,8 @@ def cmd_divergence(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    plan = plan_rewind(_source(args), args.target_pgdata)
+    progress = _PartsProgress(err, not (args.json or args.quiet), "reading the target's WAL")
+    plan = plan_rewind(_source(args), args.target_pgdata, on_progress=progress)
     if args.json:
         _print_json(plan_json(plan), out)
     else:
@@ -190,6 +191,20 @@ class _ProgressBar:
         if event.percent >= 100:
             self.err.write("\n")
         self.err.flush()
+
+
+class _PartsProgress:
+    """Long WAL reads, part by part, on a terminal; nothing otherwise."""
+
+    def __init__(self, err: TextIO, enabled: bool, what: str) -> None:
+        self.err = err
+        self.enabled = enabled and err.isatty()
+        self.what = what
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled:
+            self.err.write(f"\r  {self.what}: {done}/{total} parts" + ("\n" if done == total else ""))
+            self.err.flush()
 
 
 def _rewind_json(result: RewindResult) -> dict[str, object]:
@@ -365,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     waldump.add_argument("--timeline", "-t", type=int, metavar="N",
                          help="follow timeline N's history (default: the newest history file here)")
     waldump.add_argument("--limit", "-n", type=int, metavar="N", help="stop after N records")
+    waldump.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     output = waldump.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON object per record")
     output.add_argument("--stats", nargs="?", const="rmgr", choices=["rmgr", "record"],
@@ -386,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "pg_rewind would fail.",
     )
     _add_pair_arguments(plan)
+    plan.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     plan.set_defaults(handler=cmd_plan)
 
     rewind_cmd = commands.add_parser(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -101,15 +101,19 @@ class RewindPlan:
         return tuple(f for f in self.files if f.shown)
 
 
-def plan_rewind(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str]) -> RewindPlan:
-    """What pg_rewind would do to make ``target`` follow ``source``; nothing is written anywhere."""
+def plan_rewind(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str], *,
+                on_progress: Callable[[int, int], None] | None = None) -> RewindPlan:
+    """What pg_rewind would do to make ``target`` follow ``source``; nothing is written anywhere.
+    ``on_progress(done, total)`` hears about the target's WAL being read, in parts."""
     src = source if not isinstance(source, str | os.PathLike) else LocalSource(source)
     tgt = target if isinstance(target, DataDirectory) else DataDirectory(target)
-    return _Planner(src, tgt).plan()
+    return _Planner(src, tgt, on_progress).plan()
 
 
 class _Planner:
-    def __init__(self, source: Source, target: DataDirectory) -> None:
+    def __init__(self, source: Source, target: DataDirectory,
+                 on_progress: Callable[[int, int], None] | None = None) -> None:
+        self.on_progress = on_progress
         self.source = source
         self.target = target
         self.target_cf = target.control
@@ -251,7 +255,8 @@ class _Planner:
         wal.directory.history = self.target.history(divergence.target_timeline)
         major, relseg = self.rules.major, self.target_cf.relseg_size
         blcksz = self.target_cf.blcksz
-        changes = collect_block_changes(wal, checkpoint.lsn, end, self.rules.recognises)
+        changes = collect_block_changes(wal, checkpoint.lsn, end, self.rules.recognises,
+                                        on_progress=self.on_progress)
         end_value = end.value
         last_end = changes.last_end
         unrecognised = None

@@ -250,3 +250,30 @@ def test_tablespace_and_unlogged_tables(pg15: pgbinaries.PgBinaries, scenario: C
     tablespace_files = [f for f in plan.files if f.path.startswith("pg_tblspc/") and f.path.count("/") == 4]
     assert any(f.blocks or f.action.name != "NONE" for f in tablespace_files)
     assert any(f.path.endswith("_init") for f in plan.files)
+
+
+def test_standby_as_live_source(pg15: pgbinaries.PgBinaries, scenario: Callable[..., Diverged]) -> None:
+    """From 14 the source may be a standby (pg_rewind's 007): here a standby of the new primary."""
+    pair = scenario(**BASIC)
+    new_primary = pair.source
+    standby = new_primary.cold_copy(make_workdir("pgrk15-source-standby-"))
+    try:
+        standby.make_standby_of(new_primary)
+        new_primary.start()
+        standby.start()
+        new_primary.execute("INSERT INTO tbl1 VALUES ('replicated to the standby source')", "CHECKPOINT")
+        wait_replayed(standby, new_primary.query_one("SELECT pg_current_wal_insert_lsn()::text"))
+        standby.execute("CHECKPOINT")
+        with LiveSource(standby.conninfo()) as live:
+            assert live.in_recovery()
+            plan = plan_rewind(live, pair.target.pgdata)
+        theirs = pg_rewind_dry_run(pg15, pair.target.pgdata, source_server=standby.conninfo())
+        assert theirs.returncode == 0, theirs.output
+        d = plan.divergence
+        assert plan.outcome == "rewind_needed" and d is not None and d.last_common_checkpoint is not None
+        assert (str(d.lsn), d.timeline) == theirs.diverged
+        assert (str(d.last_common_checkpoint.lsn), d.last_common_checkpoint.timeline) == theirs.checkpoint
+        assert {(f.path, f.action.name, tuple(f.blocks)) for f in plan.shown_files} == {
+            (p, a, tuple(b)) for p, a, b in theirs.files}
+    finally:
+        standby.destroy()

@@ -130,7 +130,11 @@ def _worker_count() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def _runs(wal: Wal, start: LSN, last_segno: int, job: BlockJob | None, workers: int | None) -> list[_RunResult]:
+Progress = Callable[[int, int], None]  # (parts read, parts in all)
+
+
+def _runs(wal: Wal, start: LSN, last_segno: int, job: BlockJob | None, workers: int | None,
+          on_progress: Progress | None = None) -> list[_RunResult]:
     """Split [start's segment, last_segno] into runs and read them, in parallel when long enough."""
     major = wal.wal_format(start).major
     size = wal.directory.segment_size
@@ -148,8 +152,13 @@ def _runs(wal: Wal, start: LSN, last_segno: int, job: BlockJob | None, workers: 
     if count == 1:
         return [_run(tasks[0])]
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    results = []
     with context.Pool(min(workers, count)) as pool:
-        return pool.map(_run, tasks, chunksize=1)
+        for result in pool.imap(_run, tasks, chunksize=1):
+            results.append(result)
+            if on_progress is not None:
+                on_progress(len(results), count)
+    return results
 
 
 def _joined(results: list[_RunResult]) -> tuple[list[_RunResult], EndOfWal | None] | None:
@@ -179,12 +188,13 @@ def _present_last_segno(wal: Wal, start: LSN) -> int:
     return max(present, default=first)
 
 
-def scan_stats(wal: Wal, scan: WalScan, *, workers: int | None = None) -> WalStats:
+def scan_stats(wal: Wal, scan: WalScan, *, workers: int | None = None,
+               on_progress: Progress | None = None) -> WalStats:
     """``pg_waldump --stats`` over ``scan``, by several processes when the range is long."""
     major = wal.wal_format(scan.start).major
     if scan.end is not None:
         return _sequential(major, scan)
-    results = _runs(wal, scan.start, _present_last_segno(wal, scan.start), None, workers)
+    results = _runs(wal, scan.start, _present_last_segno(wal, scan.start), None, workers, on_progress)
     joined = _joined(results)
     if joined is None:
         return _sequential(major, wal.scan(scan.start, exact=True))
@@ -207,12 +217,12 @@ class BlockChanges:
 
 
 def collect_block_changes(wal: Wal, start: LSN, endpoint: LSN, recognised: Callable[[int, int], bool], *,
-                          workers: int | None = None) -> BlockChanges:
+                          workers: int | None = None, on_progress: Progress | None = None) -> BlockChanges:
     """Every main-fork block changed by records from ``start`` until one ends at or past ``endpoint``."""
     size = wal.directory.segment_size
     last_segno = max(endpoint.value - 1, start.value) // size
     job = BlockJob(endpoint.value, recognised)
-    joined = _joined(_runs(wal, start, last_segno, job, workers))
+    joined = _joined(_runs(wal, start, last_segno, job, workers, on_progress))
     if joined is None:
         joined = _joined(_runs(wal, start, last_segno, job, 1))
         assert joined is not None
