@@ -242,6 +242,7 @@ def cmd_rewind(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     source: Source | str = LiveSource(args.source_server) if args.source_server else args.source_pgdata
     result = rewind(args.target_pgdata, source, bindir=args.bindir, restore_command=args.restore_command,
                     stop_target=args.stop_target, dry_run=args.dry_run, source_conninfo=args.source_server,
+                    config_file=args.config_file,
                     on_progress=_ProgressBar(err, not (args.json or args.quiet)))
     if args.json:
         _print_json(_rewind_json(result), out)
@@ -274,7 +275,8 @@ def cmd_failback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     result = failback(args.target_pgdata, args.source_server, restore_command=args.restore_command,
                       bindir=args.bindir, application_name=args.application_name, slot_name=args.slot,
-                      timeout=args.timeout, on_step=step, on_progress=_ProgressBar(err, not (args.json or args.quiet)))
+                      timeout=args.timeout, on_step=step, on_progress=_ProgressBar(err, not (args.json or args.quiet)),
+                      config_file=args.config_file)
     if args.json:
         _print_json({"streaming": result.streaming, "application_name": result.application_name,
                      "recovery_files": list(result.recovery_files), "rewind": _rewind_json(result.rewind),
@@ -452,6 +454,8 @@ def _add_action_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fetch missing WAL with this (%%f file name, %%p path), e.g. 'cp /archive/%%f %%p'; "
                              "default: the target's own restore_command")
     parser.add_argument("--bindir", metavar="DIR", help="where the target major's PostgreSQL programs are")
+    parser.add_argument("--config-file", metavar="FILE",
+                        help="the target's postgresql.conf when it is outside the data directory (Debian's layout)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 

@@ -58,7 +58,8 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
              bindir: str | os.PathLike[str] | None = None, application_name: str | None = None,
              slot_name: str | None = None, timeout: float = 120.0, runner: CommandRunner = run_command,
              on_step: Callable[[Step], None] | None = None,
-             on_progress: Callable[[ProgressEvent], None] | None = None) -> FailbackResult:
+             on_progress: Callable[[ProgressEvent], None] | None = None,
+             config_file: str | None = None) -> FailbackResult:
     tgt = DataDirectory(target)
     major = tgt.control.major
     name = application_name or f"pgrewindkit_{tgt.control.system_identifier % 100000}_{tgt.path.name}"
@@ -77,7 +78,8 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
     try:
         with LiveSource(source_conninfo) as source:
             result = rewind(tgt.path, source, bindir=bindir, restore_command=restore_command, stop_target=True,
-                            runner=runner, on_progress=on_progress, source_conninfo=source_conninfo)
+                            runner=runner, on_progress=on_progress, source_conninfo=source_conninfo,
+                            config_file=config_file)
             done("rewind", _rewind_detail(result))
             config = recovery_config(major, primary_conninfo=standby_conninfo(source_conninfo, name),
                                      primary_slot_name=slot_name, restore_command=standby_restore,
@@ -86,7 +88,7 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
             done("recovery configuration", ", ".join(p.name for p in written))
             pg_ctl = find_program("pg_ctl", major, bindir).path
             log_file = (result.backup or tgt.path.parent) / f"{tgt.path.name}.pgrewindkit-startup.log"
-            start(pg_ctl, tgt.path, log_file, runner=runner, timeout=int(timeout))
+            start(pg_ctl, tgt.path, log_file, runner=runner, timeout=int(timeout), config_file=config_file)
             done("start", f"started as a standby (log: {log_file})")
             streaming = _wait_streaming(source, name, timeout)
             done("streaming", f"{name} is streaming from the source" if streaming else

@@ -76,9 +76,10 @@ def stop(pg_ctl: Path, pgdata: Path, *, runner: CommandRunner = run_command, mod
 
 
 def start(pg_ctl: Path, pgdata: Path, log_file: Path, *, runner: CommandRunner = run_command,
-          timeout: int = 120) -> None:
-    _run(runner, [str(pg_ctl), "-D", str(pgdata), "-l", str(log_file), "-w", "-t", str(timeout), "start"],
-         owner_of(pgdata), f"starting the server of {pgdata}")
+          timeout: int = 120, config_file: str | None = None) -> None:
+    options = ["-o", f"-c config_file={config_file}"] if config_file else []
+    _run(runner, [str(pg_ctl), "-D", str(pgdata), "-l", str(log_file), "-w", "-t", str(timeout), *options,
+                  "start"], owner_of(pgdata), f"starting the server of {pgdata}")
 
 
 def single_user_recovery(postgres: Path, pgdata: Path, *, runner: CommandRunner = run_command) -> None:

@@ -194,9 +194,12 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
            bindir: str | os.PathLike[str] | None = None, restore_command: str | None = None,
            stop_target: bool = False, backup_dir: str | os.PathLike[str] | None = None,
            on_progress: Callable[[ProgressEvent], None] | None = None, runner: CommandRunner = run_command,
-           dry_run: bool = False, source_conninfo: str | None = None) -> RewindResult:
+           dry_run: bool = False, source_conninfo: str | None = None,
+           config_file: str | None = None) -> RewindResult:
     """Rewind ``target`` to follow ``source`` (a data directory, or a :class:`LiveSource` with
-    ``source_conninfo`` its connection string), keeping the target's own configuration."""
+    ``source_conninfo`` its connection string), keeping the target's own configuration.
+    ``config_file``: the target's postgresql.conf when it lives outside the data directory
+    (Debian's layout); pg_rewind 15+ needs it for crash recovery."""
     started = time.monotonic()
     tgt = DataDirectory(target)
     major = tgt.control.major
@@ -220,7 +223,8 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
         return _result("no_rewind_required", plan, started, "", fetched=fetched)
     options = RewindOptions(target_pgdata=tgt.path, source_pgdata=src.datadir.path if isinstance(src, LocalSource)
                             else None, source_server=source_conninfo if isinstance(src, LiveSource) else None,
-                            dry_run=dry_run, progress=True, debug=False)
+                            dry_run=dry_run, progress=True, debug=False,
+                            config_file=config_file if rules_for(major).takes_config_file else None)
     command = build_command(pg_rewind.path, options, major)
     backup = None if dry_run else _keep_aside(tgt, backup_dir)
     lines: list[str] = []

@@ -44,6 +44,8 @@ class RewindRules:
     ensures_shutdown: bool
     # 15+: "record type is not recognized" names the rmid too (custom resource managers)
     unrecognised_names_rmid: bool
+    # 15+: --config-file, for a configuration outside the data directory
+    takes_config_file: bool
 
     @property
     def major(self) -> int:
@@ -74,6 +76,7 @@ def _rules(major: int) -> RewindRules:
         standby_source=major >= 14,
         ensures_shutdown=major >= 13,
         unrecognised_names_rmid=major >= 15,
+        takes_config_file=major >= 15,
     )
 
 
