@@ -36,22 +36,29 @@ def failover(bins: PgBinaries, *, setup: tuple[str, ...] = (), before: tuple[str
     """Primary with ``setup`` run, a streaming standby, ``before`` run and replayed, the primary
     stopped, the standby promoted. Both left running only when they are the new primary."""
     old = new_cluster(bins, checksums=False)
-    old.set(wal_log_hints="on", **settings)
-    old.start()
-    if setup:
-        old.execute(*setup)
-    old.stop()
-    new = old.cold_copy(make_workdir(f"pgrk{bins.major}-standby-"))
-    new.make_standby_of(old)
-    old.start()
-    new.start()
-    if before:
-        old.execute(*before)
-    old.stop()
-    end = old_checkpoint_end(old)
-    wait_replayed(new, end)
-    replayed = new.query_one("SELECT pg_last_wal_replay_lsn()::text")
-    new.promote()
+    new: Cluster | None = None
+    try:
+        old.set(wal_log_hints="on", **settings)
+        old.start()
+        if setup:
+            old.execute(*setup)
+        old.stop()
+        new = old.cold_copy(make_workdir(f"pgrk{bins.major}-standby-"))
+        new.make_standby_of(old)
+        old.start()
+        new.start()
+        if before:
+            old.execute(*before)
+        old.stop()
+        end = old_checkpoint_end(old)
+        wait_replayed(new, end)
+        replayed = new.query_one("SELECT pg_last_wal_replay_lsn()::text")
+        new.promote()
+    except BaseException:
+        old.destroy()
+        if new is not None:
+            new.destroy()
+        raise
     return Failover(old, new, replayed)
 
 
@@ -83,24 +90,31 @@ def diverged(bins: PgBinaries, *, setup: tuple[str, ...] = (), common: tuple[str
     the standby is promoted and runs ``on_source``; the old primary runs on with ``on_target``.
     Both are stopped (the target with ``stop_target``)."""
     target = new_cluster(bins, checksums=checksums)
-    target.set(**{"wal_log_hints": "on" if wal_log_hints else "off", "wal_keep_size": "'1GB'", **settings})
-    target.start()
-    if setup:
-        target.execute(*setup)
-    target.stop()
-    source = target.cold_copy(make_workdir(f"pgrk{bins.major}-source-"))
-    source.make_standby_of(target)
-    target.start()
-    source.start()
-    if common:
-        target.execute(*common)
-    wait_replayed(source, target.query_one("SELECT pg_current_wal_insert_lsn()::text"))
-    source.promote()
-    if on_source:
-        source.execute(*on_source)
-    source.execute("CHECKPOINT")
-    if on_target:
-        target.execute(*on_target)
-    target.stop(stop_target)
-    source.stop()
+    source: Cluster | None = None
+    try:
+        target.set(**{"wal_log_hints": "on" if wal_log_hints else "off", "wal_keep_size": "'1GB'", **settings})
+        target.start()
+        if setup:
+            target.execute(*setup)
+        target.stop()
+        source = target.cold_copy(make_workdir(f"pgrk{bins.major}-source-"))
+        source.make_standby_of(target)
+        target.start()
+        source.start()
+        if common:
+            target.execute(*common)
+        wait_replayed(source, target.query_one("SELECT pg_current_wal_insert_lsn()::text"))
+        source.promote()
+        if on_source:
+            source.execute(*on_source)
+        source.execute("CHECKPOINT")
+        if on_target:
+            target.execute(*on_target)
+        target.stop(stop_target)
+        source.stop()
+    except BaseException:
+        target.destroy()
+        if source is not None:
+            source.destroy()
+        raise
     return Diverged(target, source)
