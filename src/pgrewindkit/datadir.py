@@ -46,6 +46,10 @@ class DataDirectory:
     def __repr__(self) -> str:
         return f"DataDirectory({str(self.path)!r})"
 
+    def refresh(self) -> None:
+        """Forget what was read (after an action changed the directory)."""
+        self._control = None
+
     @property
     def control(self) -> ControlFile:
         if self._control is None:

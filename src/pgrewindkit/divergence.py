@@ -117,8 +117,7 @@ def _find(source: Source, target: DataDirectory, *, through_end_of_wal: bool = F
                           last_common_checkpoint=None, warnings=_same_timeline_warnings(source, target))
     divergence_lsn, index = common_ancestor(source_history.spans, target_history.spans)
     common_tli = target_history.spans[index].timeline
-    wal = open_wal(target.path, timeline=target_history.timeline)
-    wal.directory.history = target_history
+    wal = open_wal(target.path, history=target_history)
     checkpoint_end = _read_one_record(wal, target_cf.checkpoint).end
     if through_end_of_wal:
         for record in wal.scan(target_cf.checkpoint, exact=True):

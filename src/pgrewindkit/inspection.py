@@ -107,9 +107,7 @@ def _end_of_wal(datadir: DataDirectory, control: ControlFile,
                 history: TimelineHistory | None) -> tuple[LSN | None, str | None, int]:
     """Read from the checkpoint record to the end of valid WAL, counting, as crash recovery would."""
     try:
-        wal = open_wal(datadir.path)
-        if history is not None:
-            wal.directory.history = history
+        wal = open_wal(datadir.path, history=history)
         scan = wal.scan(control.checkpoint, exact=True)
         tally = Tally()
         scan.count_into(tally)

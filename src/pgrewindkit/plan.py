@@ -251,8 +251,7 @@ class _Planner:
         checkpoint = divergence.last_common_checkpoint
         end = divergence.target_wal_end
         assert checkpoint is not None and end is not None
-        wal = open_wal(self.target.path)
-        wal.directory.history = self.target.history(divergence.target_timeline)
+        wal = open_wal(self.target.path, history=self.target.history(divergence.target_timeline))
         major, relseg = self.rules.major, self.target_cf.relseg_size
         blcksz = self.target_cf.blcksz
         changes = collect_block_changes(wal, checkpoint.lsn, end, self.rules.recognises,
@@ -307,8 +306,7 @@ class _Planner:
         end = divergence.target_wal_end
         if checkpoint is None or end is None:
             return ()
-        wal = open_wal(self.target.path)
-        wal.directory.history = self.target.history(divergence.target_timeline)
+        wal = open_wal(self.target.path, history=self.target.history(divergence.target_timeline))
         size = wal.directory.segment_size
         last = max(end.value - 1, checkpoint.lsn.value) // size
         needed = []

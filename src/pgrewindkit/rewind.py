@@ -258,7 +258,7 @@ def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[st
     if not tgt.control.state.is_clean_shutdown and not rules_for(major).ensures_shutdown:
         # pg_rewind 13+ does this itself; before, it just refuses
         single_user_recovery(find_program("postgres", major, bindir).path, tgt.path, runner=runner)
-    tgt._control = None  # the control file may have changed
+    tgt.refresh()  # the control file may have changed
 
 
 def _keep_aside(tgt: DataDirectory, backup_dir: str | os.PathLike[str] | None) -> Path:

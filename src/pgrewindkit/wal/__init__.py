@@ -67,9 +67,10 @@ class Wal:
     """The WAL in one directory (a data directory, its ``pg_wal``, or an archive of segments)."""
 
     def __init__(self, path: str | os.PathLike[str], *, timeline: int | None = None,
-                 segment_size: int | None = None, major: int | None = None) -> None:
-        self.directory = WalDirectory(path, segment_size=segment_size)
-        if timeline is not None:
+                 segment_size: int | None = None, major: int | None = None,
+                 history: TimelineHistory | None = None) -> None:
+        self.directory = WalDirectory(path, segment_size=segment_size, history=history)
+        if timeline is not None and history is None:
             self.directory.history = (self.directory.read_history(timeline)
                                       if f"{timeline:08X}.history" in self.directory.history_names or timeline == 1
                                       else TimelineHistory(timeline))
@@ -104,14 +105,7 @@ class Wal:
 
     def first_segment_start(self) -> LSN:
         """The start of the oldest segment on the path of the history (for a scan with no start)."""
-        if self.directory._segment_size is None:
-            sizes = {WalDirectory._stated_size(self.directory.path / name) for name in self.directory.segment_names}
-            sizes.discard(None)
-            if len(sizes) != 1:
-                raise FormatError("cannot tell the WAL segment size here: give --start or a data directory",
-                                  path=self.directory.path)
-            self.directory._segment_size = sizes.pop()
-        size = self.directory.segment_size
+        size = self.directory.size_from_segment_files()
         candidates = [s for s in self.directory.segments()
                       if s.timeline == self.directory.timeline_for_segment(s.segno)]
         if not candidates:
@@ -192,6 +186,7 @@ class BackwardScan:
 
 
 def open_wal(path: str | os.PathLike[str], *, timeline: int | None = None, segment_size: int | None = None,
-             major: int | None = None) -> Wal:
-    """The WAL of a data directory or a directory of segment files."""
-    return Wal(path, timeline=timeline, segment_size=segment_size, major=major)
+             major: int | None = None, history: TimelineHistory | None = None) -> Wal:
+    """The WAL of a data directory or a directory of segment files, read along ``history`` (by
+    default: timeline ``timeline``'s, or the newest whose history file is there)."""
+    return Wal(path, timeline=timeline, segment_size=segment_size, major=major, history=history)

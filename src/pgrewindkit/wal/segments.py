@@ -107,6 +107,17 @@ class WalDirectory:
         self._segment_size = None
         raise DataFileNotFoundError(f"no WAL segment here holds {lsn}", path=self.path)
 
+    def size_from_segment_files(self) -> int:
+        """Without a control file or a start LSN: the size every segment here states, if they agree."""
+        if self._segment_size is None:
+            stated = (self._stated_size(self.path / name) for name in self.segment_names)
+            sizes = {size for size in stated if size is not None}
+            if len(sizes) != 1:
+                raise FormatError("cannot tell the WAL segment size here: give a start LSN or a data directory",
+                                  path=self.path)
+            self._segment_size = sizes.pop()
+        return self._segment_size
+
     @staticmethod
     def _stated_size(path: Path) -> int | None:
         try:
