@@ -14,7 +14,7 @@ from pgrewindkit import read_control_file
 from pgrewindkit.plan import RewindPlan, plan_rewind
 from pgrewindkit.source import LiveSource
 from tests.support import pgbinaries
-from tests.support.cluster import chown_postgres, make_workdir
+from tests.support.cluster import Cluster, chown_postgres, make_workdir
 from tests.support.rewind_oracle import RewindDecision, pg_rewind_dry_run
 from tests.support.scenarios import Diverged, diverged, wait_replayed
 
@@ -277,3 +277,38 @@ def test_standby_as_live_source(pg15: pgbinaries.PgBinaries, scenario: Callable[
             (p, a, tuple(b)) for p, a, b in theirs.files}
     finally:
         standby.destroy()
+
+
+def _relocate(cluster: Cluster, relatives: list[str]) -> None:
+    """Move parts of a stopped data directory outside it and leave symbolic links behind."""
+    outside = cluster.workdir / "outside"
+    outside.mkdir(exist_ok=True)
+    for relative in relatives:
+        inside = cluster.pgdata / relative
+        moved = outside / relative.replace("/", "_")
+        shutil.move(str(inside), moved)
+        inside.symlink_to(moved)
+    chown_postgres(cluster.workdir)
+
+
+def _tablespaces(cluster: Cluster) -> list[str]:
+    return [f"pg_tblspc/{p.name}" for p in (cluster.pgdata / "pg_tblspc").iterdir()]
+
+
+def test_symlinked_wal_and_tablespace(pg15: pgbinaries.PgBinaries, scenario: Callable[..., Diverged]) -> None:
+    """pg_wal as a symbolic link (pg_rewind's 004) and tablespaces behind pg_tblspc/<oid> links to
+    outside directories; and a tablespace that is a link on one side and a directory on the other."""
+    pair = scenario(
+        setup=("CREATE TABLESPACE ts LOCATION ''", "CREATE TABLE in_ts (id int, v text) TABLESPACE ts",
+               "INSERT INTO in_ts SELECT g, md5(g::text) FROM generate_series(1, 3000) g", "CHECKPOINT"),
+        on_source=("INSERT INTO in_ts SELECT g, 'source' FROM generate_series(1, 500) g",),
+        on_target=("UPDATE in_ts SET v = 'target' WHERE id % 7 = 0", "CHECKPOINT"),
+        allow_in_place_tablespaces="on",
+    )
+    _relocate(pair.target, ["pg_wal", *_tablespaces(pair.target)])
+    conflict = compare(pg15, pair)
+    assert conflict.error is not None and conflict.error.kind == "file_type_conflict"
+    _relocate(pair.source, _tablespaces(pair.source))
+    plan = compare(pg15, pair)
+    assert plan.outcome == "rewind_needed"
+    assert any(f.path.startswith("pg_tblspc/") and f.blocks for f in plan.files)
