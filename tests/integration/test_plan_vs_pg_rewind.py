@@ -12,7 +12,7 @@ import pytest
 
 from pgrewindkit import read_control_file
 from pgrewindkit.plan import RewindPlan, plan_rewind
-from pgrewindkit.source import LiveSource
+from pgrewindkit.source import LiveSource, SourceError
 from tests.support import pgbinaries
 from tests.support.cluster import Cluster, chown_postgres, make_workdir
 from tests.support.rewind_oracle import RewindDecision, pg_rewind_dry_run
@@ -312,3 +312,28 @@ def test_symlinked_wal_and_tablespace(pg15: pgbinaries.PgBinaries, scenario: Cal
     plan = compare(pg15, pair)
     assert plan.outcome == "rewind_needed"
     assert any(f.path.startswith("pg_tblspc/") and f.blocks for f in plan.files)
+
+
+def test_live_source_permission_and_password(pg15: pgbinaries.PgBinaries) -> None:
+    """A role without pg_rewind's grants, and a wrong password: clear errors, the password masked."""
+    from tests.support.cluster import new_cluster
+
+    cluster = new_cluster(pg15)
+    try:
+        hba = cluster.pgdata / "pg_hba.conf"
+        hba.write_text("local all rewinder scram-sha-256\n" + hba.read_text())
+        cluster.start()
+        cluster.execute("CREATE ROLE rewinder LOGIN PASSWORD 'right-pass-123'")
+        base = f"host={cluster.socket_dir} port={cluster.port} user=rewinder dbname=postgres"
+        with pytest.raises(SourceError) as wrong:
+            LiveSource(f"{base} password=wrong-pass-456")
+        assert "wrong-pass-456" not in str(wrong.value) and "password authentication failed" in str(wrong.value)
+        with LiveSource(f"{base} password=right-pass-123") as live:
+            with pytest.raises(SourceError) as denied:
+                live.files()
+            assert denied.value.kind == "permission_denied" and "right-pass-123" not in str(denied.value)
+            plan = plan_rewind(live, cluster.pgdata)
+        assert plan.outcome == "error" and plan.error is not None and plan.error.kind == "permission_denied"
+        assert "right-pass-123" not in plan.error.message
+    finally:
+        cluster.destroy()
