@@ -322,7 +322,13 @@ def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Inspect PostgreSQL data directories and plan failbacks with pg_rewind, exactly.",
+        description="Exact, safe PostgreSQL failback: read pg_control, timeline histories and WAL without a "
+                    "server (10-18), know before a rewind what pg_rewind will do, then run it and check the result.",
+        epilog="A failback, step by step: inspect the old primary; divergence and plan against the new primary "
+               "(nothing changes); failback (or rewind, then recovery-config). The inspecting and planning "
+               "commands, rewind and failback take --json. "
+               "Exit status: 0 done; 1 bad input or a failed action (one line on stderr); 2 wrong usage; "
+               "3 plan says pg_rewind would fail; 70 internal error; 130 interrupted. See docs/ for more.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {pgrewindkit.__version__}")
     parser.add_argument("--verbose", "-v", action="store_true",

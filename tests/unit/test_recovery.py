@@ -63,3 +63,20 @@ def test_written_files_are_private_and_idempotent(tmp_path: Path) -> None:
 def test_standby_conninfo_drops_the_database(conninfo: str) -> None:
     params = parse_conninfo(standby_conninfo(conninfo, "node 1"))
     assert "dbname" not in params and params["application_name"] == "node 1" and params["host"] == "db1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["host=db password=s3cret user=x", "host=db password='s3 cret' user=x", "postgresql://x:s3cret@db/postgres",
+     "primary_conninfo = 'host=db password=s3cret'"],
+)
+def test_passwords_are_masked(text: str) -> None:
+    from pgrewindkit import mask_password
+
+    assert "s3cret" not in mask_password(text) and "s3 cret" not in mask_password(text)
+    assert "********" in mask_password(text)
+
+
+def test_settings_as_postgresql_reads_them() -> None:
+    text = "# comment\nport = 5433 # trailing\nport=5434\narchive_command = 'cp ''%p'' /a/%f'\nwork_mem '4MB'\n"
+    assert parse_settings(text) == {"port": "5434", "archive_command": "cp '%p' /a/%f", "work_mem": "4MB"}
