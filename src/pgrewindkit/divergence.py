@@ -15,7 +15,7 @@ from pgrewindkit.layouts.xlog import SIZE_OF_LONG_PHD, SIZE_OF_SHORT_PHD
 from pgrewindkit.lsn import LSN, WalSegment
 from pgrewindkit.model import ControlFile, TimelineSpan
 from pgrewindkit.rewindrules import RewindRules, rules_for
-from pgrewindkit.source import LocalSource, Source
+from pgrewindkit.source import LiveSource, LocalSource, Source
 from pgrewindkit.timeline import TimelineHistory
 from pgrewindkit.wal import Wal, WalRecord, open_wal
 
@@ -179,15 +179,44 @@ def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tupl
 
 
 def _same_timeline_warnings(source: Source, target: DataDirectory) -> tuple[str, ...]:
-    """pg_rewind stops at "same timeline"; but a target whose WAL goes past where the source's WAL
-    ends, on the same timeline, has diverged all the same (it wrote what the source never saw)."""
-    if not isinstance(source, LocalSource):
+    """pg_rewind stops at "same timeline"; but the target may still have written what the source never
+    saw: its WAL goes on past the source's, or the source holds a different record where the target's
+    last checkpoint is. pg_rewind will not undo either."""
+    target_cf = target.control
+    tli = target_cf.timeline
+    if isinstance(source, LiveSource):
+        rows = source.query("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                            "ELSE pg_current_wal_insert_lsn() END::text", what="reading its WAL position")
+        source_end = LSN.parse(rows[0][0]) if rows and rows[0][0] else LSN(0)
+    else:
+        source_cf = source.control
+        source_end = max(source_cf.checkpoint, source_cf.min_recovery_point)
+    if target_cf.checkpoint > source_end:
+        return (f"both clusters are on timeline {tli}, but the target's WAL goes on to {target_cf.checkpoint}, past "
+                f"the source's {source_end}: the target has writes the source does not have, and pg_rewind will "
+                "not undo them",)
+    if isinstance(source, LocalSource):
+        return _compare_records(source, target, target_cf.checkpoint, tli)
+    return ()
+
+
+def _compare_records(source: LocalSource, target: DataDirectory, lsn: LSN, tli: int) -> tuple[str, ...]:
+    """The target's checkpoint record against what the source's WAL holds at the same place."""
+    try:
+        ours = open_wal(target.path).read_record(lsn)
+        source_wal = open_wal(source.datadir.path)
+    except PgRewindKitError:
         return ()
-    target_end = target.control.checkpoint
-    source_cf = source.control
-    source_end = max(source_cf.checkpoint, source_cf.min_recovery_point)
-    if target_end > source_end:
-        return (f"both clusters are on timeline {target.control.timeline}, but the target's WAL goes on to "
-                f"{target_end}, past the source's {source_end}: the target has writes the source does not "
-                "have, and pg_rewind will not undo them",)
+    size = source_wal.directory.segment_size
+    if WalSegment(tli, lsn.segment_number(size)).file_name(size) not in source_wal.directory.segment_names:
+        return ()  # the source no longer has that WAL: nothing to compare
+    try:
+        theirs = source_wal.read_record(lsn)
+    except PgRewindKitError:
+        return (f"both clusters are on timeline {tli}, but the source's WAL has no record where the target's last "
+                f"checkpoint is ({lsn}): their WAL differs, and pg_rewind will not see it",)
+    if (ours.tot_len, ours.prev, ours.info, ours.rmid, ours.main_data) != (
+            theirs.tot_len, theirs.prev, theirs.info, theirs.rmid, theirs.main_data):
+        return (f"both clusters are on timeline {tli}, but at {lsn} the target has {ours.rmgr}/{ours.type} and the "
+                f"source {theirs.rmgr}/{theirs.type}: their WAL differs, and pg_rewind will not see it",)
     return ()

@@ -92,9 +92,13 @@ def test_refuses_a_running_target_and_missing_wal(seed: Seed) -> None:
         rewind(old.pgdata, new.pgdata)
     assert info.value.kind == "target_running"
     old.stop()
+    new.stop()
+    control_before = (old.pgdata / "global" / "pg_control").read_bytes()
     with pytest.raises(RewindError) as info:
         rewind(old.pgdata, new.pgdata, restore_command=None)
-    assert info.value.kind in ("wal_missing", "source_not_cleanly_shut_down")
+    assert info.value.kind == "wal_missing" and "no restore command" in str(info.value)
+    assert info.value.state == "unchanged"
+    assert (old.pgdata / "global" / "pg_control").read_bytes() == control_before
 
 
 def test_source_unreachable(seed: Seed) -> None:

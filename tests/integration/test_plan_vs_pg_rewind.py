@@ -126,6 +126,7 @@ def test_same_timeline(pg15: pgbinaries.PgBinaries, scenario: Callable[..., Dive
     pair.source = pair.target.cold_copy(pair.source.workdir)
     plan = compare(pg15, pair)
     assert plan.outcome == "no_rewind_required"
+    assert plan.divergence is not None and not plan.divergence.warnings  # identical WAL: nothing to warn of
 
 
 def test_three_timelines(pg15: pgbinaries.PgBinaries, scenario: Callable[..., Diverged]) -> None:
@@ -337,3 +338,19 @@ def test_live_source_permission_and_password(pg15: pgbinaries.PgBinaries) -> Non
         assert "right-pass-123" not in plan.error.message
     finally:
         cluster.destroy()
+
+
+def test_same_timeline_but_different_wal(pg15: pgbinaries.PgBinaries, scenario: Callable[..., Diverged]) -> None:
+    """Two copies of one stopped cluster both written to on timeline 1: pg_rewind says no rewind is
+    required; pgrewindkit agrees, and warns that their WAL differs."""
+    pair = scenario(**BASIC)
+    shutil.rmtree(pair.source.pgdata)
+    pair.source = pair.target.cold_copy(pair.source.workdir)
+    for cluster, what in ((pair.target, "target"), (pair.source, "source")):
+        cluster.start()
+        rows = 100 if what == "target" else 3000
+        cluster.execute(f"CREATE TABLE same_tli_{what} AS SELECT generate_series(1, {rows})", "CHECKPOINT")
+        cluster.stop()
+    plan = compare(pg15, pair)
+    assert plan.outcome == "no_rewind_required"
+    assert plan.divergence is not None and any("differs" in w or "past" in w for w in plan.divergence.warnings)
