@@ -196,8 +196,8 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
            on_progress: Callable[[ProgressEvent], None] | None = None, runner: CommandRunner = run_command,
            dry_run: bool = False, source_conninfo: str | None = None,
            config_file: str | None = None) -> RewindResult:
-    """Rewind ``target`` to follow ``source`` (a data directory, or a :class:`LiveSource` with
-    ``source_conninfo`` its connection string), keeping the target's own configuration.
+    """Rewind ``target`` to follow ``source`` (a data directory, or a :class:`LiveSource`), keeping
+    the target's own configuration. ``source_conninfo`` overrides the live source's connection string.
     ``config_file``: the target's postgresql.conf when it lives outside the data directory
     (Debian's layout); pg_rewind 15+ needs it for crash recovery."""
     started = time.monotonic()
@@ -206,7 +206,7 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     pg_rewind = find_program("pg_rewind", major, bindir)
     src: Source = source if not isinstance(source, str | os.PathLike) else LocalSource(source)
     if isinstance(src, LiveSource) and source_conninfo is None:
-        raise PgRewindKitError("a live source needs source_conninfo (its connection string) for pg_rewind")
+        source_conninfo = src.connection_string()
     _ensure_stopped(tgt, major, bindir, stop_target, runner)
     plan = plan_rewind(src, tgt)
     fetched: list[str] = []

@@ -117,6 +117,7 @@ class LiveSource:
 
     def __init__(self, conninfo: str, *, connect_timeout: int = 10) -> None:
         self.description = mask_password(conninfo)
+        self._conninfo = conninfo  # kept for pg_rewind; never shown (use ``description``)
         self._conn = self._connect(conninfo, connect_timeout)
         self._control: ControlFile | None = None
 
@@ -137,6 +138,11 @@ class LiveSource:
 
     def close(self) -> None:
         self._conn.close()
+
+    def connection_string(self) -> str:
+        """The connection string as given, password included: for handing to pg_rewind (whose
+        command line gets it without the password), never for showing."""
+        return self._conninfo
 
     def __enter__(self) -> LiveSource:
         return self
