@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import attrs
 
 from pgrewindkit.pgbin import find_program
+from pgrewindkit.versions import by_major
 
 
 class PgBinaries(Protocol):
@@ -183,7 +184,7 @@ class Cluster:
     def make_standby_of(self, primary: Cluster | None) -> None:
         """Write standby configuration in this major's form, streaming from ``primary`` if given."""
         conninfo = f"'host={primary.socket_dir} port={primary.port} user=postgres'" if primary else None
-        if self.major <= 11:
+        if by_major(self.major).uses_recovery_conf:
             lines = ["standby_mode = 'on'\n", "recovery_target_timeline = 'latest'\n"]
             if conninfo:
                 lines.append(f"primary_conninfo = {conninfo}\n")
