@@ -21,6 +21,7 @@ from pgrewindkit.errors import (
     UnsupportedVersionError,
 )
 from pgrewindkit.failback import FailbackError, FailbackResult, failback
+from pgrewindkit.inspection import Finding, Inspection, inspect_datadir
 from pgrewindkit.lsn import LSN, TimelineID, WalSegment, check_segment_size, parse_timeline
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
 from pgrewindkit.pgbin import BinaryNotFoundError, find_program
@@ -58,9 +59,11 @@ __all__ = [
     "FileAction",
     "FileEntry",
     "FileType",
+    "Finding",
     "FormatError",
     "HistoryEntry",
     "HistoryParseError",
+    "Inspection",
     "LiveSource",
     "LocalSource",
     "Major",
@@ -93,6 +96,7 @@ __all__ = [
     "failback",
     "find_divergence",
     "find_program",
+    "inspect_datadir",
     "mask_password",
     "open_wal",
     "parse_control_file",
