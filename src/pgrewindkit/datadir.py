@@ -42,6 +42,7 @@ class DataDirectory:
         if not (self.path / CONTROL_FILE_PATH).is_file():
             raise DataFileNotFoundError("not a PostgreSQL data directory (no global/pg_control)", path=self.path)
         self._control: ControlFile | None = None
+        self._histories: dict[int, TimelineHistory] = {}
 
     def __repr__(self) -> str:
         return f"DataDirectory({str(self.path)!r})"
@@ -49,6 +50,7 @@ class DataDirectory:
     def refresh(self) -> None:
         """Forget what was read (after an action changed the directory)."""
         self._control = None
+        self._histories.clear()
 
     @property
     def control(self) -> ControlFile:
@@ -71,8 +73,11 @@ class DataDirectory:
         """The history of ``timeline`` from ``pg_wal`` (timeline 1 has none)."""
         if timeline == 1:
             return TimelineHistory.initial()
-        relative = f"pg_wal/{history_file_name(timeline)}"
-        return parse_timeline_history(self.read_file(relative), timeline=timeline, path=str(self.path / relative))
+        if timeline not in self._histories:
+            relative = f"pg_wal/{history_file_name(timeline)}"
+            self._histories[timeline] = parse_timeline_history(self.read_file(relative), timeline=timeline,
+                                                               path=str(self.path / relative))
+        return self._histories[timeline]
 
     def postmaster_pid(self) -> int | None:
         """The PID in ``postmaster.pid``, if the file is there."""

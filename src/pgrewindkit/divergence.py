@@ -17,15 +17,17 @@ from pgrewindkit.model import ControlFile, TimelineSpan
 from pgrewindkit.rewindrules import RewindRules, rules_for
 from pgrewindkit.source import LiveSource, LocalSource, Source
 from pgrewindkit.timeline import TimelineHistory
-from pgrewindkit.wal import Wal, WalRecord, open_wal
+from pgrewindkit.wal import EndOfWal, Wal, WalReadError, WalRecord, open_wal
 
 
 class DivergenceError(PgRewindKitError):
     """pg_rewind would stop here; ``kind`` says why (``no_common_ancestor``, ``wal_missing`` …)."""
 
-    def __init__(self, problem: str, *, kind: str, partial: Divergence | None = None, **where: object) -> None:
+    def __init__(self, problem: str, *, kind: str, partial: Divergence | None = None,
+                 missing_segments: tuple[str, ...] = (), **where: object) -> None:
         self.kind = kind
         self.partial = partial  # what was known when it stopped (the divergence point, say)
+        self.missing_segments = missing_segments  # segment files it looked for and did not find
         super().__init__(problem, **where)  # type: ignore[arg-type]
 
 
@@ -137,22 +139,27 @@ def _find(source: Source, target: DataDirectory, *, through_end_of_wal: bool = F
     return attrs.evolve(known, last_common_checkpoint=checkpoint, wal_segments_read=segments)
 
 
-def _in_pg_rewind_words(reason: str, wal: Wal) -> str:
-    """pg_rewind names a missing segment by its full path, as ``open()`` failed on it."""
-    prefix = 'could not find file "'
-    if reason.startswith(prefix):
-        name = reason[len(prefix):].split('"', 1)[0]
-        return f'could not open file "{wal.directory.path / name}": No such file or directory'
-    return reason
+def _in_pg_rewind_words(end: EndOfWal | None, wal: Wal) -> str:
+    """Why reading stopped, as pg_rewind says it: a missing segment by its full path, as ``open()``
+    failed on it."""
+    if end is None:
+        return ""
+    if end.missing_segment is not None:
+        return f'could not open file "{wal.directory.path / end.missing_segment}": No such file or directory'
+    return end.reason
+
+
+def _missing(end: EndOfWal | None) -> tuple[str, ...]:
+    return (end.missing_segment,) if end is not None and end.missing_segment is not None else ()
 
 
 def _read_one_record(wal: Wal, lsn: LSN) -> WalRecord:
     """``readOneRecord``: the target's checkpoint record, to know where its WAL ends."""
     try:
         return wal.read_record(lsn)
-    except PgRewindKitError as exc:
-        reason = _in_pg_rewind_words(str(exc.problem).removeprefix(f"could not read WAL record at {lsn}: "), wal)
-        raise DivergenceError(f"could not read WAL record at {lsn}: {reason}", kind="wal_missing") from None
+    except WalReadError as exc:
+        raise DivergenceError(f"could not read WAL record at {lsn}: {_in_pg_rewind_words(exc.end, wal)}",
+                              kind="wal_missing", missing_segments=_missing(exc.end)) from None
 
 
 def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tuple[str, ...]]:
@@ -173,9 +180,9 @@ def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tupl
             return CommonCheckpoint(record.lsn, checkpoint.timeline, checkpoint.redo), tuple(segments)
     end = scan.end_of_wal
     where = end.lsn if end else search
-    reason = end.reason.split(": ", 1)[1] if end and ": " in end.reason else ""
-    detail = f": {_in_pg_rewind_words(reason, wal)}" if reason else ""
-    raise DivergenceError(f"could not find previous WAL record at {where}{detail}", kind="wal_missing")
+    reason = _in_pg_rewind_words(end, wal)
+    raise DivergenceError(f"could not find previous WAL record at {where}" + (f": {reason}" if reason else ""),
+                          kind="wal_missing", missing_segments=_missing(end))
 
 
 def _same_timeline_warnings(source: Source, target: DataDirectory) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ class WalOnDisk:
     end: LSN | None  # end of valid WAL from the checkpoint's REDO on, as crash recovery would find it
     end_reason: str | None
     records_after_checkpoint: int = 0
+    missing_segment: str | None = None  # the segment whose absence ended the WAL, if that is why
 
 
 @attrs.frozen
@@ -98,23 +99,26 @@ def _wal(datadir: DataDirectory, control: ControlFile, history: TimelineHistory 
     for tli, numbers in by_timeline.items():
         present = set(numbers)
         gaps += [WalSegment(tli, n).file_name(size) for n in range(min(numbers), max(numbers)) if n not in present]
-    end, reason, count = _end_of_wal(datadir, control, history)
+    end = _end_of_wal(datadir, control, history)
     return WalOnDisk(size, {t: tuple(WalSegment(t, n).file_name(size) for n in sorted(ns))
-                            for t, ns in sorted(by_timeline.items())}, tuple(gaps), end, reason, count)
+                            for t, ns in sorted(by_timeline.items())}, tuple(gaps), *end)
 
 
 def _end_of_wal(datadir: DataDirectory, control: ControlFile,
-                history: TimelineHistory | None) -> tuple[LSN | None, str | None, int]:
-    """Read from the checkpoint record to the end of valid WAL, counting, as crash recovery would."""
+                history: TimelineHistory | None) -> tuple[LSN | None, str | None, int, str | None]:
+    """Read from the checkpoint record to the end of valid WAL, counting, as crash recovery would:
+    where it ends, why, how many records, and the missing segment when that is why."""
     try:
         wal = open_wal(datadir.path, history=history)
         scan = wal.scan(control.checkpoint, exact=True)
         tally = Tally()
         scan.count_into(tally)
     except PgRewindKitError as exc:
-        return None, str(exc.problem), 0
+        return None, str(exc.problem), 0, None
     end = scan.end_of_wal
-    return (end.lsn if end else None), (end.reason if end else None), sum(tally.counts)
+    if end is None:
+        return None, None, sum(tally.counts), None
+    return end.lsn, end.reason, sum(tally.counts), end.missing_segment
 
 
 def _server(datadir: DataDirectory) -> ServerStatus:
@@ -172,7 +176,7 @@ def _findings(control: ControlFile, wal: WalOnDisk, server: ServerStatus, recove
             "crash recovery) before rewinding")
     if wal.end is None:
         add("critical", "wal_unreadable", f"the WAL from the latest checkpoint cannot be read: {wal.end_reason}")
-    elif wal.end_reason and wal.end_reason.startswith('could not find file "'):
+    elif wal.missing_segment is not None:
         add("critical" if not clean else "warning", "wal_missing_after_checkpoint",
             f"WAL ends at {wal.end} because a segment is missing: {wal.end_reason}")
     if wal.gaps:

@@ -19,7 +19,7 @@ from pgrewindkit.model import ControlFile
 from pgrewindkit.pgconf import settings_changes
 from pgrewindkit.rewindrules import RewindRules, rules_for
 from pgrewindkit.source import LiveSource, LocalSource, Source, SourceError
-from pgrewindkit.wal import open_wal
+from pgrewindkit.wal import Wal, open_wal
 from pgrewindkit.wal.parallel import collect_block_changes
 from pgrewindkit.wal.rmgrs import resource_manager
 
@@ -116,6 +116,7 @@ class _Planner:
     def __init__(self, source: Source, target: DataDirectory,
                  on_progress: Callable[[int, int], None] | None = None) -> None:
         self.on_progress = on_progress
+        self._target_wal: Wal | None = None
         self.source = source
         self.target = target
         self.target_cf = target.control
@@ -194,8 +195,8 @@ class _Planner:
             divergence = _find(self.source, self.target, through_end_of_wal=provisional)
         except DivergenceError as exc:
             self._check("divergence_found", False, str(exc.problem), exc.kind)
-            return self._result("error", error or PlanError(exc.kind, str(exc.problem)), exc.partial,
-                                wal=self._wal_needed_from_error())
+            missing = tuple(WalSegmentNeeded(name, int(name[:8], 16), False) for name in exc.missing_segments)
+            return self._result("error", error or PlanError(exc.kind, str(exc.problem)), exc.partial, wal=missing)
         log.debug("source timeline %s, target timeline %s; diverged at %s; rewind needed: %s",
                   divergence.source_timeline, divergence.target_timeline, divergence.lsn, divergence.rewind_needed)
         self._check("different_timelines", divergence.source_timeline != divergence.target_timeline,
@@ -256,7 +257,7 @@ class _Planner:
         checkpoint = divergence.last_common_checkpoint
         end = divergence.target_wal_end
         assert checkpoint is not None and end is not None
-        wal = open_wal(self.target.path, history=self.target.history(divergence.target_timeline))
+        wal = self._wal(divergence)
         major, relseg = self.rules.major, self.target_cf.relseg_size
         blcksz = self.target_cf.blcksz
         changes = collect_block_changes(wal, checkpoint.lsn, end, self.rules.recognises,
@@ -307,12 +308,18 @@ class _Planner:
 
     # -- WAL needed ---------------------------------------------------------------------------------
 
+    def _wal(self, divergence: Divergence) -> Wal:
+        """The target's WAL along its history, opened once for the page map and the segments needed."""
+        if self._target_wal is None:
+            self._target_wal = open_wal(self.target.path, history=self.target.history(divergence.target_timeline))
+        return self._target_wal
+
     def _wal_needed(self, divergence: Divergence) -> tuple[WalSegmentNeeded, ...]:
         checkpoint = divergence.last_common_checkpoint
         end = divergence.target_wal_end
         if checkpoint is None or end is None:
             return ()
-        wal = open_wal(self.target.path, history=self.target.history(divergence.target_timeline))
+        wal = self._wal(divergence)
         size = wal.directory.segment_size
         last = max(end.value - 1, checkpoint.lsn.value) // size
         needed = []
@@ -321,17 +328,6 @@ class _Planner:
             name = WalSegment(tli, segno).file_name(size)
             needed.append(WalSegmentNeeded(name, tli, name in wal.directory.segment_names))
         return tuple(needed)
-
-    def _wal_needed_from_error(self) -> tuple[WalSegmentNeeded, ...]:
-        """After a failed divergence search: the segments it looked for and did not find."""
-        missing = [c.message for c in self.checks if c.kind == "wal_missing"]
-        names = []
-        for message in missing:
-            for part in message.split('"'):
-                name = part.rsplit("/", 1)[-1]
-                if len(name) == 24 and all(ch in "0123456789ABCDEF" for ch in name):
-                    names.append(WalSegmentNeeded(name, int(name[:8], 16), False))
-        return tuple(names)
 
     # -- configuration -------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
+from typing import Any
 
 from pgrewindkit import versions
 from pgrewindkit.errors import DataFileNotFoundError, FormatError, UnsupportedVersionError, file_error
@@ -138,7 +139,7 @@ class Wal:
             return record
         end = scan.end_of_wal
         raise WalReadError(f"could not read WAL record at {lsn}: {end.reason if end else 'no record'}",
-                           path=self.directory.path)
+                           end=end, path=self.directory.path)
 
     def backward(self, start: LSN) -> BackwardScan:
         """Records from ``start`` back through their ``xl_prev`` links (pg_rewind's walk to the last
@@ -152,7 +153,11 @@ class Wal:
 
 
 class WalReadError(FormatError):
-    """A record that should be there cannot be read."""
+    """A record that should be there cannot be read; ``end`` says why."""
+
+    def __init__(self, problem: str, *, end: EndOfWal | None = None, **where: Any) -> None:
+        self.end = end
+        super().__init__(problem, **where)
 
 
 class BackwardScan:
@@ -174,8 +179,8 @@ class BackwardScan:
                 raw = next(iter(reader.records(lsn)), None)
                 if raw is None:
                     end = reader.end_of_wal
-                    self.end_of_wal = EndOfWal(lsn, f"could not find previous WAL record at {lsn}"
-                                               + (f": {end.reason}" if end and end.reason else ""), lsn)
+                    self.end_of_wal = EndOfWal(lsn, end.reason if end else "no record", lsn,
+                                               missing_segment=end.missing_segment if end else None)
                     return
                 record = wal_record(raw, reader.fmt)
                 yield record

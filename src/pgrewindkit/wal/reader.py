@@ -70,6 +70,7 @@ class EndOfWal:
     reported_at: LSN
     reached_end: bool = False
     last_record: LSN | None = None
+    missing_segment: str | None = None  # the segment file that was not there, when that is why
 
     @property
     def message(self) -> str:
@@ -95,11 +96,13 @@ class Tally:
 class _Stop(Exception):
     """Reading cannot go on; carries the reason (and whether it is an error or the requested end)."""
 
-    def __init__(self, reason: str, *, reached_end: bool = False, reported_at: int | None = None) -> None:
+    def __init__(self, reason: str, *, reached_end: bool = False, reported_at: int | None = None,
+                 missing_segment: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.reached_end = reached_end
         self.reported_at = reported_at
+        self.missing_segment = missing_segment
 
 
 class WalReader:
@@ -144,7 +147,8 @@ class WalReader:
         try:
             self._seg = MappedSegment(seg_file.path)
         except PgRewindKitError as exc:
-            raise _Stop(f'could not find file "{seg_file.name}": {exc.problem}') from None
+            raise _Stop(f'could not find file "{seg_file.name}": {exc.problem}',
+                        missing_segment=seg_file.name) from None
         self._segno = segno
         self._seg_tli = seg_file.segment.timeline
         self._seg_name = seg_file.name
@@ -221,7 +225,7 @@ class WalReader:
                     ptr = page_ptr + header
                 break
         except _Stop as stop:
-            self.end_of_wal = EndOfWal(LSN(ptr), stop.reason, LSN(0))
+            self.end_of_wal = EndOfWal(LSN(ptr), stop.reason, LSN(0), missing_segment=stop.missing_segment)
             return None
         for record in self.records(LSN(ptr)):
             if record[0] >= start.value:
@@ -355,6 +359,7 @@ class WalReader:
                 lsn=LSN(wal_end), reason=stop.reason,
                 reported_at=LSN(stop.reported_at if stop.reported_at is not None else max(last_read, 0)),
                 reached_end=stop.reached_end, last_record=LSN(last_read) if last_read >= 0 else None,
+                missing_segment=stop.missing_segment,
             )
 
     def _page_state(self) -> tuple[int, int, int, int, int, bytes | mmap.mmap]:
