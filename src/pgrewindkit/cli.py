@@ -11,9 +11,9 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import pgrewindkit
 from pgrewindkit import demo
@@ -45,6 +45,7 @@ EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 
 PROG = "pgrewindkit"
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -54,6 +55,15 @@ class UsageError(Exception):
 def _print_json(value: object, out: TextIO) -> None:
     json.dump(value, out, indent=2)
     out.write("\n")
+
+
+def _show(out: TextIO, as_json: bool, value: T, to_json: Callable[[T], object],
+          to_lines: Callable[[T], Iterable[str]]) -> None:
+    """A result as one JSON object or as lines of text."""
+    if as_json:
+        _print_json(to_json(value), out)
+    else:
+        out.write("".join(line + "\n" for line in to_lines(value)))
 
 
 def _brief(control: ControlFile) -> str:
@@ -70,11 +80,7 @@ def cmd_controldata(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_OK
     if len(args.paths) != 1:
         raise UsageError("controldata takes one PATH unless --brief is given")
-    control = read_control_file(args.paths[0])
-    if args.json:
-        _print_json(controldata_json(control), out)
-    else:
-        out.write("".join(line + "\n" for line in controldata_lines(control)))
+    _show(out, args.json, read_control_file(args.paths[0]), controldata_json, controldata_lines)
     return EXIT_OK
 
 
@@ -92,17 +98,17 @@ def _history_json(history: TimelineHistory) -> dict[str, object]:
     }
 
 
-def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    history = read_timeline_history(args.file, timeline=args.timeline)
-    if args.json:
-        _print_json(_history_json(history), out)
-        return EXIT_OK
-    out.write(f"Timeline {history.timeline}\n")
+def _history_lines(history: TimelineHistory) -> list[str]:
+    lines = [f"Timeline {history.timeline}"]
     for span in history.spans:
         end = "(current)" if span.end is None else str(span.end)
-        out.write(f"  timeline {span.timeline}: {span.begin} - {end}\n")
-    for entry in history.entries:
-        out.write(f"  switched from timeline {entry.timeline} at {entry.switchpoint}: {entry.reason}\n")
+        lines.append(f"  timeline {span.timeline}: {span.begin} - {end}")
+    lines += [f"  switched from timeline {e.timeline} at {e.switchpoint}: {e.reason}" for e in history.entries]
+    return lines
+
+
+def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    _show(out, args.json, read_timeline_history(args.file, timeline=args.timeline), _history_json, _history_lines)
     return EXIT_OK
 
 
@@ -157,21 +163,14 @@ def _source(args: argparse.Namespace) -> Source:
 
 
 def cmd_divergence(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    divergence = find_divergence(_source(args), args.target_pgdata)
-    if args.json:
-        _print_json(divergence_json(divergence), out)
-    else:
-        out.write("".join(line + "\n" for line in divergence_lines(divergence)))
+    _show(out, args.json, find_divergence(_source(args), args.target_pgdata), divergence_json, divergence_lines)
     return EXIT_OK
 
 
 def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress = _PartsProgress(err, not (args.json or args.quiet), "reading the target's WAL")
     plan = plan_rewind(_source(args), args.target_pgdata, on_progress=progress)
-    if args.json:
-        _print_json(plan_json(plan), out)
-    else:
-        out.write("".join(line + "\n" for line in plan_lines(plan)))
+    _show(out, args.json, plan, plan_json, plan_lines)
     return EXIT_OK if plan.outcome != "error" else EXIT_PLAN_ERROR
 
 
@@ -245,10 +244,7 @@ def cmd_rewind(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     stop_target=args.stop_target, dry_run=args.dry_run, source_conninfo=args.source_server,
                     config_file=args.config_file,
                     on_progress=_ProgressBar(err, not (args.json or args.quiet)))
-    if args.json:
-        _print_json(_rewind_json(result), out)
-    else:
-        out.write("".join(line + "\n" for line in _rewind_lines(result)))
+    _show(out, args.json, result, _rewind_json, _rewind_lines)
     return EXIT_OK
 
 
@@ -289,11 +285,7 @@ def cmd_failback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    inspection = inspect_datadir(args.pgdata)
-    if args.json:
-        _print_json(inspection_json(inspection), out)
-    else:
-        out.write("".join(line + "\n" for line in inspection_lines(inspection)))
+    _show(out, args.json, inspect_datadir(args.pgdata), inspection_json, inspection_lines)
     return EXIT_OK
 
 
