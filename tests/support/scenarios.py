@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 import attrs
 
@@ -31,33 +32,45 @@ def wait_replayed(standby: Cluster, target: str, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
+def streaming_pair(bins: PgBinaries, settings: Mapping[str, object], *, setup: tuple[str, ...] = (),
+                   checksums: bool = False, prefix: str = "standby") -> tuple[Cluster, Cluster]:
+    """A primary with ``setup`` run and ``settings`` set, and a standby made from a cold copy of it,
+    both started and streaming. Both are destroyed if anything fails on the way."""
+    primary = new_cluster(bins, checksums=checksums)
+    standby: Cluster | None = None
+    try:
+        primary.set(**settings)
+        primary.start()
+        if setup:
+            primary.execute(*setup)
+        primary.stop()
+        standby = primary.cold_copy(make_workdir(f"pgrk{bins.major}-{prefix}-"))
+        standby.make_standby_of(primary)
+        primary.start()
+        standby.start()
+    except BaseException:
+        primary.destroy()
+        if standby is not None:
+            standby.destroy()
+        raise
+    return primary, standby
+
+
 def failover(bins: PgBinaries, *, setup: tuple[str, ...] = (), before: tuple[str, ...] = (),
              **settings: object) -> Failover:
     """Primary with ``setup`` run, a streaming standby, ``before`` run and replayed, the primary
     stopped, the standby promoted. Both left running only when they are the new primary."""
-    old = new_cluster(bins, checksums=False)
-    new: Cluster | None = None
+    old, new = streaming_pair(bins, {"wal_log_hints": "on", **settings}, setup=setup)
     try:
-        old.set(wal_log_hints="on", **settings)
-        old.start()
-        if setup:
-            old.execute(*setup)
-        old.stop()
-        new = old.cold_copy(make_workdir(f"pgrk{bins.major}-standby-"))
-        new.make_standby_of(old)
-        old.start()
-        new.start()
         if before:
             old.execute(*before)
         old.stop()
-        end = old_checkpoint_end(old)
-        wait_replayed(new, end)
+        wait_replayed(new, old_checkpoint_end(old))
         replayed = new.query_one("SELECT pg_last_wal_replay_lsn()::text")
         new.promote()
     except BaseException:
         old.destroy()
-        if new is not None:
-            new.destroy()
+        new.destroy()
         raise
     return Failover(old, new, replayed)
 
@@ -89,18 +102,10 @@ def diverged(bins: PgBinaries, *, setup: tuple[str, ...] = (), common: tuple[str
     """pg_rewind's TAP-test shape: primary and streaming standby share ``setup`` and ``common``;
     the standby is promoted and runs ``on_source``; the old primary runs on with ``on_target``.
     Both are stopped (the target with ``stop_target``)."""
-    target = new_cluster(bins, checksums=checksums)
-    source: Cluster | None = None
+    target, source = streaming_pair(
+        bins, {"wal_log_hints": "on" if wal_log_hints else "off", "wal_keep_size": "'1GB'", **settings},
+        setup=setup, checksums=checksums, prefix="source")
     try:
-        target.set(**{"wal_log_hints": "on" if wal_log_hints else "off", "wal_keep_size": "'1GB'", **settings})
-        target.start()
-        if setup:
-            target.execute(*setup)
-        target.stop()
-        source = target.cold_copy(make_workdir(f"pgrk{bins.major}-source-"))
-        source.make_standby_of(target)
-        target.start()
-        source.start()
         if common:
             target.execute(*common)
         wait_replayed(source, target.query_one("SELECT pg_current_wal_insert_lsn()::text"))
@@ -114,7 +119,6 @@ def diverged(bins: PgBinaries, *, setup: tuple[str, ...] = (), common: tuple[str
         source.stop()
     except BaseException:
         target.destroy()
-        if source is not None:
-            source.destroy()
+        source.destroy()
         raise
     return Diverged(target, source)
