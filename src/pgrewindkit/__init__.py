@@ -12,6 +12,7 @@ from pgrewindkit.datadir import DataDirectory, FileEntry, FileType
 from pgrewindkit.divergence import CommonCheckpoint, Divergence, DivergenceError, find_divergence
 from pgrewindkit.errors import (
     ChecksumError,
+    ClassifiedError,
     DataFileAccessError,
     DataFileNotFoundError,
     FormatError,
@@ -44,6 +45,7 @@ __all__ = [
     "Check",
     "CheckPoint",
     "ChecksumError",
+    "ClassifiedError",
     "CommonCheckpoint",
     "ConfigChange",
     "ControlFile",

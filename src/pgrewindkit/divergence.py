@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from pgrewindkit.datadir import DataDirectory
-from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.errors import ClassifiedError, PgRewindKitError
 from pgrewindkit.layouts.xlog import SIZE_OF_LONG_PHD, SIZE_OF_SHORT_PHD
 from pgrewindkit.lsn import LSN, WalSegment
 from pgrewindkit.model import ControlFile, TimelineSpan
@@ -20,15 +20,14 @@ from pgrewindkit.timeline import TimelineHistory
 from pgrewindkit.wal import EndOfWal, Wal, WalReadError, WalRecord, open_wal
 
 
-class DivergenceError(PgRewindKitError):
+class DivergenceError(ClassifiedError):
     """pg_rewind would stop here; ``kind`` says why (``no_common_ancestor``, ``wal_missing`` …)."""
 
     def __init__(self, problem: str, *, kind: str, partial: Divergence | None = None,
-                 missing_segments: tuple[str, ...] = (), **where: object) -> None:
-        self.kind = kind
+                 missing_segments: tuple[str, ...] = ()) -> None:
         self.partial = partial  # what was known when it stopped (the divergence point, say)
         self.missing_segments = missing_segments  # segment files it looked for and did not find
-        super().__init__(problem, **where)  # type: ignore[arg-type]
+        super().__init__(problem, kind=kind)
 
 
 @attrs.frozen

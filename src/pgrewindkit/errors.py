@@ -52,6 +52,16 @@ class HistoryParseError(FormatError):
     """A timeline history file that PostgreSQL would refuse."""
 
 
+class ClassifiedError(PgRewindKitError):
+    """An error that names its ``kind`` (``wal_missing``, ``source_unavailable`` …) for tools to
+    branch on; the kinds are listed in the reference."""
+
+    def __init__(self, problem: str, *, kind: str, path: str | os.PathLike[str] | None = None,
+                 offset: int | None = None, line: int | None = None) -> None:
+        self.kind = kind
+        super().__init__(problem, path=path, offset=offset, line=line)
+
+
 class DataFileNotFoundError(PgRewindKitError, FileNotFoundError):
     """A file or directory that should be there is not."""
 

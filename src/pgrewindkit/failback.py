@@ -13,7 +13,7 @@ import attrs
 
 from pgrewindkit.conninfo import make_conninfo, parse_conninfo
 from pgrewindkit.datadir import DataDirectory
-from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.errors import ClassifiedError
 from pgrewindkit.pgbin import find_program
 from pgrewindkit.pgctl import CommandRunner, run_command, start
 from pgrewindkit.recovery import read_current, recovery_config, write_recovery_config
@@ -23,11 +23,12 @@ from pgrewindkit.source import LiveSource, SourceError
 log = logging.getLogger(__name__)
 
 
-class FailbackError(PgRewindKitError):
+class FailbackError(ClassifiedError):
+    """A failback step failed; ``step`` names it."""
+
     def __init__(self, problem: str, *, kind: str, step: str) -> None:
-        self.kind = kind
         self.step = step
-        super().__init__(f"{step}: {problem}")
+        super().__init__(f"{step}: {problem}", kind=kind)
 
 
 @attrs.frozen

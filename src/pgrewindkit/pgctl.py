@@ -10,16 +10,15 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.errors import ClassifiedError
 
 
-class CommandError(PgRewindKitError):
+class CommandError(ClassifiedError):
     """A PostgreSQL program failed; ``output`` holds what it said."""
 
     def __init__(self, problem: str, *, output: str = "", kind: str = "command_failed") -> None:
         self.output = output
-        self.kind = kind
-        super().__init__(problem)
+        super().__init__(problem, kind=kind)
 
 
 class CommandRunner(Protocol):

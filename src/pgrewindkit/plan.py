@@ -13,12 +13,12 @@ import attrs
 
 from pgrewindkit.datadir import DataDirectory, FileEntry, FileType
 from pgrewindkit.divergence import Divergence, DivergenceError, _find
-from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.errors import ClassifiedError, PgRewindKitError
 from pgrewindkit.lsn import LSN, WalSegment
 from pgrewindkit.model import ControlFile
 from pgrewindkit.pgconf import settings_changes
 from pgrewindkit.rewindrules import RewindRules, rules_for
-from pgrewindkit.source import LiveSource, LocalSource, Source, SourceError
+from pgrewindkit.source import LiveSource, LocalSource, Source
 from pgrewindkit.wal import Wal, open_wal
 from pgrewindkit.wal.parallel import collect_block_changes
 from pgrewindkit.wal.rmgrs import resource_manager
@@ -181,8 +181,8 @@ class _Planner:
         try:
             source_cf = self.source.control
             self._live_source_checks()
-        except (SourceError, PgRewindKitError) as exc:
-            kind = getattr(exc, "kind", "source_unavailable")
+        except PgRewindKitError as exc:
+            kind = exc.kind if isinstance(exc, ClassifiedError) else "source_unavailable"
             return self._result("error", PlanError(kind, str(exc)), None)
         self._sanity_checks(source_cf)
         error = self._first_failure()

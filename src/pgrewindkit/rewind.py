@@ -19,7 +19,7 @@ import attrs
 
 from pgrewindkit.conninfo import without_password
 from pgrewindkit.datadir import DataDirectory
-from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.errors import ClassifiedError, PgRewindKitError
 from pgrewindkit.lsn import LSN
 from pgrewindkit.pgbin import find_program
 from pgrewindkit.pgconf import parse_settings, settings_changes
@@ -34,17 +34,16 @@ log = logging.getLogger(__name__)
 CONFIG_FILES = ("postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf")
 
 
-class RewindError(PgRewindKitError):
+class RewindError(ClassifiedError):
     """The rewind did not happen, or did not finish. ``kind`` names why; ``state`` says what the
     target directory is now; ``backup`` is where its control file and configuration were kept."""
 
     def __init__(self, problem: str, *, kind: str, state: str = "unchanged", backup: Path | None = None,
                  output: str = "") -> None:
-        self.kind = kind
         self.state = state
         self.backup = backup
         self.output = output
-        super().__init__(f"{problem} [{kind}; target {state}]")
+        super().__init__(f"{problem} [{kind}; target {state}]", kind=kind)
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pgrewindkit.controlfile import parse_control_file
 from pgrewindkit.datadir import DataDirectory, FileEntry, FileType
-from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.errors import ClassifiedError
 from pgrewindkit.model import ControlFile
 from pgrewindkit.timeline import TimelineHistory, history_file_name, parse_timeline_history
 
@@ -22,12 +22,11 @@ if TYPE_CHECKING:
     import psycopg
 
 
-class SourceError(PgRewindKitError):
+class SourceError(ClassifiedError):
     """The source cannot be used: unreachable, refused, or missing a permission."""
 
-    def __init__(self, problem: str, *, kind: str = "source_unavailable", **where: Any) -> None:
-        self.kind = kind
-        super().__init__(problem, **where)
+    def __init__(self, problem: str, *, kind: str = "source_unavailable") -> None:
+        super().__init__(problem, kind=kind)
 
 
 class Source(Protocol):
