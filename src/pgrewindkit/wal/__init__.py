@@ -15,7 +15,7 @@ from typing import Any
 from pgrewindkit import versions
 from pgrewindkit.errors import DataFileNotFoundError, FormatError, UnsupportedVersionError, file_error
 from pgrewindkit.layouts.xlog import FAST
-from pgrewindkit.lsn import LSN, WalSegment
+from pgrewindkit.lsn import LSN
 from pgrewindkit.timeline import TimelineHistory
 from pgrewindkit.wal.formats import WAL_FORMATS, WalFormat, by_magic
 from pgrewindkit.wal.reader import EndOfWal, RawRecord, Tally, WalReader
@@ -146,10 +146,6 @@ class Wal:
         common checkpoint); each one is read afresh, like pg_rewind does."""
         return BackwardScan(self, start)
 
-    def segment_name(self, lsn: LSN) -> str:
-        size = self.directory.segment_size
-        return WalSegment(self.directory.timeline_for_segment(lsn.segment_number(size)),
-                          lsn.segment_number(size)).file_name(size)
 
 
 class WalReadError(FormatError):

@@ -6,7 +6,6 @@ on ``bytes``, tuples instead of objects.
 from __future__ import annotations
 
 from pgrewindkit.layouts.xlog import (
-    BKPBLOCK_FORK_MASK,
     BKPBLOCK_HAS_DATA,
     BKPBLOCK_HAS_IMAGE,
     BKPBLOCK_SAME_REL,
@@ -160,7 +159,3 @@ def decode_record(rec: bytes, fmt: WalFormat, blcksz: int, detail: bool = True) 
     if remaining != datatotal:
         raise DecodeError("invalid_length")
     return fpi_len, main_len, tuple(blocks), origin, toplevel_xid
-
-
-def fork_number(fork_flags: int) -> int:
-    return fork_flags & BKPBLOCK_FORK_MASK

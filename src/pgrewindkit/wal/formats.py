@@ -25,7 +25,6 @@ class Messages:
     invalid_contrecord_length: str
     image_compressed_full: str
     image_neither: str
-    record_too_long: str | None
     sysid_mismatch: str = ("WAL file is from different database system: WAL file database system identifier is "
                            "{wal}, pg_control database system identifier is {control}")
     seg_size_mismatch: str = "WAL file is from different database system: incorrect segment size in page header"
@@ -51,7 +50,7 @@ _SEGMENT_WHERE_NEW = "in WAL segment {file}, LSN {lsn}, offset {offset}"
 
 
 def _messages(*, where: str, length_words: str, offset_detail: bool, contrecord_expected: bool,
-              compressed_flag: str, too_long: bool) -> Messages:
+              compressed_flag: str) -> Messages:
     return Messages(
         invalid_magic="invalid magic number {magic:04X} " + where,
         invalid_info_bits="invalid info bits {info:04X} " + where,
@@ -65,21 +64,20 @@ def _messages(*, where: str, length_words: str, offset_detail: bool, contrecord_
         image_compressed_full=compressed_flag + " set, but block image length {length} at {lsn}",
         image_neither="neither BKPIMAGE_HAS_HOLE nor " + compressed_flag
         + " set, but block image length is {length} at {lsn}",
-        record_too_long="record length {length} at {lsn} too long" if too_long else None,
     )
 
 
 # 10–13 as in their last minor releases (10.20's tree; the 2021 overwrite-contrecord fix included).
 MESSAGES_10 = _messages(where=_SEGMENT_WHERE_OLD, length_words="wanted", offset_detail=False,
-                        contrecord_expected=False, compressed_flag="BKPIMAGE_IS_COMPRESSED", too_long=True)
+                        contrecord_expected=False, compressed_flag="BKPIMAGE_IS_COMPRESSED")
 MESSAGES_14 = _messages(where=_SEGMENT_WHERE_OLD, length_words="wanted", offset_detail=False,
-                        contrecord_expected=True, compressed_flag="BKPIMAGE_IS_COMPRESSED", too_long=False)
+                        contrecord_expected=True, compressed_flag="BKPIMAGE_IS_COMPRESSED")
 MESSAGES_15 = attrs.evolve(MESSAGES_14,
                            image_compressed_full="BKPIMAGE_COMPRESSED set, but block image length {length} at {lsn}",
                            image_neither="neither BKPIMAGE_HAS_HOLE nor BKPIMAGE_COMPRESSED set, but block image "
                                          "length is {length} at {lsn}")
 MESSAGES_16 = _messages(where=_SEGMENT_WHERE_NEW, length_words="expected at least", offset_detail=True,
-                        contrecord_expected=True, compressed_flag="BKPIMAGE_COMPRESSED", too_long=False)
+                        contrecord_expected=True, compressed_flag="BKPIMAGE_COMPRESSED")
 
 
 @attrs.frozen

@@ -54,7 +54,3 @@ def resource_manager(major: int, rmid: int) -> ResourceManager:
     if rmid < len(builtin):
         return builtin[rmid]
     return ResourceManager(rmid, f"custom{rmid:03d}", 0xF0, {})
-
-
-def record_type(major: int, rmid: int, info: int) -> str:
-    return resource_manager(major, rmid).identify(info)
