@@ -6,10 +6,15 @@ whether and where two clusters diverged; run pg_rewind safely.
 
 from __future__ import annotations
 
-from pgrewindkit.controlfile import parse_control_file, read_control_file
-from pgrewindkit.controlreport import controldata_json, controldata_lines
-from pgrewindkit.datadir import DataDirectory, FileEntry, FileType
-from pgrewindkit.divergence import CommonCheckpoint, Divergence, DivergenceError, find_divergence
+from pgrewindkit.actions.failback import FailbackError, FailbackResult, failback
+from pgrewindkit.actions.programs import BinaryNotFoundError, find_program
+from pgrewindkit.actions.recovery import RecoveryConfig, recovery_config, write_recovery_config
+from pgrewindkit.actions.rewind import ProgressEvent, RewindError, RewindOptions, RewindResult, build_command, rewind
+from pgrewindkit.analysis.divergence import CommonCheckpoint, Divergence, DivergenceError, find_divergence
+from pgrewindkit.analysis.inspection import Finding, Inspection, inspect_datadir
+from pgrewindkit.analysis.plan import Action, Check, ConfigChange, FileAction, PlanError, RewindPlan, plan_rewind
+from pgrewindkit.cluster.datadir import DataDirectory, FileEntry, FileType
+from pgrewindkit.cluster.source import LiveSource, LocalSource, Source, SourceError, mask_password
 from pgrewindkit.errors import (
     ChecksumError,
     ClassifiedError,
@@ -21,18 +26,13 @@ from pgrewindkit.errors import (
     TruncatedError,
     UnsupportedVersionError,
 )
-from pgrewindkit.failback import FailbackError, FailbackResult, failback
-from pgrewindkit.inspection import Finding, Inspection, inspect_datadir
-from pgrewindkit.lsn import LSN, TimelineID, WalSegment, check_segment_size, parse_timeline
+from pgrewindkit.formats.controlfile import parse_control_file, read_control_file
+from pgrewindkit.formats.lsn import LSN, TimelineID, WalSegment, check_segment_size, parse_timeline
+from pgrewindkit.formats.timeline import TimelineHistory, parse_timeline_history, read_timeline_history
+from pgrewindkit.formats.wal import BlockRef, EndOfWal, Wal, WalReadError, WalRecord, WalScan, open_wal
+from pgrewindkit.majors.versions import MAJORS, Major
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
-from pgrewindkit.pgbin import BinaryNotFoundError, find_program
-from pgrewindkit.plan import Action, Check, ConfigChange, FileAction, PlanError, RewindPlan, plan_rewind
-from pgrewindkit.recovery import RecoveryConfig, recovery_config, write_recovery_config
-from pgrewindkit.rewind import ProgressEvent, RewindError, RewindOptions, RewindResult, build_command, rewind
-from pgrewindkit.source import LiveSource, LocalSource, Source, SourceError, mask_password
-from pgrewindkit.timeline import TimelineHistory, parse_timeline_history, read_timeline_history
-from pgrewindkit.versions import MAJORS, Major
-from pgrewindkit.wal import BlockRef, EndOfWal, Wal, WalReadError, WalRecord, WalScan, open_wal
+from pgrewindkit.render.controldata import controldata_json, controldata_lines
 
 __version__ = "0.1.0"
 

@@ -7,8 +7,8 @@ import enum
 
 import attrs
 
-from pgrewindkit.lsn import LSN, WalSegment
-from pgrewindkit.versions import Major
+from pgrewindkit.formats.lsn import LSN, WalSegment
+from pgrewindkit.majors.versions import Major
 
 
 class DBState(enum.IntEnum):

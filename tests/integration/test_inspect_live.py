@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from pgrewindkit import LSN, cli
-from pgrewindkit.inspection import inspect_datadir
+from pgrewindkit.analysis.inspection import inspect_datadir
 from tests.support import pgbinaries
 from tests.support.cluster import new_cluster
 

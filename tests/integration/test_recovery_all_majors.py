@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from pgrewindkit.failback import standby_conninfo
-from pgrewindkit.recovery import read_current, recovery_config, write_recovery_config
+from pgrewindkit.actions.failback import standby_conninfo
+from pgrewindkit.actions.recovery import read_current, recovery_config, write_recovery_config
 from tests.support import pgbinaries
 from tests.support.cluster import make_workdir, new_cluster
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pgrewindkit.layouts import xlog
+from pgrewindkit.majors.layouts import xlog
 
 
 @given(st.binary(min_size=40, max_size=40))

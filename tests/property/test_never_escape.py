@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pgrewindkit import LSN, PgRewindKitError, parse_control_file, read_timeline_history
-from pgrewindkit.crc import crc32c
-from pgrewindkit.layouts.control import CONTROL_LAYOUTS
-from pgrewindkit.lsn import WalSegment
+from pgrewindkit.formats.crc import crc32c
+from pgrewindkit.formats.lsn import WalSegment
+from pgrewindkit.majors.layouts.control import CONTROL_LAYOUTS
 from tests.conftest import FIXTURES, control_cases
 
 REAL = [(FIXTURES / f"pg{m}" / f"pg_control.{n}").read_bytes() for m, n in control_cases()]

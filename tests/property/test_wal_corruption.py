@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pgrewindkit import LSN, PgRewindKitError
-from pgrewindkit.wal import open_wal
+from pgrewindkit.formats.wal import open_wal
 from tests.conftest import FIXTURES, wal_expected
 
 MAJOR = 15

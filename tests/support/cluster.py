@@ -1,8 +1,8 @@
-"""The test harness's clusters: pgrewindkit's own sandbox (see ``pgrewindkit.sandbox``)."""
+"""The test harness's clusters: pgrewindkit's own sandbox (see ``pgrewindkit.demo.harness``)."""
 
 from __future__ import annotations
 
-from pgrewindkit.sandbox import (
+from pgrewindkit.demo.harness import (
     PORT,
     WORK_ROOT,
     Cluster,

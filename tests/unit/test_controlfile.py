@@ -20,8 +20,8 @@ from pgrewindkit import (
     parse_control_file,
     read_control_file,
 )
-from pgrewindkit.crc import crc32c
-from pgrewindkit.layouts.control import CONTROL_LAYOUTS
+from pgrewindkit.formats.crc import crc32c
+from pgrewindkit.majors.layouts.control import CONTROL_LAYOUTS
 from tests.conftest import FIXTURES, control_cases, expected
 
 CASES = control_cases()

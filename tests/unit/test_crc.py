@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 
-from pgrewindkit import crc
+from pgrewindkit.formats import crc
 
 
 def test_known_vector() -> None:

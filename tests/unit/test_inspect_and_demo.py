@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from pgrewindkit import cli
-from pgrewindkit.inspection import inspect_datadir
+from pgrewindkit.analysis.inspection import inspect_datadir
 from tests.conftest import FIXTURES
 
 

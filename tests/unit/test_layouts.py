@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pgrewindkit.layouts.control import CONTROL_LAYOUTS, PG_CONTROL_FILE_SIZE
-from pgrewindkit.layouts.ctypes import offset_of
-from pgrewindkit.versions import MAJORS
+from pgrewindkit.majors.layouts.control import CONTROL_LAYOUTS, PG_CONTROL_FILE_SIZE
+from pgrewindkit.majors.layouts.ctypes import offset_of
+from pgrewindkit.majors.versions import MAJORS
 
 # sizeof(ControlFileData), offsetof(crc), sizeof(CheckPoint), offsetof(checkPointCopy),
 # offsetof(minRecoveryPoint): from pg_control.h of each version with x86-64 alignment.

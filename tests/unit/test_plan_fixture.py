@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pgrewindkit import Action, FileType, cli, find_divergence, plan_rewind
-from pgrewindkit.plan import FileAction, _relation_path, _sort_key
-from pgrewindkit.rewindrules import rules_for
+from pgrewindkit.analysis.plan import FileAction, _relation_path, _sort_key
+from pgrewindkit.majors.rewind import rules_for
 from tests.conftest import failover_expected
 
 MB = 1024 * 1024

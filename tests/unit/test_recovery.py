@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pgrewindkit.conninfo import make_conninfo, parse_conninfo, without_password
-from pgrewindkit.failback import standby_conninfo
-from pgrewindkit.pgconf import parse_settings
-from pgrewindkit.recovery import recovery_config, write_recovery_config
+from pgrewindkit.actions.failback import standby_conninfo
+from pgrewindkit.actions.recovery import recovery_config, write_recovery_config
+from pgrewindkit.cluster.conninfo import make_conninfo, parse_conninfo, without_password
+from pgrewindkit.cluster.pgconf import parse_settings
 
 
 def test_conninfo_quoting_round_trips() -> None:

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from pgrewindkit import LSN
-from pgrewindkit.wal import WalRecord, open_wal
-from pgrewindkit.wal.dump import record_lines
-from pgrewindkit.wal.reader import EndOfWal
-from pgrewindkit.wal.stats import WalStats, format_stats
+from pgrewindkit.formats.wal import WalRecord, open_wal
+from pgrewindkit.formats.wal.reader import EndOfWal
+from pgrewindkit.formats.wal.stats import WalStats, format_stats
+from pgrewindkit.render.waldump import record_lines
 from tests.conftest import FIXTURES, WAL_MAJORS, wal_expected
 
 every_major = pytest.mark.parametrize("major", WAL_MAJORS)

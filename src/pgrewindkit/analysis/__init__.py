@@ -1,0 +1,1 @@
+"""Decisions that never write: divergence, pg_rewind's plan, forensic inspection."""

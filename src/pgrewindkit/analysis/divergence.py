@@ -1,0 +1,228 @@
+"""``find_divergence()``: whether, where and from which checkpoint two clusters diverged, decided
+as the target major's pg_rewind decides it (``findCommonAncestorTimeline``, ``readOneRecord``,
+``findLastCheckpoint``), without changing anything."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import attrs
+
+from pgrewindkit.cluster.datadir import DataDirectory
+from pgrewindkit.cluster.source import LiveSource, LocalSource, Source
+from pgrewindkit.errors import ClassifiedError, PgRewindKitError
+from pgrewindkit.formats.lsn import LSN, WalSegment
+from pgrewindkit.formats.timeline import TimelineHistory
+from pgrewindkit.formats.wal import EndOfWal, Wal, WalReadError, WalRecord, open_wal
+from pgrewindkit.majors.layouts.xlog import SIZE_OF_LONG_PHD, SIZE_OF_SHORT_PHD
+from pgrewindkit.majors.rewind import RewindRules, rules_for
+from pgrewindkit.model import ControlFile, TimelineSpan
+
+
+class DivergenceError(ClassifiedError):
+    """pg_rewind would stop here; ``kind`` says why (``no_common_ancestor``, ``wal_missing`` …)."""
+
+    def __init__(self, problem: str, *, kind: str, partial: Divergence | None = None,
+                 missing_segments: tuple[str, ...] = ()) -> None:
+        self.partial = partial  # what was known when it stopped (the divergence point, say)
+        self.missing_segments = missing_segments  # segment files it looked for and did not find
+        super().__init__(problem, kind=kind)
+
+
+@attrs.frozen
+class CommonCheckpoint:
+    """The last checkpoint both sides share: the rewind replays from its REDO."""
+
+    lsn: LSN
+    timeline: int
+    redo: LSN
+
+
+@attrs.frozen
+class Divergence:
+    """Where two clusters' histories part, as pg_rewind of the target's major sees it."""
+
+    major: int
+    source_timeline: int
+    target_timeline: int
+    source_history: tuple[TimelineSpan, ...]
+    target_history: tuple[TimelineSpan, ...]
+    rewind_needed: bool
+    reason: str | None  # why no rewind is needed: "same timeline" or "no rewind required"
+    lsn: LSN | None  # the divergence point (None on the same timeline)
+    timeline: int | None  # the last common timeline
+    common_index: int | None  # its index in the target history
+    target_wal_end: LSN | None  # the end of the target's WAL: its checkpoint record's end or minRecoveryPoint
+    last_common_checkpoint: CommonCheckpoint | None
+    wal_segments_read: tuple[str, ...] = ()  # pg_wal/... files read walking back (pg_rewind keeps them)
+    warnings: tuple[str, ...] = ()
+
+
+def side_timeline(control: ControlFile, rules: RewindRules) -> int:
+    """A side's timeline as pg_rewind of that major takes it."""
+    if rules.timeline_from_min_recovery_point:
+        return max(control.min_recovery_point_tli, control.checkpoint_copy.timeline)
+    return control.checkpoint_copy.timeline
+
+
+def common_ancestor(source: tuple[TimelineSpan, ...], target: tuple[TimelineSpan, ...]) -> tuple[LSN, int]:
+    """``findCommonAncestorTimeline``: the divergence LSN and the index of the last shared entry."""
+    index = 0
+    for a, b in zip(source, target, strict=False):
+        if a.timeline != b.timeline or a.begin != b.begin:
+            break
+        index += 1
+    if index == 0:
+        raise DivergenceError("could not find common ancestor of the source and target cluster's timelines",
+                              kind="no_common_ancestor")
+    index -= 1
+    ends = [s.end for s in (source[index], target[index]) if s.end is not None]
+    return (min(ends) if ends else LSN(0)), index
+
+
+def _history(side: Source | DataDirectory, timeline: int, what: str) -> TimelineHistory:
+    try:
+        return side.history(timeline)
+    except PgRewindKitError as exc:
+        raise DivergenceError(f"cannot read the {what}'s timeline history: {exc}", kind="history_missing") from None
+
+
+def find_divergence(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str],
+                    ) -> Divergence:
+    """Whether ``target`` must be rewound to follow ``source``, where they diverged, and from which
+    checkpoint a rewind would start."""
+    src = source if not isinstance(source, str | os.PathLike) else LocalSource(source)
+    tgt = target if isinstance(target, DataDirectory) else DataDirectory(target)
+    return _find(src, tgt)
+
+
+def _find(source: Source, target: DataDirectory, *, through_end_of_wal: bool = False) -> Divergence:
+    """pg_rewind's decision; ``through_end_of_wal`` (an uncleanly stopped target) takes the end of
+    the target's WAL to be the end of valid WAL after its checkpoint, where crash recovery would
+    stop, instead of the checkpoint record's end."""
+    target_cf = target.control
+    source_cf = source.control
+    rules = rules_for(target_cf.major)
+    if source_cf.system_identifier != target_cf.system_identifier:
+        raise DivergenceError("source and target clusters are from different systems", kind="different_systems")
+    source_tli = side_timeline(source_cf, rules)
+    target_tli = side_timeline(target_cf, rules)
+    target_history = _history(target, target_tli, "target")
+    source_history = _history(source, source_tli, "source")
+    base: dict[str, Any] = {"major": rules.major, "source_timeline": source_tli, "target_timeline": target_tli,
+            "source_history": source_history.spans, "target_history": target_history.spans}
+    if source_tli == target_tli:
+        return Divergence(**base, rewind_needed=False, reason="source and target cluster are on the same timeline",
+                          lsn=None, timeline=None, common_index=None, target_wal_end=None,
+                          last_common_checkpoint=None, warnings=_same_timeline_warnings(source, target))
+    divergence_lsn, index = common_ancestor(source_history.spans, target_history.spans)
+    common_tli = target_history.spans[index].timeline
+    wal = open_wal(target.path, history=target_history)
+    checkpoint_end = _read_one_record(wal, target_cf.checkpoint).end
+    if through_end_of_wal:
+        for record in wal.scan(target_cf.checkpoint, exact=True):
+            checkpoint_end = record.end
+    target_end = max(target_cf.min_recovery_point, checkpoint_end)
+    if target_end <= divergence_lsn:
+        return Divergence(**base, rewind_needed=False, reason="no rewind required", lsn=divergence_lsn,
+                          timeline=common_tli, common_index=index, target_wal_end=target_end,
+                          last_common_checkpoint=None)
+    known = Divergence(**base, rewind_needed=True, reason=None, lsn=divergence_lsn, timeline=common_tli,
+                       common_index=index, target_wal_end=target_end, last_common_checkpoint=None)
+    try:
+        checkpoint, segments = _last_common_checkpoint(wal, divergence_lsn)
+    except DivergenceError as exc:
+        exc.partial = known
+        raise
+    return attrs.evolve(known, last_common_checkpoint=checkpoint, wal_segments_read=segments)
+
+
+def _in_pg_rewind_words(end: EndOfWal | None, wal: Wal) -> str:
+    """Why reading stopped, as pg_rewind says it: a missing segment by its full path, as ``open()``
+    failed on it."""
+    if end is None:
+        return ""
+    if end.missing_segment is not None:
+        return f'could not open file "{wal.directory.path / end.missing_segment}": No such file or directory'
+    return end.reason
+
+
+def _missing(end: EndOfWal | None) -> tuple[str, ...]:
+    return (end.missing_segment,) if end is not None and end.missing_segment is not None else ()
+
+
+def _read_one_record(wal: Wal, lsn: LSN) -> WalRecord:
+    """``readOneRecord``: the target's checkpoint record, to know where its WAL ends."""
+    try:
+        return wal.read_record(lsn)
+    except WalReadError as exc:
+        raise DivergenceError(f"could not read WAL record at {lsn}: {_in_pg_rewind_words(exc.end, wal)}",
+                              kind="wal_missing", missing_segments=_missing(exc.end)) from None
+
+
+def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tuple[str, ...]]:
+    """``findLastCheckpoint``: walk back from the divergence point to a checkpoint record before it."""
+    size = wal.directory.segment_size
+    search = fork
+    if fork.value % 8192 == 0:  # a page boundary: the first record starts after the page header
+        search = fork + (SIZE_OF_LONG_PHD if fork.segment_offset(size) == 0 else SIZE_OF_SHORT_PHD)
+    fork_ptr = search
+    segments: list[str] = []
+    scan = wal.backward(search)
+    for record in scan:
+        name = f"pg_wal/{WalSegment(record.timeline, record.lsn.segment_number(size)).file_name(size)}"
+        if not segments or segments[-1] != name:
+            segments.append(name)
+        if record.lsn < fork_ptr and record.is_checkpoint:
+            checkpoint = record.checkpoint()
+            return CommonCheckpoint(record.lsn, checkpoint.timeline, checkpoint.redo), tuple(segments)
+    end = scan.end_of_wal
+    where = end.lsn if end else search
+    reason = _in_pg_rewind_words(end, wal)
+    raise DivergenceError(f"could not find previous WAL record at {where}" + (f": {reason}" if reason else ""),
+                          kind="wal_missing", missing_segments=_missing(end))
+
+
+def _same_timeline_warnings(source: Source, target: DataDirectory) -> tuple[str, ...]:
+    """pg_rewind stops at "same timeline"; but the target may still have written what the source never
+    saw: its WAL goes on past the source's, or the source holds a different record where the target's
+    last checkpoint is. pg_rewind will not undo either."""
+    target_cf = target.control
+    tli = target_cf.timeline
+    if isinstance(source, LiveSource):
+        rows = source.query("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                            "ELSE pg_current_wal_insert_lsn() END::text", what="reading its WAL position")
+        source_end = LSN.parse(rows[0][0]) if rows and rows[0][0] else LSN(0)
+    else:
+        source_cf = source.control
+        source_end = max(source_cf.checkpoint, source_cf.min_recovery_point)
+    if target_cf.checkpoint > source_end:
+        return (f"both clusters are on timeline {tli}, but the target's WAL goes on to {target_cf.checkpoint}, past "
+                f"the source's {source_end}: the target has writes the source does not have, and pg_rewind will "
+                "not undo them",)
+    if isinstance(source, LocalSource):
+        return _compare_records(source, target, target_cf.checkpoint, tli)
+    return ()
+
+
+def _compare_records(source: LocalSource, target: DataDirectory, lsn: LSN, tli: int) -> tuple[str, ...]:
+    """The target's checkpoint record against what the source's WAL holds at the same place."""
+    try:
+        ours = open_wal(target.path).read_record(lsn)
+        source_wal = open_wal(source.datadir.path)
+    except PgRewindKitError:
+        return ()
+    size = source_wal.directory.segment_size
+    if WalSegment(tli, lsn.segment_number(size)).file_name(size) not in source_wal.directory.segment_names:
+        return ()  # the source no longer has that WAL: nothing to compare
+    try:
+        theirs = source_wal.read_record(lsn)
+    except PgRewindKitError:
+        return (f"both clusters are on timeline {tli}, but the source's WAL has no record where the target's last "
+                f"checkpoint is ({lsn}): their WAL differs, and pg_rewind will not see it",)
+    if (ours.tot_len, ours.prev, ours.info, ours.rmid, ours.main_data) != (
+            theirs.tot_len, theirs.prev, theirs.info, theirs.rmid, theirs.main_data):
+        return (f"both clusters are on timeline {tli}, but at {lsn} the target has {ours.rmgr}/{ours.type} and the "
+                f"source {theirs.rmgr}/{theirs.type}: their WAL differs, and pg_rewind will not see it",)
+    return ()

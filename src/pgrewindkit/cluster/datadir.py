@@ -1,0 +1,138 @@
+"""A read-only view of a PostgreSQL data directory: its control file, version, WAL directory,
+timeline histories and file tree (walked as pg_rewind walks it). Nothing here writes."""
+
+from __future__ import annotations
+
+import enum
+import os
+import stat
+from pathlib import Path
+
+import attrs
+
+from pgrewindkit.errors import DataFileNotFoundError, PgRewindKitError, file_error
+from pgrewindkit.formats.controlfile import CONTROL_FILE_PATH, read_control_file
+from pgrewindkit.formats.timeline import TimelineHistory, history_file_name, parse_timeline_history
+from pgrewindkit.model import ControlFile
+
+
+class FileType(enum.Enum):
+    REGULAR = "regular"
+    DIRECTORY = "directory"
+    SYMLINK = "symlink"
+
+
+@attrs.frozen
+class FileEntry:
+    """One entry of a data directory's tree, path relative to the data directory."""
+
+    path: str
+    type: FileType
+    size: int = 0
+    link_target: str | None = None
+
+
+class DataDirectory:
+    """A data directory, read only."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise DataFileNotFoundError("data directory does not exist", path=self.path)
+        if not (self.path / CONTROL_FILE_PATH).is_file():
+            raise DataFileNotFoundError("not a PostgreSQL data directory (no global/pg_control)", path=self.path)
+        self._control: ControlFile | None = None
+        self._histories: dict[int, TimelineHistory] = {}
+
+    def __repr__(self) -> str:
+        return f"DataDirectory({str(self.path)!r})"
+
+    def refresh(self) -> None:
+        """Forget what was read (after an action changed the directory)."""
+        self._control = None
+        self._histories.clear()
+
+    @property
+    def control(self) -> ControlFile:
+        if self._control is None:
+            self._control = read_control_file(self.path)
+        return self._control
+
+    @property
+    def wal_path(self) -> Path:
+        return self.path / "pg_wal"
+
+    def read_file(self, relative: str) -> bytes:
+        path = self.path / relative
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise file_error(exc, path, "file") from None
+
+    def history(self, timeline: int) -> TimelineHistory:
+        """The history of ``timeline`` from ``pg_wal`` (timeline 1 has none)."""
+        if timeline == 1:
+            return TimelineHistory.initial()
+        if timeline not in self._histories:
+            relative = f"pg_wal/{history_file_name(timeline)}"
+            self._histories[timeline] = parse_timeline_history(self.read_file(relative), timeline=timeline,
+                                                               path=str(self.path / relative))
+        return self._histories[timeline]
+
+    def postmaster_pid(self) -> int | None:
+        """The PID in ``postmaster.pid``, if the file is there."""
+        try:
+            first = (self.path / "postmaster.pid").read_text().split("\n", 1)[0].strip()
+        except OSError:
+            return None
+        return int(first) if first.lstrip("-").isdigit() else None
+
+    def server_running(self) -> bool:
+        """Whether the server that wrote ``postmaster.pid`` still runs (a file left by a crash is stale)."""
+        pid = self.postmaster_pid()
+        if pid is None or pid <= 0:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # it exists, as another user
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists():
+            args = cmdline.read_bytes().split(b"\0")
+            return bool(args) and any(part.endswith((b"postgres", b"postmaster")) for part in args[:1])
+        return True
+
+    def files(self) -> list[FileEntry]:
+        """Every entry below the data directory, as pg_rewind's ``traverse_datadir`` reports it:
+        symbolic links are reported (with their target) and followed only for ``pg_wal`` and the
+        tablespaces in ``pg_tblspc``."""
+        entries: list[FileEntry] = []
+        self._walk(None, entries)
+        return entries
+
+    def _walk(self, parent: str | None, entries: list[FileEntry]) -> None:
+        directory = self.path / parent if parent else self.path
+        try:
+            names = sorted(entry.name for entry in directory.iterdir())
+        except OSError as exc:
+            raise PgRewindKitError(f"could not open directory: {exc.strerror}", path=directory) from None
+        for name in names:
+            relative = f"{parent}/{name}" if parent else name
+            full = directory / name
+            try:
+                info = full.lstat()
+            except FileNotFoundError:
+                continue  # removed while we looked: as pg_rewind, skip it
+            except OSError as exc:
+                raise file_error(exc, full, "file") from None
+            if stat.S_ISREG(info.st_mode):
+                entries.append(FileEntry(relative, FileType.REGULAR, info.st_size))
+            elif stat.S_ISDIR(info.st_mode):
+                entries.append(FileEntry(relative, FileType.DIRECTORY))
+                self._walk(relative, entries)
+            elif stat.S_ISLNK(info.st_mode):
+                entries.append(FileEntry(relative, FileType.SYMLINK, 0, str(full.readlink())))
+                if parent == "pg_tblspc" or relative == "pg_wal":
+                    self._walk(relative, entries)

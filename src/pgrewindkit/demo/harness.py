@@ -1,0 +1,245 @@
+"""Throwaway PostgreSQL clusters for ``pgrewindkit demo --live`` and for the tests.
+
+PostgreSQL refuses to run as root: when we are root every server program runs as ``postgres``, in
+a work directory made outside any 0700 tree. Servers listen only on a Unix socket inside their own
+work directory and are stopped by data directory, never by process name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import attrs
+
+from pgrewindkit.actions.programs import find_program
+from pgrewindkit.majors.versions import by_major
+
+
+class PgBinaries(Protocol):
+    """A major's programs (initdb, pg_ctl, postgres, ...)."""
+
+    @property
+    def major(self) -> int: ...
+
+    def program(self, name: str) -> Path: ...
+
+
+@attrs.frozen
+class BinDir:
+    major: int
+    bindir: Path
+
+    def program(self, name: str) -> Path:
+        return self.bindir / name
+
+
+def binaries(major: int, bindir: str | os.PathLike[str] | None = None) -> BinDir:
+    """The programs of ``major`` found as pgrewindkit finds pg_rewind (``pgbin``)."""
+    return BinDir(major, find_program("pg_ctl", major, bindir).path.parent)
+
+WORK_ROOT = Path(os.environ.get("PGREWINDKIT_WORK_ROOT", "/var/tmp"))
+PORT = 54329  # only names the socket file: every cluster has its own socket directory
+
+
+def _as_postgres() -> dict[str, Any]:
+    if os.geteuid() != 0:
+        return {}
+    return {"user": "postgres", "group": "postgres", "extra_groups": []}
+
+
+def run_pg(argv: Sequence[str | Path], *, env: Mapping[str, str] | None = None, check: bool = True,
+           timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL program as ``postgres`` (when we are root) in the C locale."""
+    full_env = {**os.environ, "LC_ALL": "C", "LANG": "C", "TZ": "UTC", **(env or {})}
+    full_env.pop("PGDATA", None)
+    result = subprocess.run(
+        [str(a) for a in argv], env=full_env, capture_output=True, text=True,
+        timeout=timeout, stdin=subprocess.DEVNULL, cwd="/", **_as_postgres(),
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(map(str, argv))} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def make_workdir(prefix: str = "pgrk-") -> Path:
+    """A fresh directory the ``postgres`` user owns, outside any 0700 tree."""
+    WORK_ROOT.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=WORK_ROOT))
+    path.chmod(0o755)
+    chown_postgres(path)
+    return path
+
+
+def chown_postgres(path: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    uid = pwd.getpwnam("postgres").pw_uid
+    gid = grp.getgrnam("postgres").gr_gid
+    os.chown(path, uid, gid)
+    if path.is_dir() and not path.is_symlink():
+        for root, dirs, files in os.walk(path):
+            for name in dirs + files:
+                os.lchown(Path(root) / name, uid, gid)
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@attrs.define
+class Cluster:
+    """One data directory and, while started, its server."""
+
+    bins: PgBinaries
+    workdir: Path
+    name: str = "data"
+    running: bool = False
+    port: int = PORT
+
+    @property
+    def pgdata(self) -> Path:
+        return self.workdir / self.name
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.workdir
+
+    @property
+    def major(self) -> int:
+        return self.bins.major
+
+    def conninfo(self, dbname: str = "postgres") -> str:
+        return f"host={self.socket_dir} port={self.port} user=postgres dbname={dbname}"
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    def initdb(self, *, wal_segsize_mb: int | None = 1, checksums: bool = False,
+               extra: Sequence[str] = ()) -> None:
+        argv: list[str | Path] = [self.bins.program("initdb"), "-D", self.pgdata, "-U", "postgres",
+                                  "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", *extra]
+        if wal_segsize_mb is not None and self.major >= 11:
+            argv.append(f"--wal-segsize={wal_segsize_mb}")
+        if checksums:
+            argv.append("--data-checksums")
+        elif self.major >= 18:
+            argv.append("--no-data-checksums")  # 18 turns checksums on by default
+        run_pg(argv)
+        self.set(
+            listen_addresses="''",
+            unix_socket_directories=f"'{self.socket_dir}'",
+            port=self.port,
+            fsync="off",
+            logging_collector="off",
+            wal_level="replica",
+        )
+
+    def set(self, **settings: object) -> None:
+        """Append settings to postgresql.conf (the last one wins, as in PostgreSQL)."""
+        lines = "".join(f"{key} = {value}\n" for key, value in settings.items())
+        with (self.pgdata / "postgresql.conf").open("a") as conf:
+            conf.write(lines)
+
+    def start(self) -> None:
+        run_pg([self.bins.program("pg_ctl"), "-D", self.pgdata, "-l", self.workdir / f"{self.name}.log",
+                "-w", "-t", "60", "start"])
+        self.running = True
+
+    def stop(self, mode: str = "fast") -> None:
+        run_pg([self.bins.program("pg_ctl"), "-D", self.pgdata, "-m", mode, "-w", "-t", "60", "stop"],
+               check=False)
+        self.running = False
+
+    def promote(self) -> None:
+        run_pg([self.bins.program("pg_ctl"), "-D", self.pgdata, "-w", "-t", "60", "promote"])
+        self.wait_for(lambda: self.query_one("SELECT NOT pg_is_in_recovery()") is True)
+
+    def destroy(self) -> None:
+        if self.running:
+            self.stop("immediate")
+        remove_tree(self.workdir)
+
+    # -- copies and standbys -----------------------------------------------------------------------
+
+    def cold_copy(self, workdir: Path, name: str = "data") -> Cluster:
+        """Copy the (stopped) data directory to a new cluster with its own socket directory."""
+        assert not self.running, "cold copies are made from stopped clusters"
+        copy = Cluster(self.bins, workdir, name, port=self.port)
+        shutil.copytree(self.pgdata, copy.pgdata, symlinks=True)
+        chown_postgres(copy.pgdata)
+        copy.set(unix_socket_directories=f"'{copy.socket_dir}'")
+        return copy
+
+    def make_standby_of(self, primary: Cluster | None) -> None:
+        """Write standby configuration in this major's form, streaming from ``primary`` if given."""
+        conninfo = f"'host={primary.socket_dir} port={primary.port} user=postgres'" if primary else None
+        if by_major(self.major).uses_recovery_conf:
+            lines = ["standby_mode = 'on'\n", "recovery_target_timeline = 'latest'\n"]
+            if conninfo:
+                lines.append(f"primary_conninfo = {conninfo}\n")
+            path = self.pgdata / "recovery.conf"
+            path.write_text("".join(lines))
+            chown_postgres(path)
+        else:
+            signal = self.pgdata / "standby.signal"
+            signal.touch()
+            chown_postgres(signal)
+            if conninfo:
+                self.set(primary_conninfo=conninfo)
+
+    # -- SQL ---------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def connect(self, dbname: str = "postgres") -> Iterator[Any]:
+        from pgrewindkit.cluster.source import connect
+
+        with connect(self.conninfo(dbname)) as conn:
+            conn.execute("SET TimeZone = 'UTC'")
+            yield conn
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
+        with self.connect() as conn:
+            cursor = conn.execute(sql, params)
+            if cursor.description is None:
+                return []
+            names = [column.name for column in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def query_one(self, sql: str, params: Sequence[object] = ()) -> Any:
+        rows = self.query(sql, params)
+        return next(iter(rows[0].values())) if rows else None
+
+    def execute(self, *statements: str) -> None:
+        with self.connect() as conn:
+            for statement in statements:
+                conn.execute(statement)
+
+    def wait_for(self, condition: Any, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if condition():
+                    return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"condition not met within {timeout}s on {self.pgdata}")
+            time.sleep(0.1)
+
+
+def new_cluster(bins: PgBinaries, **initdb_args: Any) -> Cluster:
+    cluster = Cluster(bins, make_workdir(f"pgrk{bins.major}-"))
+    cluster.initdb(**initdb_args)
+    return cluster

@@ -1,0 +1,247 @@
+"""Long WAL ranges scanned by several processes.
+
+Each worker takes a run of segments, starts at the first whole record of its first segment (the
+page header's ``xlp_rem_len`` says where the record that continues from the previous segment
+ends) and reads every record that *starts* in its run. The parent joins the runs in WAL order and
+checks each junction as xlogreader would have: the first record of a run must start where the
+previous run's last record ended and point back to it. A run that ends with an error ends the
+scan there, as a sequential reader would. Should a junction not hold (it cannot for valid WAL),
+the scan is redone sequentially.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+
+from pgrewindkit.formats.lsn import LSN
+from pgrewindkit.formats.wal.reader import EndOfWal, Tally
+from pgrewindkit.formats.wal.stats import WalStats
+from pgrewindkit.majors.layouts.xlog import SIZE_OF_LONG_PHD
+
+if TYPE_CHECKING:
+    from pgrewindkit.formats.wal import Wal, WalScan
+
+MIN_SEGMENTS_PER_WORKER = 4
+XLR_SPECIAL_REL_UPDATE = 0x01
+
+# A run's work: given the scan of its records, what it found (picklable).
+Payload = WalStats | tuple[frozenset[tuple[int, int, int, int]], tuple[int, int, int] | None, bool]
+
+
+@attrs.frozen
+class BlockJob:
+    """What ``extractPageMap`` needs of each record: main-fork blocks, the first record with
+    ``XLR_SPECIAL_REL_UPDATE`` that ``recognised`` does not accept, and whether ``endpoint`` was
+    reached (the record whose end is at or past it is the last one read)."""
+
+    endpoint: int
+    recognised: Callable[[int, int], bool]
+
+
+@attrs.frozen
+class _Task:
+    path: str
+    timeline: int | None
+    segment_size: int
+    major: int
+    first_segno: int
+    end_segno: int  # exclusive; -1: to the end of WAL
+    start: int  # the scan's first record when this is the first run, else -1
+    job: BlockJob | None  # None: statistics
+
+
+@attrs.frozen
+class _RunResult:
+    payload: Payload
+    first_lsn: int
+    first_prev: int
+    last_lsn: int
+    last_end: int
+    end_of_wal: EndOfWal | None  # set when the run stopped before its last segment was done
+
+
+def _open_run(task: _Task) -> WalScan | None:
+    from pgrewindkit.formats.wal import open_wal
+
+    wal = open_wal(task.path, timeline=task.timeline, segment_size=task.segment_size, major=task.major)
+    until = LSN(task.end_segno * task.segment_size) if task.end_segno >= 0 else None
+    if task.start >= 0:
+        return wal.scan(LSN(task.start), exact=True, until=until)
+    run_start = LSN(task.first_segno * task.segment_size)
+    reader = wal.reader(run_start)
+    first = reader.find_next_record(run_start)
+    reader.close()
+    return None if first is None else wal.scan(first, exact=True, until=until)
+
+
+def _run(task: _Task) -> _RunResult:
+    """One run: the records that start in segments [first_segno, end_segno)."""
+    scan = _open_run(task)
+    if scan is None:
+        start = LSN(task.first_segno * task.segment_size)
+        empty: Payload = WalStats(task.major) if task.job is None else (frozenset(), None, False)
+        return _RunResult(empty, -1, -1, -1, -1, EndOfWal(start, "no record starts here", start))
+    if task.job is None:
+        stats = WalStats(task.major)
+        tally = Tally()
+        scan.count_into(tally)
+        stats.add_tally(tally)
+        bounds = (stats.start.value if stats.start else -1, stats.first_prev, stats.last_lsn,
+                  stats.end.value if stats.end else -1)
+        payload: Payload = stats
+    else:
+        payload, bounds = _collect_blocks(scan, task.job)
+    end = scan.end_of_wal
+    stopped_early = end is not None and not end.reached_end
+    return _RunResult(payload, *bounds, end if stopped_early else None)
+
+
+def _collect_blocks(scan: WalScan, job: BlockJob) -> tuple[Payload, tuple[int, int, int, int]]:
+    blocks: set[tuple[int, int, int, int]] = set()
+    unrecognised: tuple[int, int, int] | None = None
+    reached = False
+    first = first_prev = last = last_end = -1
+    recognised = job.recognised
+    endpoint = job.endpoint
+    raw = scan.raw()
+    for record in raw:
+        if first < 0:
+            first, first_prev = record[0], record[2]
+        last, last_end = record[0], record[1]
+        info = record[4]
+        if unrecognised is None and info & XLR_SPECIAL_REL_UPDATE and not recognised(record[5], info):
+            unrecognised = (record[0], record[5], info)
+        for block in record[9]:
+            if not block[1] & 0x0F:  # the main fork only
+                blocks.add((block[3], block[4], block[5], block[6]))
+        if record[1] >= endpoint:
+            reached = True
+            break
+    raw.close()
+    return (frozenset(blocks), unrecognised, reached), (first, first_prev, last, last_end)
+
+
+def _worker_count() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+Progress = Callable[[int, int], None]  # (parts read, parts in all)
+
+
+def _runs(wal: Wal, start: LSN, last_segno: int, job: BlockJob | None, workers: int | None,
+          on_progress: Progress | None = None) -> list[_RunResult]:
+    """Split [start's segment, last_segno] into runs and read them, in parallel when long enough."""
+    major = wal.wal_format(start).major
+    size = wal.directory.segment_size
+    first_segno = start.segment_number(size)
+    segments = max(last_segno - first_segno + 1, 1)
+    workers = workers or _worker_count()
+    if workers < 2 or segments < 2 * MIN_SEGMENTS_PER_WORKER:
+        count = 1
+    else:
+        count = min(workers * 4, segments // MIN_SEGMENTS_PER_WORKER)
+    bounds = [first_segno + segments * i // count for i in range(count + 1)]
+    tasks = [_Task(str(wal.directory.path), wal.history.timeline, size, major, bounds[i], bounds[i + 1],
+                   start.value if i == 0 else -1, job) for i in range(count)]
+    tasks[-1] = attrs.evolve(tasks[-1], end_segno=-1)  # the last run reads to the end
+    if count == 1:
+        return [_run(tasks[0])]
+    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+    results = []
+    with context.Pool(min(workers, count)) as pool:
+        for result in pool.imap(_run, tasks, chunksize=1):
+            results.append(result)
+            if on_progress is not None:
+                on_progress(len(results), count)
+    return results
+
+
+def _joined(results: list[_RunResult]) -> tuple[list[_RunResult], EndOfWal | None] | None:
+    """The runs that count, in order, and the end of WAL; None when two runs do not join."""
+    used: list[_RunResult] = []
+    previous: _RunResult | None = None
+    for result in results:
+        if previous is not None and result.first_lsn >= 0:
+            gap = result.first_lsn - previous.last_end
+            if result.first_prev != previous.last_lsn or not 0 <= gap <= SIZE_OF_LONG_PHD:
+                return None
+        if result.first_lsn >= 0:
+            used.append(result)
+            previous = result
+        if result.end_of_wal is not None:
+            return used, result.end_of_wal
+        if isinstance(result.payload, tuple) and result.payload[2]:
+            return used, None  # the endpoint was reached
+    return used, None
+
+
+def _present_last_segno(wal: Wal, start: LSN) -> int:
+    size = wal.directory.segment_size
+    first = start.segment_number(size)
+    present = [s.segno for s in wal.directory.segments()
+               if s.segno >= first and s.timeline == wal.directory.timeline_for_segment(s.segno)]
+    return max(present, default=first)
+
+
+def scan_stats(wal: Wal, scan: WalScan, *, workers: int | None = None,
+               on_progress: Progress | None = None) -> WalStats:
+    """``pg_waldump --stats`` over ``scan``, by several processes when the range is long."""
+    major = wal.wal_format(scan.start).major
+    if scan.end is not None:
+        return _sequential(major, scan)
+    results = _runs(wal, scan.start, _present_last_segno(wal, scan.start), None, workers, on_progress)
+    joined = _joined(results)
+    if joined is None:
+        return _sequential(major, wal.scan(scan.start, exact=True))
+    stats = WalStats(major)
+    for result in joined[0]:
+        assert isinstance(result.payload, WalStats)
+        stats.merge(result.payload)
+    scan.end_of_wal = joined[1]
+    return stats
+
+
+@attrs.frozen
+class BlockChanges:
+    """``extractPageMap``'s findings between a checkpoint and an end point."""
+
+    blocks: frozenset[tuple[int, int, int, int]]  # (tablespace, database, relation, block) of main forks
+    unrecognised: tuple[int, int, int] | None  # (lsn, rmid, info) of the first unrecognised record
+    last_end: int  # where the last record read ends
+    end_of_wal: EndOfWal | None  # why reading stopped before the end point, if it did
+
+
+def collect_block_changes(wal: Wal, start: LSN, endpoint: LSN, recognised: Callable[[int, int], bool], *,
+                          workers: int | None = None, on_progress: Progress | None = None) -> BlockChanges:
+    """Every main-fork block changed by records from ``start`` until one ends at or past ``endpoint``."""
+    size = wal.directory.segment_size
+    last_segno = max(endpoint.value - 1, start.value) // size
+    job = BlockJob(endpoint.value, recognised)
+    joined = _joined(_runs(wal, start, last_segno, job, workers, on_progress))
+    if joined is None:
+        joined = _joined(_runs(wal, start, last_segno, job, 1))
+        assert joined is not None
+    used, end = joined
+    blocks: set[tuple[int, int, int, int]] = set()
+    unrecognised = None
+    last_end = start.value
+    for result in used:
+        assert isinstance(result.payload, tuple)
+        found, first_unrecognised, _reached = result.payload
+        blocks |= found
+        unrecognised = unrecognised or first_unrecognised
+        last_end = result.last_end
+    return BlockChanges(frozenset(blocks), unrecognised, last_end, end)
+
+
+def _sequential(major: int, scan: WalScan) -> WalStats:
+    stats = WalStats(major)
+    tally = Tally()
+    scan.count_into(tally)
+    stats.add_tally(tally)
+    return stats

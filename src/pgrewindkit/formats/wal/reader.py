@@ -1,0 +1,432 @@
+"""Reading WAL records as PostgreSQL's xlogreader does (``XLogDecodeNextRecord``,
+``ReadPageInternal``, ``XLogReaderValidatePageHeader``, ``ValidXLogRecordHeader``,
+``ValidXLogRecord``, ``XLogFindNextRecord``), stopping where it stops and saying why in its words.
+
+The loop yields raw tuples; ``records.py`` turns them into typed records when asked.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Iterator
+
+import attrs
+
+from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.formats import crc
+from pgrewindkit.formats.lsn import LSN
+from pgrewindkit.formats.wal.decode import DecodeError, RawBlock, RawDecoded, decode_record
+from pgrewindkit.formats.wal.segments import MappedSegment, WalDirectory
+from pgrewindkit.majors.layouts.xlog import (
+    CRC_OFFSET,
+    FAST,
+    SIZE_OF_LONG_PHD,
+    SIZE_OF_RECORD,
+    SIZE_OF_SHORT_PHD,
+    XLP_ALL_FLAGS,
+    XLP_FIRST_IS_CONTRECORD,
+    XLP_FIRST_IS_OVERWRITE_CONTRECORD,
+    XLP_LONG_HEADER,
+    XLR_INFO_MASK,
+)
+from pgrewindkit.majors.wal import WalFormat
+
+RM_XLOG_ID = 0
+XLOG_SWITCH = 0x40
+MAX_BUILTIN_RMID = 21  # RM_MAX_BUILTIN_ID: LogicalMessage, the last built-in rmgr of 10–18
+MIN_CUSTOM_RMID = 128  # custom resource managers, from 15
+
+# (lsn, end, prev, xid, info, rmid, tot_len, fpi_len, main_data_len, blocks, origin, toplevel_xid,
+#  timeline, record bytes)
+RawRecord = tuple[int, int, int, int, int, int, int, int, int, tuple[RawBlock, ...], int, int, int, bytes]
+
+_HEADER = FAST.record_header.unpack_from
+_PAGE = FAST.page_header.unpack_from
+_LONG_TAIL = FAST.long_page_tail.unpack_from
+_U32 = FAST.uint32.unpack_from
+_extend = crc.extend
+
+
+def _lsn(value: int) -> str:
+    return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
+
+
+def _maxalign(value: int) -> int:
+    return (value + 7) & ~7
+
+
+@attrs.frozen
+class EndOfWal:
+    """Where reading stopped and why, in PostgreSQL's words.
+
+    ``lsn`` is where the record that could not be read was to start (the end of valid WAL);
+    ``reported_at`` is the record pg_waldump names in "error in WAL record at ..." (the last one it
+    returned, or the failing one for decoding errors up to 14). ``reached_end`` is True when the
+    caller's end LSN stopped the scan, not an error.
+    """
+
+    lsn: LSN
+    reason: str
+    reported_at: LSN
+    reached_end: bool = False
+    last_record: LSN | None = None
+    missing_segment: str | None = None  # the segment file that was not there, when that is why
+
+    @property
+    def message(self) -> str:
+        if self.reached_end:
+            return f"reached end LSN {self.lsn}"
+        return f"error in WAL record at {self.reported_at}: {self.reason}"
+
+
+@attrs.define
+class Tally:
+    """Per (resource manager, record type) counts, indexed ``rmid * 16 + recid`` as pg_waldump keys
+    them (the Transaction manager's type is ``(info >> 4) & 7``); and the first and last record."""
+
+    counts: list[int] = attrs.field(factory=lambda: [0] * 4096)
+    rec_lens: list[int] = attrs.field(factory=lambda: [0] * 4096)
+    fpi_lens: list[int] = attrs.field(factory=lambda: [0] * 4096)
+    first: int = -1
+    first_prev: int = -1
+    last: int = -1
+    last_end: int = -1
+
+
+class _Stop(Exception):
+    """Reading cannot go on; carries the reason (and whether it is an error or the requested end)."""
+
+    def __init__(self, reason: str, *, reached_end: bool = False, reported_at: int | None = None,
+                 missing_segment: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reached_end = reached_end
+        self.reported_at = reported_at
+        self.missing_segment = missing_segment
+
+
+class WalReader:
+    """Reads records from a WAL directory, following its timeline history."""
+
+    def __init__(self, wal: WalDirectory, fmt: WalFormat, *, blcksz: int = 8192,
+                 system_identifier: int | None = None) -> None:
+        self.wal = wal
+        self.fmt = fmt
+        self.msg = fmt.messages
+        self.blcksz = blcksz
+        self.seg_size = wal.segment_size
+        self.system_identifier = system_identifier
+        self.custom_rmgrs = fmt.custom_rmgrs
+        self.end_of_wal: EndOfWal | None = None
+        # the open segment
+        self._segno = -1
+        self._seg: MappedSegment | None = None
+        self._seg_tli = 0
+        self._seg_name = ""
+        # ReadPageInternal's state
+        self._page_ptr = -1
+        self._page_info = 0
+        self._page_rem_len = 0
+        self._latest_page_ptr = 0
+        self._latest_page_tli = 0
+
+    def close(self) -> None:
+        if self._seg is not None:
+            self._seg.close()
+            self._seg = None
+            self._segno = -1
+
+    # -- pages ---------------------------------------------------------------------------------------
+
+    def _open_segment(self, segno: int) -> None:
+        if self._seg is not None:
+            self._seg.close()
+            self._seg = None
+        self._segno = -1
+        seg_file = self.wal.segment_file(segno)
+        try:
+            self._seg = MappedSegment(seg_file.path)
+        except PgRewindKitError as exc:
+            raise _Stop(f'could not find file "{seg_file.name}": {exc.problem}',
+                        missing_segment=seg_file.name) from None
+        self._segno = segno
+        self._seg_tli = seg_file.segment.timeline
+        self._seg_name = seg_file.name
+
+    def _load_page(self, page_ptr: int) -> None:
+        """``ReadPageInternal``: make ``page_ptr`` the current page, validating its header (and, on
+        entering a segment in the middle, the segment's first page first)."""
+        seg_size = self.seg_size
+        segno = page_ptr // seg_size
+        if segno != self._segno:
+            self._open_segment(segno)
+            offset = page_ptr % seg_size
+            if offset:
+                self._validate_page(page_ptr - offset)
+        self._validate_page(page_ptr)
+
+    def _validate_page(self, page_ptr: int) -> None:
+        seg = self._seg
+        assert seg is not None
+        blcksz = self.blcksz
+        offset = page_ptr % self.seg_size
+        if offset + blcksz > seg.size:
+            got = max(0, seg.size - offset)
+            raise _Stop(f"could not read from file {self._seg_name}, offset {offset}: read {got} of {blcksz}")
+        data = seg.data
+        magic, info, tli, pageaddr, rem_len = _PAGE(data, offset)
+        msg = self.msg
+        where = {"file": self._seg_name, "offset": offset, "lsn": _lsn(page_ptr)}
+        if magic != self.fmt.version.wal_page_magic:
+            raise _Stop(msg.invalid_magic.format(magic=magic, **where))
+        if info & ~XLP_ALL_FLAGS:
+            raise _Stop(msg.invalid_info_bits.format(info=info, **where))
+        if info & XLP_LONG_HEADER:
+            sysid, seg_size, xlog_blcksz = _LONG_TAIL(data, offset + 24)
+            if self.system_identifier and sysid != self.system_identifier:
+                raise _Stop(msg.sysid_mismatch.format(wal=sysid, control=self.system_identifier))
+            if seg_size != self.seg_size:
+                raise _Stop(msg.seg_size_mismatch)
+            if xlog_blcksz != blcksz:
+                raise _Stop(msg.blcksz_mismatch)
+        elif offset == 0:
+            raise _Stop(msg.invalid_info_bits.format(info=info, **where))
+        if pageaddr != page_ptr:
+            raise _Stop(msg.unexpected_pageaddr.format(pageaddr=_lsn(pageaddr), **where))
+        if page_ptr > self._latest_page_ptr and tli < self._latest_page_tli:
+            raise _Stop(msg.out_of_sequence_tli.format(tli=tli, previous=self._latest_page_tli, **where))
+        self._latest_page_ptr = page_ptr
+        self._latest_page_tli = tli
+        self._page_ptr = page_ptr
+        self._page_info = info
+        self._page_rem_len = rem_len
+        seg.release_before(offset)
+
+    def _header_size(self) -> int:
+        return SIZE_OF_LONG_PHD if self._page_info & XLP_LONG_HEADER else SIZE_OF_SHORT_PHD
+
+    # -- finding the first record ------------------------------------------------------------------
+
+    def find_next_record(self, start: LSN) -> LSN | None:
+        """``XLogFindNextRecord``: the first record that starts at or after ``start``."""
+        blcksz = self.blcksz
+        ptr = start.value
+        try:
+            while True:
+                page_ptr = ptr - ptr % blcksz
+                self._load_page(page_ptr)
+                header = self._header_size()
+                if self._page_info & XLP_FIRST_IS_CONTRECORD:
+                    if _maxalign(self._page_rem_len) >= blcksz - header:
+                        ptr = page_ptr + blcksz
+                        continue
+                    ptr = page_ptr + header + _maxalign(self._page_rem_len)
+                else:
+                    ptr = page_ptr + header
+                break
+        except _Stop as stop:
+            self.end_of_wal = EndOfWal(LSN(ptr), stop.reason, LSN(0), missing_segment=stop.missing_segment)
+            return None
+        for record in self.records(LSN(ptr)):
+            if record[0] >= start.value:
+                return LSN(record[0])
+        return None
+
+    # -- records -----------------------------------------------------------------------------------
+
+    def records(self, start: LSN, *, end: LSN | None = None, prev: LSN | None = None,
+                detail: bool = True, until: LSN | None = None, tally: Tally | None = None) -> Iterator[RawRecord]:
+        """Records from ``start`` (a record boundary, or a page start) until the end of valid WAL,
+        until a record would extend past ``end``, or (``until``) until one would start at or after
+        it; then ``self.end_of_wal`` says why it stopped.
+
+        ``prev`` is the LSN of the record before ``start`` when known; without it the first
+        record's prev-link is only checked to point backwards (xlogreader's random access).
+        Without ``detail`` the tuples carry no block references and no record bytes. With a
+        ``tally`` nothing is yielded: each record is counted into it (``waldump --stats``).
+        """
+        if tally is not None:
+            detail = False
+            counts, rec_lens, fpi_lens = tally.counts, tally.rec_lens, tally.fpi_lens
+        rec_ptr = wal_end = start.value
+        prev_ptr = prev.value if prev is not None else -1
+        last_read = -1
+        no_limit = 1 << 65
+        end_ptr = end.value if end is not None else no_limit
+        start_limit = min(end_ptr, until.value if until is not None else no_limit)
+        blcksz = self.blcksz
+        seg_size = self.seg_size
+        max_rmid = MAX_BUILTIN_RMID
+        custom = self.custom_rmgrs
+        msg = self.msg
+        header_unpack = _HEADER
+        one_block = FAST.one_block_record.unpack_from
+        extend = _extend
+        current_page = -1
+        page_info = header_size = seg_base = seg_tli = 0
+        data: bytes | mmap.mmap = b""
+        self.end_of_wal = None
+        try:
+            while True:
+                wal_end = rec_ptr  # where the next record begins: the end of valid WAL if it fails
+                if rec_ptr >= start_limit:
+                    raise _Stop("", reached_end=True)
+                off = rec_ptr % blcksz
+                page_ptr = rec_ptr - off
+                if page_ptr != current_page:
+                    self._load_page(page_ptr)
+                    current_page, page_info, header_size, seg_base, seg_tli, data = self._page_state()
+                if off < header_size:
+                    if off:
+                        raise _Stop(msg.invalid_record_offset.format(lsn=_lsn(rec_ptr), expected=header_size,
+                                                                     got=off))
+                    rec_ptr += header_size
+                    off = header_size
+                if off == header_size and page_info & XLP_FIRST_IS_CONTRECORD:
+                    raise _Stop(msg.contrecord_requested.format(lsn=_lsn(rec_ptr)))
+                pos = rec_ptr - seg_base
+                tli = seg_tli  # the timeline of the file the record starts in
+                if off <= blcksz - SIZE_OF_RECORD:
+                    tot_len, xid, xl_prev, info, rmid, xl_crc = header_unpack(data, pos)
+                    if (tot_len < SIZE_OF_RECORD or (rmid > max_rmid and not (custom and rmid >= MIN_CUSTOM_RMID))
+                            or (xl_prev != prev_ptr if prev_ptr >= 0 else xl_prev >= rec_ptr)):
+                        self._check_header(rec_ptr, tot_len, rmid, xl_prev, prev_ptr, custom)
+                    got_header = True
+                else:
+                    tot_len = _U32(data, pos)[0]
+                    if tot_len < SIZE_OF_RECORD:
+                        raise _Stop(msg.invalid_record_length.format(lsn=_lsn(rec_ptr), expected=SIZE_OF_RECORD,
+                                                                     got=tot_len))
+                    got_header = False
+                if rec_ptr + tot_len > end_ptr:
+                    raise _Stop("", reached_end=True)
+                if off + tot_len <= blcksz:
+                    body = pos + SIZE_OF_RECORD
+                    if extend(extend(0, data[body:pos + tot_len]), data[pos:pos + CRC_OFFSET]) != xl_crc:
+                        raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
+                    next_ptr = rec_ptr + ((tot_len + 7) & ~7)
+                    decoded: RawDecoded | None = None
+                    first_id = data[body] if tot_len > SIZE_OF_RECORD else -1
+                    if first_id == 255 and tot_len == SIZE_OF_RECORD + 2 + data[body + 1]:
+                        # the commonest shapes, checked as DecodeXLogRecord would; anything else goes to
+                        # the full decoder. No block references, short main data:
+                        decoded = (0, tot_len - SIZE_OF_RECORD - 2, (), -1, -1)
+                    elif first_id == 0 and tot_len >= SIZE_OF_RECORD + 22 and not data[body + 1] & 0x90:
+                        # block 0 without image or SAME_REL, then short main data
+                        _id, flags, data_len, spc, db, rel, blkno, marker, main_len = one_block(data, body)
+                        if (marker == 255 and tot_len == SIZE_OF_RECORD + 22 + data_len + main_len
+                                and bool(flags & 0x20) == (data_len != 0)):
+                            decoded = (0, main_len, ((0, flags, data_len, spc, db, rel, blkno, 0, 0, 0, 0),)
+                                       if detail else (), -1, -1)
+                    if decoded is not None:
+                        rec = data[pos:pos + tot_len] if detail else b""
+                    else:
+                        rec = data[pos:pos + tot_len]
+                        decoded = self._decode(rec, rec_ptr, last_read, detail)
+                else:
+                    assembled = self._assemble(rec_ptr, page_ptr, off, tot_len, got_header, prev_ptr)
+                    current_page, page_info, header_size, seg_base, seg_tli, data = self._page_state()
+                    if assembled is None:  # an overwritten continuation: start again on that page
+                        rec_ptr = current_page
+                        continue
+                    rec, next_ptr = assembled
+                    tot_len, xid, xl_prev, info, rmid, xl_crc = header_unpack(rec, 0)
+                    if extend(extend(0, rec[SIZE_OF_RECORD:]), rec[:CRC_OFFSET]) != xl_crc:
+                        raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
+                    decoded = self._decode(rec, rec_ptr, last_read, detail)
+                if rmid == RM_XLOG_ID and info & ~XLR_INFO_MASK == XLOG_SWITCH:
+                    next_ptr += seg_size - 1
+                    next_ptr -= next_ptr % seg_size
+                assert decoded is not None
+                fpi_len, main_len, blocks, origin, toplevel_xid = decoded
+                if tally is not None:  # counting only: no tuple, no yield
+                    index = rmid * 16 + ((info >> 4) & 0x07 if rmid == 1 else info >> 4)
+                    counts[index] += 1
+                    rec_lens[index] += tot_len - fpi_len
+                    fpi_lens[index] += fpi_len
+                    if tally.first < 0:
+                        tally.first, tally.first_prev = rec_ptr, xl_prev
+                    last_read = prev_ptr = rec_ptr
+                    tally.last, tally.last_end = rec_ptr, next_ptr
+                    rec_ptr = next_ptr
+                    continue
+                yield (rec_ptr, next_ptr, xl_prev, xid, info, rmid, tot_len, fpi_len, main_len,
+                       blocks, origin, toplevel_xid, tli, rec)
+                last_read = prev_ptr = rec_ptr
+                rec_ptr = next_ptr
+        except _Stop as stop:
+            self.end_of_wal = EndOfWal(
+                lsn=LSN(wal_end), reason=stop.reason,
+                reported_at=LSN(stop.reported_at if stop.reported_at is not None else max(last_read, 0)),
+                reached_end=stop.reached_end, last_record=LSN(last_read) if last_read >= 0 else None,
+                missing_segment=stop.missing_segment,
+            )
+
+    def _page_state(self) -> tuple[int, int, int, int, int, bytes | mmap.mmap]:
+        """The current page, its flags and header size, its segment's start LSN and timeline, the data."""
+        seg = self._seg
+        assert seg is not None
+        header = SIZE_OF_LONG_PHD if self._page_info & XLP_LONG_HEADER else SIZE_OF_SHORT_PHD
+        return (self._page_ptr, self._page_info, header, self._segno * self.seg_size, self._seg_tli, seg.data)
+
+    def _decode(self, rec: bytes, rec_ptr: int, last_read: int, detail: bool) -> RawDecoded:
+        fmt = self.fmt
+        try:
+            return decode_record(rec, fmt, self.blcksz, detail)
+        except DecodeError as exc:
+            named = max(last_read, 0) if fmt.decode_errors_name_previous else rec_ptr
+            raise _Stop(getattr(self.msg, exc.key).format(lsn=_lsn(named), **exc.fields),
+                        reported_at=named) from None
+
+    def _check_header(self, rec_ptr: int, tot_len: int, rmid: int, xl_prev: int, prev_ptr: int,
+                      custom: bool) -> None:
+        """``ValidXLogRecordHeader``."""
+        msg = self.msg
+        if tot_len < SIZE_OF_RECORD:
+            raise _Stop(msg.invalid_record_length.format(lsn=_lsn(rec_ptr), expected=SIZE_OF_RECORD, got=tot_len))
+        if rmid > MAX_BUILTIN_RMID and not (custom and rmid >= MIN_CUSTOM_RMID):
+            raise _Stop(msg.invalid_rmid.format(rmid=rmid, lsn=_lsn(rec_ptr)))
+        if (xl_prev >= rec_ptr) if prev_ptr < 0 else (xl_prev != prev_ptr):
+            raise _Stop(msg.bad_prev_link.format(prev=_lsn(xl_prev), lsn=_lsn(rec_ptr)))
+
+    def _assemble(self, rec_ptr: int, page_ptr: int, off: int, tot_len: int, got_header: bool,
+                  prev_ptr: int) -> tuple[bytes, int] | None:
+        """A record spanning pages: gather its pieces from the continuation pages.
+
+        Returns the record and the position after it, or None when a continuation page says the
+        record was overwritten (XLP_FIRST_IS_OVERWRITE_CONTRECORD): reading restarts on that page.
+        """
+        msg = self.msg
+        blcksz = self.blcksz
+        seg = self._seg
+        assert seg is not None
+        first = blcksz - off
+        start = page_ptr % self.seg_size + off
+        parts = [seg.data[start:start + first]]
+        got = first
+        target = page_ptr
+        while got < tot_len:
+            target += blcksz
+            self._load_page(target)
+            info = self._page_info
+            rem_len = self._page_rem_len
+            if info & XLP_FIRST_IS_OVERWRITE_CONTRECORD:
+                return None
+            if not info & XLP_FIRST_IS_CONTRECORD:
+                raise _Stop(msg.no_contrecord_flag.format(lsn=_lsn(rec_ptr)))
+            if rem_len == 0 or tot_len != rem_len + got:
+                raise _Stop(msg.invalid_contrecord_length.format(rem_len=rem_len, expected=tot_len - got,
+                                                                 lsn=_lsn(rec_ptr)))
+            header = self._header_size()
+            length = min(blcksz - header, rem_len)
+            seg = self._seg
+            assert seg is not None
+            at = target % self.seg_size + header
+            parts.append(seg.data[at:at + length])
+            got += length
+            if not got_header:
+                head = b"".join(parts)[:SIZE_OF_RECORD]
+                _tot, _xid, xl_prev, _info, rmid, _crc = _HEADER(head, 0)
+                self._check_header(rec_ptr, tot_len, rmid, xl_prev, prev_ptr, self.custom_rmgrs)
+                got_header = True
+        return b"".join(parts), target + self._header_size() + _maxalign(self._page_rem_len)

@@ -1,0 +1,185 @@
+"""WAL segment files in a directory (``pg_wal``, or any directory of segments such as an archive):
+which file holds a segment on which timeline, the segment size, and reading them.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from pathlib import Path
+
+import attrs
+
+from pgrewindkit.errors import DataFileNotFoundError, FormatError, file_error
+from pgrewindkit.formats.controlfile import CONTROL_FILE_PATH, read_control_file
+from pgrewindkit.formats.lsn import LSN, WalSegment, check_segment_size, is_segment_file_name
+from pgrewindkit.formats.timeline import (
+    TimelineHistory,
+    history_file_name,
+    read_timeline_history,
+    timeline_from_file_name,
+)
+from pgrewindkit.majors.layouts.xlog import FAST, XLP_LONG_HEADER
+
+WAL_DIR_NAMES = ("pg_wal", "pg_xlog")
+
+
+def _wal_dir_and_datadir(path: Path) -> tuple[Path, Path | None]:
+    """A data directory's WAL directory, or ``path`` itself; and the data directory if there is one."""
+    if (path / CONTROL_FILE_PATH).is_file():
+        for name in WAL_DIR_NAMES:
+            if (path / name).is_dir():
+                return path / name, path
+        raise DataFileNotFoundError("data directory has no pg_wal directory", path=path)
+    if path.name in WAL_DIR_NAMES and (path.parent / CONTROL_FILE_PATH).is_file():
+        return path, path.parent
+    return path, None
+
+
+@attrs.frozen
+class SegmentFile:
+    segment: WalSegment
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+class WalDirectory:
+    """The segment files and timeline history files of one directory."""
+
+    def __init__(self, path: str | os.PathLike[str], *, segment_size: int | None = None,
+                 history: TimelineHistory | None = None) -> None:
+        self.path, self.datadir = _wal_dir_and_datadir(Path(path))
+        try:
+            names = [entry.name for entry in self.path.iterdir()]
+        except OSError as exc:
+            raise file_error(exc, self.path, "WAL directory") from None
+        self.segment_names = frozenset(n for n in names if is_segment_file_name(n))
+        self.history_names = frozenset(n for n in names if timeline_from_file_name(n) is not None)
+        self.control = read_control_file(self.datadir) if self.datadir is not None else None
+        self._segment_size = segment_size or (self.control.xlog_seg_size if self.control else None)
+        self.history = history or self.newest_history()
+
+    # -- timelines -----------------------------------------------------------------------------------
+
+    def newest_history(self) -> TimelineHistory:
+        """The history of the newest timeline whose history file is here (timeline 1 when none is)."""
+        timelines = [t for t in map(timeline_from_file_name, self.history_names) if t is not None]
+        if not timelines:
+            return TimelineHistory.initial()
+        return self.read_history(max(timelines))
+
+    def read_history(self, timeline: int) -> TimelineHistory:
+        if timeline == 1:
+            return TimelineHistory.initial()
+        return read_timeline_history(self.path / history_file_name(timeline))
+
+    def timeline_for_segment(self, segno: int) -> int:
+        """pg_rewind's rule: the first timeline of the history whose end is at or after the segment's
+        end, so a segment holding a switchpoint is read from the newer timeline's file."""
+        seg_end = LSN((segno + 1) * self.segment_size)
+        for span in self.history.spans:
+            if span.end is None or span.end >= seg_end:
+                return span.timeline
+        return self.history.timeline
+
+    # -- segment size ------------------------------------------------------------------------------
+
+    @property
+    def segment_size(self) -> int:
+        if self._segment_size is None:
+            raise FormatError("the WAL segment size is not known yet (no control file, no segment read)",
+                              path=self.path)
+        return self._segment_size
+
+    def learn_segment_size(self, lsn: LSN, timeline: int | None = None) -> int:
+        """Without a control file, the long page header of the segment holding ``lsn`` says the size.
+
+        Segment file names depend on the size, so each power of two is tried until a file of that
+        name exists whose header states that same size; never another, unrelated first file.
+        """
+        if self._segment_size is not None:
+            return self._segment_size
+        for shift in range(20, 31):
+            size = 1 << shift
+            self._segment_size = size
+            tli = timeline if timeline is not None else self.timeline_for_segment(lsn.segment_number(size))
+            name = WalSegment.containing(tli, lsn, size).file_name(size)
+            if name in self.segment_names and self._stated_size(self.path / name) == size:
+                return size
+        self._segment_size = None
+        raise DataFileNotFoundError(f"no WAL segment here holds {lsn}", path=self.path)
+
+    def size_from_segment_files(self) -> int:
+        """Without a control file or a start LSN: the size every segment here states, if they agree."""
+        if self._segment_size is None:
+            stated = (self._stated_size(self.path / name) for name in self.segment_names)
+            sizes = {size for size in stated if size is not None}
+            if len(sizes) != 1:
+                raise FormatError("cannot tell the WAL segment size here: give a start LSN or a data directory",
+                                  path=self.path)
+            self._segment_size = sizes.pop()
+        return self._segment_size
+
+    @staticmethod
+    def _stated_size(path: Path) -> int | None:
+        try:
+            with path.open("rb") as file:
+                head = file.read(40)
+        except OSError:
+            return None
+        if len(head) < 40:
+            return None
+        info = FAST.page_header.unpack_from(head)[1]
+        if not info & XLP_LONG_HEADER:
+            return None
+        size = FAST.long_page_tail.unpack_from(head, 24)[1]
+        try:
+            return check_segment_size(size)
+        except FormatError:
+            return None
+
+    # -- files ---------------------------------------------------------------------------------------
+
+    def segment_file(self, segno: int, timeline: int | None = None) -> SegmentFile:
+        tli = timeline if timeline is not None else self.timeline_for_segment(segno)
+        segment = WalSegment(tli, segno)
+        return SegmentFile(segment, self.path / segment.file_name(self.segment_size))
+
+    def segments(self) -> list[WalSegment]:
+        """Every segment file here, parsed with the segment size."""
+        return sorted(WalSegment.from_file_name(n, self.segment_size) for n in self.segment_names)
+
+
+class MappedSegment:
+    """A segment file mapped into memory; pages already read are released to keep memory flat."""
+
+    RELEASE_EVERY = 16 << 20
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            with path.open("rb") as file:
+                size = os.fstat(file.fileno()).st_size
+                self.data: mmap.mmap | bytes = (
+                    mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+                )
+        except OSError as exc:
+            raise file_error(exc, path, "WAL segment") from None
+        self.size = size
+        self._released = 0
+
+    def release_before(self, offset: int) -> None:
+        """Tell the kernel the pages before ``offset`` are done with (the mapping stays valid)."""
+        if isinstance(self.data, mmap.mmap) and offset - self._released >= self.RELEASE_EVERY:
+            start = self._released - self._released % mmap.PAGESIZE
+            end = offset - offset % mmap.PAGESIZE
+            if end > start and hasattr(mmap, "MADV_DONTNEED"):
+                self.data.madvise(mmap.MADV_DONTNEED, start, end - start)
+            self._released = end
+
+    def close(self) -> None:
+        if isinstance(self.data, mmap.mmap):
+            self.data.close()

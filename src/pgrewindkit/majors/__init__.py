@@ -1,0 +1,1 @@
+"""Everything that differs between PostgreSQL majors (and minors): one explicit row per major."""

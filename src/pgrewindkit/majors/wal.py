@@ -1,0 +1,138 @@
+"""What differs in WAL between majors: image flags, the top-level XID fragment, and the words
+xlogreader uses when it stops (src/backend/access/transam/xlogreader.c of each release tree).
+
+LSNs in these messages are ``%X/%X`` (unpadded) in every major 10–18.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from pgrewindkit.majors import versions
+from pgrewindkit.majors.layouts.xlog import IMAGE_FLAGS_10, IMAGE_FLAGS_15, ImageFlags
+
+
+@attrs.frozen
+class Messages:
+    """``str.format`` templates of xlogreader's ``report_invalid_record`` texts."""
+
+    invalid_magic: str
+    invalid_info_bits: str
+    unexpected_pageaddr: str
+    out_of_sequence_tli: str
+    invalid_record_offset: str
+    invalid_record_length: str
+    invalid_contrecord_length: str
+    image_compressed_full: str
+    image_neither: str
+    sysid_mismatch: str = ("WAL file is from different database system: WAL file database system identifier is "
+                           "{wal}, pg_control database system identifier is {control}")
+    seg_size_mismatch: str = "WAL file is from different database system: incorrect segment size in page header"
+    blcksz_mismatch: str = "WAL file is from different database system: incorrect XLOG_BLCKSZ in page header"
+    contrecord_requested: str = "contrecord is requested by {lsn}"
+    no_contrecord_flag: str = "there is no contrecord flag at {lsn}"
+    invalid_rmid: str = "invalid resource manager ID {rmid} at {lsn}"
+    bad_prev_link: str = "record with incorrect prev-link {prev} at {lsn}"
+    bad_crc: str = "incorrect resource manager data checksum in record at {lsn}"
+    out_of_order_block: str = "out-of-order block_id {block_id} at {lsn}"
+    has_data_no_data: str = "BKPBLOCK_HAS_DATA set, but no data included at {lsn}"
+    no_has_data_but_length: str = "BKPBLOCK_HAS_DATA not set, but data length is {length} at {lsn}"
+    hole_set_bad: str = ("BKPIMAGE_HAS_HOLE set, but hole offset {offset} length {length} block image length "
+                         "{image_length} at {lsn}")
+    hole_unset_bad: str = "BKPIMAGE_HAS_HOLE not set, but hole offset {offset} length {length} at {lsn}"
+    same_rel_no_previous: str = "BKPBLOCK_SAME_REL set but no previous rel at {lsn}"
+    invalid_block_id: str = "invalid block_id {block_id} at {lsn}"
+    invalid_length: str = "record with invalid length at {lsn}"
+
+
+_SEGMENT_WHERE_OLD = "in log segment {file}, offset {offset}"
+_SEGMENT_WHERE_NEW = "in WAL segment {file}, LSN {lsn}, offset {offset}"
+
+
+def _messages(*, where: str, length_words: str, offset_detail: bool, contrecord_expected: bool,
+              compressed_flag: str) -> Messages:
+    return Messages(
+        invalid_magic="invalid magic number {magic:04X} " + where,
+        invalid_info_bits="invalid info bits {info:04X} " + where,
+        unexpected_pageaddr="unexpected pageaddr {pageaddr} " + where,
+        out_of_sequence_tli="out-of-sequence timeline ID {tli} (after {previous}) " + where,
+        invalid_record_offset="invalid record offset at {lsn}"
+        + (": expected at least {expected}, got {got}" if offset_detail else ""),
+        invalid_record_length="invalid record length at {lsn}: " + length_words + " {expected}, got {got}",
+        invalid_contrecord_length="invalid contrecord length {rem_len}"
+        + (" (expected {expected})" if contrecord_expected else "") + " at {lsn}",
+        image_compressed_full=compressed_flag + " set, but block image length {length} at {lsn}",
+        image_neither="neither BKPIMAGE_HAS_HOLE nor " + compressed_flag
+        + " set, but block image length is {length} at {lsn}",
+    )
+
+
+# 10–13 as in their last minor releases (10.20's tree; the 2021 overwrite-contrecord fix included).
+MESSAGES_10 = _messages(where=_SEGMENT_WHERE_OLD, length_words="wanted", offset_detail=False,
+                        contrecord_expected=False, compressed_flag="BKPIMAGE_IS_COMPRESSED")
+MESSAGES_14 = _messages(where=_SEGMENT_WHERE_OLD, length_words="wanted", offset_detail=False,
+                        contrecord_expected=True, compressed_flag="BKPIMAGE_IS_COMPRESSED")
+MESSAGES_15 = attrs.evolve(MESSAGES_14,
+                           image_compressed_full="BKPIMAGE_COMPRESSED set, but block image length {length} at {lsn}",
+                           image_neither="neither BKPIMAGE_HAS_HOLE nor BKPIMAGE_COMPRESSED set, but block image "
+                                         "length is {length} at {lsn}")
+MESSAGES_16 = _messages(where=_SEGMENT_WHERE_NEW, length_words="expected at least", offset_detail=True,
+                        contrecord_expected=True, compressed_flag="BKPIMAGE_COMPRESSED")
+
+
+@attrs.frozen
+class WalFormat:
+    """The WAL of one major."""
+
+    version: versions.Major
+    image_flags: ImageFlags
+    toplevel_xid: bool  # XLR_BLOCK_ID_TOPLEVEL_XID fragments exist from 14
+    messages: Messages
+    custom_rmgrs: bool  # resource manager ids 128-255 are valid from 15
+    # from 15 records are decoded ahead of being returned: decoding errors name the last record returned
+    decode_errors_name_previous: bool
+    stats_header: bool  # pg_waldump --stats prints "WAL statistics between ..." (and nothing when empty) from 15
+    shows_compression_method: bool  # -b prints ", method: lz4" from 15
+
+    image_has_hole: int = attrs.field(init=False)
+    image_compressed_mask: int = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        # read once per record on the hot path: plain attributes, not properties
+        object.__setattr__(self, "image_has_hole", self.image_flags.has_hole)
+        object.__setattr__(self, "image_compressed_mask", self.image_flags.compressed_mask)
+
+    @property
+    def major(self) -> int:
+        return self.version.major
+
+
+MESSAGES_BY_MAJOR: dict[int, Messages] = {
+    10: attrs.evolve(MESSAGES_10, seg_size_mismatch="WAL file is from different database system: incorrect "
+                                                    "XLOG_SEG_SIZE in page header"),
+    11: MESSAGES_10, 12: MESSAGES_10, 13: MESSAGES_10,
+    14: MESSAGES_14,
+    15: MESSAGES_15,
+    16: MESSAGES_16, 17: MESSAGES_16, 18: MESSAGES_16,
+}
+
+
+def _format(major: int) -> WalFormat:
+    return WalFormat(
+        version=versions.by_major(major),
+        image_flags=IMAGE_FLAGS_15 if major >= 15 else IMAGE_FLAGS_10,
+        toplevel_xid=major >= 14,
+        messages=MESSAGES_BY_MAJOR[major],
+        custom_rmgrs=major >= 15,
+        decode_errors_name_previous=major >= 15,
+        stats_header=major >= 15,
+        shows_compression_method=major >= 15,
+    )
+
+
+WAL_FORMATS: dict[int, WalFormat] = {m.major: _format(m.major) for m in versions.MAJORS}
+_BY_MAGIC = {f.version.wal_page_magic: f for f in WAL_FORMATS.values()}
+
+
+def by_magic(magic: int) -> WalFormat | None:
+    return _BY_MAGIC.get(magic)
