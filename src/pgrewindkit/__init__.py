@@ -6,30 +6,47 @@ whether and where two clusters diverged; run pg_rewind safely.
 
 from __future__ import annotations
 
-from pgrewindkit.actions.failback import FailbackError, FailbackResult, failback
-from pgrewindkit.actions.programs import BinaryNotFoundError, find_program
+from pgrewindkit.actions.failback import FailbackResult, failback
+from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.recovery import RecoveryConfig, recovery_config, write_recovery_config
-from pgrewindkit.actions.rewind import ProgressEvent, RewindError, RewindOptions, RewindResult, build_command, rewind
-from pgrewindkit.analysis.divergence import CommonCheckpoint, Divergence, DivergenceError, find_divergence
+from pgrewindkit.actions.rewind import ProgressEvent, RewindOptions, RewindResult, build_command, rewind
+from pgrewindkit.analysis.divergence import CommonCheckpoint, Divergence, find_divergence
 from pgrewindkit.analysis.inspection import Finding, Inspection, inspect_datadir
-from pgrewindkit.analysis.plan import Action, Check, ConfigChange, FileAction, PlanError, RewindPlan, plan_rewind
+from pgrewindkit.analysis.plan import Action, Check, ConfigChange, FileAction, PlanFailure, RewindPlan, plan_rewind
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry, FileType
-from pgrewindkit.cluster.source import LiveSource, LocalSource, Source, SourceError, mask_password
+from pgrewindkit.cluster.source import LiveSource, LocalSource, Source, mask_password
 from pgrewindkit.errors import (
+    BinaryNotFoundError,
     ChecksumError,
     ClassifiedError,
+    CommandError,
     DataFileAccessError,
     DataFileNotFoundError,
+    DifferentSystemsError,
+    DivergenceError,
+    FailbackError,
     FormatError,
+    HistoryMissingError,
     HistoryParseError,
+    Kind,
+    NoCommonAncestorError,
     PgRewindKitError,
+    ProgramNotFoundError,
+    PsycopgMissingError,
+    RewindError,
+    SourceError,
+    SourcePermissionError,
+    TargetState,
     TruncatedError,
     UnsupportedVersionError,
+    WalMissingError,
+    WalReadError,
+    lookup,
 )
 from pgrewindkit.formats.controlfile import parse_control_file, read_control_file
 from pgrewindkit.formats.lsn import LSN, TimelineID, WalSegment, check_segment_size, parse_timeline
 from pgrewindkit.formats.timeline import TimelineHistory, parse_timeline_history, read_timeline_history
-from pgrewindkit.formats.wal import BlockRef, EndOfWal, Wal, WalReadError, WalRecord, WalScan, open_wal
+from pgrewindkit.formats.wal import BlockRef, EndOfWal, Wal, WalRecord, WalScan, open_wal
 from pgrewindkit.majors.versions import MAJORS, Major
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
 from pgrewindkit.render.controldata import controldata_json, controldata_lines
@@ -46,6 +63,7 @@ __all__ = [
     "CheckPoint",
     "ChecksumError",
     "ClassifiedError",
+    "CommandError",
     "CommonCheckpoint",
     "ConfigChange",
     "ControlFile",
@@ -53,6 +71,7 @@ __all__ = [
     "DataDirectory",
     "DataFileAccessError",
     "DataFileNotFoundError",
+    "DifferentSystemsError",
     "Divergence",
     "DivergenceError",
     "EndOfWal",
@@ -64,14 +83,19 @@ __all__ = [
     "Finding",
     "FormatError",
     "HistoryEntry",
+    "HistoryMissingError",
     "HistoryParseError",
     "Inspection",
+    "Kind",
     "LiveSource",
     "LocalSource",
     "Major",
+    "NoCommonAncestorError",
     "PgRewindKitError",
-    "PlanError",
+    "PlanFailure",
+    "ProgramNotFoundError",
     "ProgressEvent",
+    "PsycopgMissingError",
     "RecoveryConfig",
     "RewindError",
     "RewindOptions",
@@ -79,6 +103,8 @@ __all__ = [
     "RewindResult",
     "Source",
     "SourceError",
+    "SourcePermissionError",
+    "TargetState",
     "TimelineHistory",
     "TimelineID",
     "TimelineSpan",
@@ -86,6 +112,7 @@ __all__ = [
     "UnsupportedVersionError",
     "Wal",
     "WalLevel",
+    "WalMissingError",
     "WalReadError",
     "WalRecord",
     "WalScan",
@@ -99,6 +126,7 @@ __all__ = [
     "find_divergence",
     "find_program",
     "inspect_datadir",
+    "lookup",
     "mask_password",
     "open_wal",
     "parse_control_file",

@@ -10,8 +10,9 @@ import attrs
 import pytest
 
 from pgrewindkit.actions.failback import failback
-from pgrewindkit.actions.rewind import RewindError, rewind
+from pgrewindkit.actions.rewind import rewind
 from pgrewindkit.cluster.pgconf import parse_settings
+from pgrewindkit.errors import RewindError
 from tests.support import pgbinaries
 from tests.support.cluster import Cluster, chown_postgres, make_workdir, new_cluster
 from tests.support.scenarios import wait_replayed
@@ -102,7 +103,7 @@ def test_refuses_a_running_target_and_missing_wal(seed: Seed) -> None:
 
 
 def test_source_unreachable(seed: Seed) -> None:
-    from pgrewindkit.actions.failback import FailbackError
+    from pgrewindkit.errors import FailbackError
 
     with pytest.raises(FailbackError) as info:
         failback(seed.old.pgdata, f"host={seed.new.socket_dir} port=1 user=postgres password=hunter2-pw",

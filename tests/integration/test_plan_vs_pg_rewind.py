@@ -12,7 +12,8 @@ import pytest
 
 from pgrewindkit import read_control_file
 from pgrewindkit.analysis.plan import RewindPlan, plan_rewind
-from pgrewindkit.cluster.source import LiveSource, SourceError
+from pgrewindkit.cluster.source import LiveSource
+from pgrewindkit.errors import SourceError
 from tests.support import pgbinaries
 from tests.support.cluster import Cluster, chown_postgres, make_workdir
 from tests.support.rewind_oracle import RewindDecision, pg_rewind_dry_run
@@ -210,7 +211,7 @@ def test_live_source(pg15: pgbinaries.PgBinaries, scenario: Callable[..., Diverg
 
 
 def test_unreachable_source_masks_the_password(pg15: pgbinaries.PgBinaries, tmp_path: Path) -> None:
-    from pgrewindkit.cluster.source import SourceError
+    from pgrewindkit.errors import SourceError
 
     with pytest.raises(SourceError) as info:
         LiveSource(f"host={tmp_path} port=1 user=postgres password=s3cret-pw connect_timeout=2")

@@ -17,18 +17,10 @@ from pgrewindkit.actions.recovery import read_current, recovery_config, write_re
 from pgrewindkit.actions.rewind import ProgressEvent, RewindResult, rewind, target_restore_command
 from pgrewindkit.cluster.conninfo import make_conninfo, parse_conninfo
 from pgrewindkit.cluster.datadir import DataDirectory
-from pgrewindkit.cluster.source import LiveSource, SourceError
-from pgrewindkit.errors import ClassifiedError
+from pgrewindkit.cluster.source import LiveSource
+from pgrewindkit.errors import FailbackError, Kind, SourceError
 
 log = logging.getLogger(__name__)
-
-
-class FailbackError(ClassifiedError):
-    """A failback step failed; ``step`` names it."""
-
-    def __init__(self, problem: str, *, kind: str, step: str) -> None:
-        self.step = step
-        super().__init__(f"{step}: {problem}", kind=kind)
 
 
 @attrs.frozen
@@ -98,7 +90,7 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
         raise FailbackError(str(exc), kind=exc.kind, step=steps[-1].name if steps else "connect") from None
     if not streaming:
         raise FailbackError(f"the old primary did not start streaming within {timeout:.0f}s; see {log_file}",
-                            kind="not_streaming", step="streaming")
+                            kind=Kind.NOT_STREAMING, step="streaming")
     return FailbackResult(result, name, tuple(str(p) for p in written), streaming, tuple(steps))
 
 

@@ -10,15 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from pgrewindkit.errors import ClassifiedError
-
-
-class CommandError(ClassifiedError):
-    """A PostgreSQL program failed; ``output`` holds what it said."""
-
-    def __init__(self, problem: str, *, output: str = "", kind: str = "command_failed") -> None:
-        self.output = output
-        super().__init__(problem, kind=kind)
+from pgrewindkit.errors import CommandError
 
 
 class CommandRunner(Protocol):

@@ -12,13 +12,9 @@ from pathlib import Path
 
 import attrs
 
-from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.errors import BinaryNotFoundError
 
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
-
-
-class BinaryNotFoundError(PgRewindKitError, FileNotFoundError):
-    """No usable program of the needed major was found."""
 
 
 @attrs.frozen

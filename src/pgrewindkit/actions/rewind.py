@@ -25,25 +25,13 @@ from pgrewindkit.cluster.conninfo import without_password
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import parse_settings, settings_changes
 from pgrewindkit.cluster.source import LiveSource, LocalSource, Source
-from pgrewindkit.errors import ClassifiedError, PgRewindKitError
+from pgrewindkit.errors import Kind, PgRewindKitError, RewindError, TargetState
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.majors.rewind import rules_for
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILES = ("postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf")
-
-
-class RewindError(ClassifiedError):
-    """The rewind did not happen, or did not finish. ``kind`` names why; ``state`` says what the
-    target directory is now; ``backup`` is where its control file and configuration were kept."""
-
-    def __init__(self, problem: str, *, kind: str, state: str = "unchanged", backup: Path | None = None,
-                 output: str = "") -> None:
-        self.state = state
-        self.backup = backup
-        self.output = output
-        super().__init__(f"{problem} [{kind}; target {state}]", kind=kind)
 
 
 @attrs.frozen
@@ -120,30 +108,30 @@ _NEED = re.compile(r"need to copy (\d+) MB \(total source directory size is (\d+
 
 # pg_rewind's messages → error kinds; every wording 10–18 used (fatal:/error:, position/location).
 ERROR_KINDS: tuple[tuple[str, str], ...] = (
-    ("source and target clusters are from different systems", "different_systems"),
-    ("clusters are not compatible with this version of pg_rewind", "incompatible_clusters"),
-    ("target server needs to use either data checksums or", "no_wal_log_hints_or_checksums"),
-    ("target server must be shut down cleanly", "target_not_cleanly_shut_down"),
-    ("source data directory must be shut down cleanly", "source_not_cleanly_shut_down"),
-    ("could not find common ancestor", "no_common_ancestor"),
-    ("could not find previous WAL record", "wal_missing"),
-    ("could not read WAL record", "wal_missing"),
-    ("could not open file", "wal_missing"),
-    ("record type is not recognized", "unrecognized_wal_record"),
-    ("full_page_writes", "full_page_writes_off"),
-    ("source server must not be in recovery mode", "source_in_recovery"),
-    ("could not connect to server", "source_unavailable"),
-    ("connection to server", "source_unavailable"),
+    ("source and target clusters are from different systems", Kind.DIFFERENT_SYSTEMS),
+    ("clusters are not compatible with this version of pg_rewind", Kind.INCOMPATIBLE_CLUSTERS),
+    ("target server needs to use either data checksums or", Kind.NO_WAL_LOG_HINTS_OR_CHECKSUMS),
+    ("target server must be shut down cleanly", Kind.TARGET_NOT_CLEANLY_SHUT_DOWN),
+    ("source data directory must be shut down cleanly", Kind.SOURCE_NOT_CLEANLY_SHUT_DOWN),
+    ("could not find common ancestor", Kind.NO_COMMON_ANCESTOR),
+    ("could not find previous WAL record", Kind.WAL_MISSING),
+    ("could not read WAL record", Kind.WAL_MISSING),
+    ("could not open file", Kind.WAL_MISSING),
+    ("record type is not recognized", Kind.UNRECOGNIZED_WAL_RECORD),
+    ("full_page_writes", Kind.FULL_PAGE_WRITES_OFF),
+    ("source server must not be in recovery mode", Kind.SOURCE_IN_RECOVERY),
+    ("could not connect to server", Kind.SOURCE_UNAVAILABLE),
+    ("connection to server", Kind.SOURCE_UNAVAILABLE),
     ("cannot be executed by \"root\"", "run_as_root"),
-    ("postgres single-user mode in target cluster failed", "crash_recovery_failed"),
-    ("restore_command is not set", "restore_command_missing"),
-    ("permission denied", "permission_denied"),
+    ("postgres single-user mode in target cluster failed", Kind.CRASH_RECOVERY_FAILED),
+    ("restore_command is not set", Kind.RESTORE_COMMAND_MISSING),
+    ("permission denied", Kind.PERMISSION_DENIED),
 )
 
 
 def classify(message: str) -> str:
     lowered = message.lower()
-    return next((kind for text, kind in ERROR_KINDS if text.lower() in lowered), "pg_rewind_failed")
+    return next((kind for text, kind in ERROR_KINDS if text.lower() in lowered), Kind.PG_REWIND_FAILED)
 
 
 @attrs.frozen
@@ -209,14 +197,14 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     _ensure_stopped(tgt, major, bindir, stop_target, runner)
     plan = plan_rewind(src, tgt)
     fetched: list[str] = []
-    while plan.error is not None and plan.error.kind == "wal_missing":
+    while plan.error is not None and plan.error.kind == Kind.WAL_MISSING:
         # each plan sees further once the segments it asked for are there
         more = fetch_missing_wal(tgt, plan, restore_command, runner)
         if not more:
             break
         fetched += more
         plan = plan_rewind(src, tgt)
-    if plan.error is not None and plan.error.kind != "target_not_cleanly_shut_down":
+    if plan.error is not None and plan.error.kind != Kind.TARGET_NOT_CLEANLY_SHUT_DOWN:
         raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind=plan.error.kind)
     if plan.outcome == "no_rewind_required":
         return _result("no_rewind_required", plan, started, "", fetched=fetched)
@@ -252,7 +240,7 @@ def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[st
     if tgt.server_running():
         if not stop_target:
             raise RewindError("the target server is running; stop it cleanly first (or ask for it to be stopped)",
-                              kind="target_running")
+                              kind=Kind.TARGET_RUNNING)
         stop(find_program("pg_ctl", major, bindir).path, tgt.path, runner=runner)
     if not tgt.control.state.is_clean_shutdown and not rules_for(major).ensures_shutdown:
         # pg_rewind 13+ does this itself; before, it just refuses
@@ -320,15 +308,19 @@ def _restore_configuration(tgt: DataDirectory, backup: Path | None) -> tuple[tup
 def _failed(lines: list[str], code: int, backup: Path | None, tgt: DataDirectory) -> RewindError:
     message = _error_line(lines) or f"pg_rewind exited with status {code}"
     started_copying = any(_NEED.search(line) or parse_progress(line.removeprefix("pg_rewind: ")) for line in lines)
-    state = "unchanged"
+    state, detail = TargetState.UNCHANGED, ""
     if backup is not None:
         for line in (backup / "files.txt").read_text().splitlines():
             original = Path(line)
             shutil.copy2(backup / original.name, original)
-        state = ("partially rewound: data files were being copied, so do not start it; run the rewind again or "
-                 f"take a new base backup (its pg_control and configuration were put back from {backup})"
-                 if started_copying else f"unchanged (pg_control and configuration checked against {backup})")
-    return RewindError(message, kind=classify(message), state=state, backup=backup, output="\n".join(lines))
+        if started_copying:
+            state = TargetState.PARTIALLY_REWOUND
+            detail = ("data files were being copied, so do not start it; run the rewind again or take a new base "
+                      f"backup (its pg_control and configuration were put back from {backup})")
+        else:
+            detail = f"pg_control and configuration checked against {backup}"
+    return RewindError(message, kind=classify(message), state=state, state_detail=detail, backup=backup,
+                       output="\n".join(lines))
 
 
 def _result(outcome: str, plan: RewindPlan, started: float, command: str, *, lines: list[str] | None = None,
@@ -372,13 +364,13 @@ def fetch_missing_wal(tgt: DataDirectory, plan: RewindPlan, restore_command: str
     missing = [s.name for s in plan.wal_segments_needed if not s.present]
     if not missing:
         if plan.error is not None:
-            raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind="wal_missing")
+            raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind=Kind.WAL_MISSING)
         return []
     if not command:
         raise RewindError(f"WAL segments {', '.join(missing)} are missing from pg_wal and there is no restore "
-                          "command (give one, or set restore_command in the target)", kind="wal_missing")
+                          "command (give one, or set restore_command in the target)", kind=Kind.WAL_MISSING)
     if "%r" in command:
-        raise RewindError("cannot use restore_command with %r placeholder", kind="restore_command_invalid")
+        raise RewindError("cannot use restore_command with %r placeholder", kind=Kind.RESTORE_COMMAND_INVALID)
     fetched = []
     for name in missing:
         path = tgt.path / "pg_wal" / name
@@ -387,7 +379,7 @@ def fetch_missing_wal(tgt: DataDirectory, plan: RewindPlan, restore_command: str
         code = runner(["/bin/sh", "-c", shell], env=dict(os.environ), user=owner_of(tgt.path), on_line=lines.append)
         if code != 0 or not path.exists():
             raise RewindError(f"restore command failed for {name} (exit {code}): {' | '.join(lines[-2:])}",
-                              kind="wal_missing")
+                              kind=Kind.WAL_MISSING)
         fetched.append(name)
     return fetched
 

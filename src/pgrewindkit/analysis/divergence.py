@@ -11,23 +11,13 @@ import attrs
 
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.source import LiveSource, LocalSource, Source
-from pgrewindkit.errors import ClassifiedError, PgRewindKitError
+from pgrewindkit.errors import DivergenceError, Kind, PgRewindKitError
 from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.timeline import TimelineHistory
 from pgrewindkit.formats.wal import EndOfWal, Wal, WalReadError, WalRecord, open_wal
 from pgrewindkit.majors.layouts.xlog import SIZE_OF_LONG_PHD, SIZE_OF_SHORT_PHD
 from pgrewindkit.majors.rewind import RewindRules, rules_for
 from pgrewindkit.model import ControlFile, TimelineSpan
-
-
-class DivergenceError(ClassifiedError):
-    """pg_rewind would stop here; ``kind`` says why (``no_common_ancestor``, ``wal_missing`` …)."""
-
-    def __init__(self, problem: str, *, kind: str, partial: Divergence | None = None,
-                 missing_segments: tuple[str, ...] = ()) -> None:
-        self.partial = partial  # what was known when it stopped (the divergence point, say)
-        self.missing_segments = missing_segments  # segment files it looked for and did not find
-        super().__init__(problem, kind=kind)
 
 
 @attrs.frozen
@@ -75,7 +65,7 @@ def common_ancestor(source: tuple[TimelineSpan, ...], target: tuple[TimelineSpan
         index += 1
     if index == 0:
         raise DivergenceError("could not find common ancestor of the source and target cluster's timelines",
-                              kind="no_common_ancestor")
+                              kind=Kind.NO_COMMON_ANCESTOR)
     index -= 1
     ends = [s.end for s in (source[index], target[index]) if s.end is not None]
     return (min(ends) if ends else LSN(0)), index
@@ -85,7 +75,7 @@ def _history(side: Source | DataDirectory, timeline: int, what: str) -> Timeline
     try:
         return side.history(timeline)
     except PgRewindKitError as exc:
-        raise DivergenceError(f"cannot read the {what}'s timeline history: {exc}", kind="history_missing") from None
+        raise DivergenceError(f"cannot read the {what}'s timeline history: {exc}", kind=Kind.HISTORY_MISSING) from None
 
 
 def find_divergence(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str],
@@ -105,7 +95,7 @@ def _find(source: Source, target: DataDirectory, *, through_end_of_wal: bool = F
     source_cf = source.control
     rules = rules_for(target_cf.major)
     if source_cf.system_identifier != target_cf.system_identifier:
-        raise DivergenceError("source and target clusters are from different systems", kind="different_systems")
+        raise DivergenceError("source and target clusters are from different systems", kind=Kind.DIFFERENT_SYSTEMS)
     source_tli = side_timeline(source_cf, rules)
     target_tli = side_timeline(target_cf, rules)
     target_history = _history(target, target_tli, "target")
@@ -158,7 +148,7 @@ def _read_one_record(wal: Wal, lsn: LSN) -> WalRecord:
         return wal.read_record(lsn)
     except WalReadError as exc:
         raise DivergenceError(f"could not read WAL record at {lsn}: {_in_pg_rewind_words(exc.end, wal)}",
-                              kind="wal_missing", missing_segments=_missing(exc.end)) from None
+                              kind=Kind.WAL_MISSING, missing_segments=_missing(exc.end)) from None
 
 
 def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tuple[str, ...]]:
@@ -181,7 +171,7 @@ def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tupl
     where = end.lsn if end else search
     reason = _in_pg_rewind_words(end, wal)
     raise DivergenceError(f"could not find previous WAL record at {where}" + (f": {reason}" if reason else ""),
-                          kind="wal_missing", missing_segments=_missing(end))
+                          kind=Kind.WAL_MISSING, missing_segments=_missing(end))
 
 
 def _same_timeline_warnings(source: Source, target: DataDirectory) -> tuple[str, ...]:

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable
 
 import attrs
 
-from pgrewindkit.analysis.divergence import Divergence, DivergenceError, _find
+from pgrewindkit.analysis.divergence import Divergence, _find
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry, FileType
 from pgrewindkit.cluster.pgconf import settings_changes
 from pgrewindkit.cluster.source import LiveSource, LocalSource, Source
-from pgrewindkit.errors import ClassifiedError, PgRewindKitError
+from pgrewindkit.errors import DivergenceError, Kind, PgRewindKitError, SourceError
 from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.wal import Wal, open_wal
 from pgrewindkit.formats.wal.parallel import collect_block_changes
@@ -60,7 +60,7 @@ class Check:
     name: str
     ok: bool
     message: str
-    kind: str | None = None  # the error kind when it fails
+    kind: Kind | None = None  # the error kind when it fails
 
 
 @attrs.frozen
@@ -79,15 +79,17 @@ class ConfigChange:
 
 
 @attrs.frozen
-class PlanError:
-    kind: str
+class PlanFailure:
+    """Why pg_rewind would stop: the first failed check (a value, not an exception)."""
+
+    kind: Kind
     message: str
 
 
 @attrs.frozen
 class RewindPlan:
     outcome: str  # "rewind_needed" | "no_rewind_required" | "error"
-    error: PlanError | None
+    error: PlanFailure | None
     divergence: Divergence | None
     files: tuple[FileAction, ...]
     bytes_to_copy: int
@@ -125,39 +127,39 @@ class _Planner:
 
     # -- checks in pg_rewind's order -----------------------------------------------------------------
 
-    def _check(self, name: str, ok: bool, message: str, kind: str) -> None:
+    def _check(self, name: str, ok: bool, message: str, kind: Kind) -> None:
         self.checks.append(Check(name, ok, message, None if ok else kind))
 
     def _sanity_checks(self, source_cf: ControlFile) -> None:
         t, s = self.target_cf, source_cf
         self._check("same_system", s.system_identifier == t.system_identifier,
                     "source and target are the same system" if s.system_identifier == t.system_identifier
-                    else "source and target clusters are from different systems", "different_systems")
+                    else "source and target clusters are from different systems", Kind.DIFFERENT_SYSTEMS)
         same_version = (s.control_version, s.catalog_version) == (t.control_version, t.catalog_version)
         self._check("compatible_versions", same_version,
                     f"both are PostgreSQL {t.major}" if same_version
-                    else "clusters are not compatible with this version of pg_rewind", "incompatible_clusters")
+                    else "clusters are not compatible with this version of pg_rewind", Kind.INCOMPATIBLE_CLUSTERS)
         sizes = [(n, getattr(s, n), getattr(t, n)) for n in ("blcksz", "xlog_blcksz", "xlog_seg_size", "relseg_size")]
         differing = [f"{n} {a} (source) vs {b} (target)" for n, a, b in sizes if a != b]
         self._check("compatible_sizes", not differing,
                     "block, WAL block, WAL segment and relation segment sizes match" if not differing
-                    else "clusters are not compatible: " + ", ".join(differing), "incompatible_clusters")
+                    else "clusters are not compatible: " + ", ".join(differing), Kind.INCOMPATIBLE_CLUSTERS)
         hints = t.data_checksums or t.wal_log_hints
         self._check("wal_log_hints_or_checksums", hints,
                     ("target uses data checksums" if t.data_checksums else "target has wal_log_hints = on")
                     if hints else 'target server needs to use either data checksums or "wal_log_hints = on"',
-                    "no_wal_log_hints_or_checksums")
+                    Kind.NO_WAL_LOG_HINTS_OR_CHECKSUMS)
         clean = t.state.is_clean_shutdown
         self._check("target_shut_down", clean,
                     f"target is {t.state.description}" if clean else
                     f"target server must be shut down cleanly (it is {t.state.description})",
-                    "target_not_cleanly_shut_down")
+                    Kind.TARGET_NOT_CLEANLY_SHUT_DOWN)
         if isinstance(self.source, LocalSource):
             clean = s.state.is_clean_shutdown
             self._check("source_shut_down", clean,
                         f"source is {s.state.description}" if clean else
                         f"source data directory must be shut down cleanly (it is {s.state.description})",
-                        "source_not_cleanly_shut_down")
+                        Kind.SOURCE_NOT_CLEANLY_SHUT_DOWN)
 
     def _live_source_checks(self) -> None:
         if not isinstance(self.source, LiveSource):
@@ -165,15 +167,15 @@ class _Planner:
         fpw = self.source.setting("full_page_writes")
         self._check("source_full_page_writes", fpw == "on",
                     "source has full_page_writes = on" if fpw == "on"
-                    else '"full_page_writes" must be enabled in the source server', "full_page_writes_off")
+                    else '"full_page_writes" must be enabled in the source server', Kind.FULL_PAGE_WRITES_OFF)
         if not self.rules.standby_source:
             primary = not self.source.in_recovery()
             self._check("source_not_in_recovery", primary, "source is a primary" if primary
-                        else "source server must not be in recovery mode", "source_in_recovery")
+                        else "source server must not be in recovery mode", Kind.SOURCE_IN_RECOVERY)
 
-    def _first_failure(self) -> PlanError | None:
+    def _first_failure(self) -> PlanFailure | None:
         failed = next((c for c in self.checks if not c.ok and c.kind), None)
-        return PlanError(failed.kind, failed.message) if failed and failed.kind else None
+        return PlanFailure(failed.kind, failed.message) if failed and failed.kind else None
 
     # -- the plan ----------------------------------------------------------------------------------
 
@@ -182,12 +184,12 @@ class _Planner:
             source_cf = self.source.control
             self._live_source_checks()
         except PgRewindKitError as exc:
-            kind = exc.kind if isinstance(exc, ClassifiedError) else "source_unavailable"
-            return self._result("error", PlanError(kind, str(exc)), None)
+            kind = exc.kind if isinstance(exc, SourceError) else Kind.SOURCE_UNAVAILABLE
+            return self._result("error", PlanFailure(kind, str(exc)), None)
         self._sanity_checks(source_cf)
         error = self._first_failure()
         fatal_before_divergence = error is not None and error.kind in (
-            "different_systems", "incompatible_clusters")
+            Kind.DIFFERENT_SYSTEMS, Kind.INCOMPATIBLE_CLUSTERS)
         if fatal_before_divergence:
             return self._result("error", error, None)
         provisional = not self.target_cf.state.is_clean_shutdown
@@ -196,12 +198,12 @@ class _Planner:
         except DivergenceError as exc:
             self._check("divergence_found", False, str(exc.problem), exc.kind)
             missing = tuple(WalSegmentNeeded(name, int(name[:8], 16), False) for name in exc.missing_segments)
-            return self._result("error", error or PlanError(exc.kind, str(exc.problem)), exc.partial, wal=missing)
+            return self._result("error", error or PlanFailure(exc.kind, str(exc.problem)), exc.partial, wal=missing)
         log.debug("source timeline %s, target timeline %s; diverged at %s; rewind needed: %s",
                   divergence.source_timeline, divergence.target_timeline, divergence.lsn, divergence.rewind_needed)
         self._check("different_timelines", divergence.source_timeline != divergence.target_timeline,
                     f"source on timeline {divergence.source_timeline}, target on {divergence.target_timeline}",
-                    "same_timeline")
+                    Kind.SAME_TIMELINE)
         if not divergence.rewind_needed:
             outcome = "error" if error else "no_rewind_required"
             return self._result(outcome, error, divergence)
@@ -210,7 +212,7 @@ class _Planner:
         return self._result("error" if error else "rewind_needed", error, divergence, files=files,
                             provisional=provisional, wal=self._wal_needed(divergence))
 
-    def _result(self, outcome: str, error: PlanError | None, divergence: Divergence | None, *,
+    def _result(self, outcome: str, error: PlanFailure | None, divergence: Divergence | None, *,
                 files: list[FileAction] | None = None, provisional: bool = False,
                 wal: tuple[WalSegmentNeeded, ...] = ()) -> RewindPlan:
         files = files or []
@@ -224,7 +226,7 @@ class _Planner:
 
     # -- file map ----------------------------------------------------------------------------------
 
-    def _file_map(self, divergence: Divergence) -> tuple[list[FileAction], PlanError | None]:
+    def _file_map(self, divergence: Divergence) -> tuple[list[FileAction], PlanFailure | None]:
         entries: dict[str, _Entry] = {}
         problems: list[str] = []
         for entry in self.source.files():
@@ -246,13 +248,13 @@ class _Planner:
                 problems.append(str(exc))
                 action = Action.NONE
             actions.append(item.to_action(action))
-        self._check("files", not problems, "; ".join(problems) or "every file can be handled", "file_type_conflict")
+        self._check("files", not problems, "; ".join(problems) or "every file can be handled", Kind.FILE_TYPE_CONFLICT)
         if problems and error is None:
-            error = PlanError("file_type_conflict", problems[0])
+            error = PlanFailure(Kind.FILE_TYPE_CONFLICT, problems[0])
         actions.sort(key=_sort_key)
         return actions, error
 
-    def _page_map(self, divergence: Divergence, entries: dict[str, _Entry]) -> PlanError | None:
+    def _page_map(self, divergence: Divergence, entries: dict[str, _Entry]) -> PlanFailure | None:
         """``extractPageMap``: blocks of the main fork changed by target WAL after the checkpoint."""
         checkpoint = divergence.last_common_checkpoint
         end = divergence.target_wal_end
@@ -282,7 +284,7 @@ class _Planner:
                 continue
             if entry.target.type is not FileType.REGULAR:
                 message = f'unexpected page modification for non-regular file "{path}"'
-                return PlanError("file_type_conflict", message)
+                return PlanFailure(Kind.FILE_TYPE_CONFLICT, message)
             if entry.source is None:
                 continue
             in_segment = blkno % relseg
@@ -291,19 +293,19 @@ class _Planner:
                 entry.blocks.add(in_segment)
         self._check("wal_records_recognised", unrecognised is None,
                     unrecognised or "every WAL record after the checkpoint is one pg_rewind understands",
-                    "unrecognized_wal_record")
+                    Kind.UNRECOGNIZED_WAL_RECORD)
         if unrecognised:
-            return PlanError("unrecognized_wal_record", unrecognised)
+            return PlanFailure(Kind.UNRECOGNIZED_WAL_RECORD, unrecognised)
         if last_end < end_value:
             reason = changes.end_of_wal.reason if changes.end_of_wal else "WAL ends early"
             message = f"could not read WAL record at {LSN(last_end)}: {reason}"
-            self._check("wal_readable", False, message, "wal_missing")
-            return PlanError("wal_missing", message)
+            self._check("wal_readable", False, message, Kind.WAL_MISSING)
+            return PlanFailure(Kind.WAL_MISSING, message)
         if last_end != end_value:
             message = f"end pointer {end} is not a valid end point; expected {LSN(last_end)}"
-            self._check("wal_readable", False, message, "wal_missing")
-            return PlanError("wal_missing", message)
-        self._check("wal_readable", True, f"target WAL reads from {checkpoint.lsn} to {end}", "wal_missing")
+            self._check("wal_readable", False, message, Kind.WAL_MISSING)
+            return PlanFailure(Kind.WAL_MISSING, message)
+        self._check("wal_readable", True, f"target WAL reads from {checkpoint.lsn} to {end}", Kind.WAL_MISSING)
         return None
 
     # -- WAL needed ---------------------------------------------------------------------------------

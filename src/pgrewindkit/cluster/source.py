@@ -13,20 +13,13 @@ import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry, FileType
-from pgrewindkit.errors import ClassifiedError
+from pgrewindkit.errors import Kind, SourceError
 from pgrewindkit.formats.controlfile import parse_control_file
 from pgrewindkit.formats.timeline import TimelineHistory, history_file_name, parse_timeline_history
 from pgrewindkit.model import ControlFile
 
 if TYPE_CHECKING:
     import psycopg
-
-
-class SourceError(ClassifiedError):
-    """The source cannot be used: unreachable, refused, or missing a permission."""
-
-    def __init__(self, problem: str, *, kind: str = "source_unavailable") -> None:
-        super().__init__(problem, kind=kind)
 
 
 class Source(Protocol):
@@ -101,7 +94,7 @@ def connect(conninfo: str, *, connect_timeout: int = 10) -> psycopg.Connection[A
         import psycopg
     except ImportError:
         raise SourceError("a live server needs psycopg: pip install 'pgrewindkit[live]'",
-                          kind="psycopg_missing") from None
+                          kind=Kind.PSYCOPG_MISSING) from None
     try:
         return psycopg.connect(conninfo, autocommit=True, connect_timeout=connect_timeout,
                                application_name="pgrewindkit")
@@ -160,7 +153,7 @@ class LiveSource:
             return self._conn.execute(sql, params).fetchall()
         except psycopg.errors.InsufficientPrivilege as exc:
             raise SourceError(f"permission denied on {self.description} while {what}: {exc.diag.message_primary}",
-                              kind="permission_denied") from None
+                              kind=Kind.PERMISSION_DENIED) from None
         except psycopg.Error as exc:
             raise SourceError(f"{what} failed on {self.description}: {str(exc).strip()}") from None
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import attrs
 
 from pgrewindkit.actions.programs import find_program
+from pgrewindkit.errors import CommandError
 from pgrewindkit.majors.versions import by_major
 
 
@@ -67,9 +68,9 @@ def run_pg(argv: Sequence[str | Path], *, env: Mapping[str, str] | None = None, 
         timeout=timeout, stdin=subprocess.DEVNULL, cwd="/", **_as_postgres(),
     )
     if check and result.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(map(str, argv))} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
-        )
+        output = "\n".join(part for part in (result.stdout.strip(), result.stderr.strip()) if part)
+        raise CommandError(f"{Path(argv[0]).name} exited with status {result.returncode}: "
+                           + (output.splitlines()[-1] if output else "no output"), output=output)
     return result
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
-from typing import Any
 
-from pgrewindkit.errors import DataFileNotFoundError, FormatError, UnsupportedVersionError, file_error
+from pgrewindkit.errors import DataFileNotFoundError, FormatError, UnsupportedVersionError, WalReadError, file_error
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.timeline import TimelineHistory
 from pgrewindkit.formats.wal.reader import EndOfWal, RawRecord, Tally, WalReader
@@ -146,14 +145,6 @@ class Wal:
         common checkpoint); each one is read afresh, like pg_rewind does."""
         return BackwardScan(self, start)
 
-
-
-class WalReadError(FormatError):
-    """A record that should be there cannot be read; ``end`` says why."""
-
-    def __init__(self, problem: str, *, end: EndOfWal | None = None, **where: Any) -> None:
-        self.end = end
-        super().__init__(problem, **where)
 
 
 class BackwardScan:
