@@ -11,6 +11,8 @@ Callers may ``except`` a class or branch on ``error.kind``; both say the same th
     │   └── WalReadError                          wal_unreadable: a record that should be there cannot be read
     ├── DataFileNotFoundError (FileNotFoundError) file_not_found
     ├── DataFileAccessError (PermissionError)     file_access
+    ├── UnsafePathError                           unsafe_path: a link or special file where an action expected
+    │                                             its own file
     ├── ProgramNotFoundError (FileNotFoundError)  program_not_found: no PostgreSQL program of the right major
     ├── SourceError                               source_unavailable: the source cannot be reached or read
     │   ├── SourcePermissionError                 permission_denied
@@ -84,6 +86,7 @@ class Kind(str, enum.Enum):  # noqa: UP042 (StrEnum is 3.11+; 3.9 is supported)
     # actions
     TARGET_RUNNING = "target_running"
     NOT_STREAMING = "not_streaming"
+    UNSAFE_PATH = "unsafe_path"
 
     def __str__(self) -> str:
         # the same text from str() and format() on every Python version
@@ -202,6 +205,11 @@ class DataFileNotFoundError(PgRewindKitError, FileNotFoundError, kind=Kind.FILE_
 
 class DataFileAccessError(PgRewindKitError, PermissionError, kind=Kind.FILE_ACCESS):
     """A file exists but cannot be read."""
+
+
+class UnsafePathError(PgRewindKitError, kind=Kind.UNSAFE_PATH):
+    """A link, a special file or a file of the wrong owner where an action expected its own file
+    (see ``actions/safefs.py``)."""
 
 
 class ProgramNotFoundError(PgRewindKitError, FileNotFoundError, kind=Kind.PROGRAM_NOT_FOUND):
