@@ -50,7 +50,7 @@ def program_version(path: Path, runner: CommandRunner = run_command) -> tuple[in
 
 def candidate_dirs(major: int, bindir: str | os.PathLike[str] | None = None,
                    runner: CommandRunner = run_command) -> Iterator[Path]:
-    """Where to look, in order; lazily, so that ``pg_config`` runs only when ``bindir`` did not do."""
+    """Where to look, in order; lazily, so that ``pg_config`` runs only when ``bindir`` has no match."""
     if bindir:
         yield Path(bindir)
     pg_config = shutil.which("pg_config")
