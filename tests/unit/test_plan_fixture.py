@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pgrewindkit import Action, FileType, cli, find_divergence, plan_rewind
-from pgrewindkit.analysis.plan import FileAction, _relation_path, _sort_key
+from pgrewindkit.analysis.plan.filemap import relation_path, sort_key
+from pgrewindkit.analysis.plan.model import FileAction
 from pgrewindkit.majors.rewind import rules_for
 from tests.conftest import failover_expected
 
@@ -85,13 +86,13 @@ def test_cli_plan_errors(tmp_path: Path, failover_pair: Path) -> None:
      ("base/5/16384.0", False), ("pg_wal/000000010000000000000001", False)],
 )
 def test_relation_files_as_pg_rewind_recognises_them(path: str, is_relation: bool) -> None:
-    assert _relation_path(path, rules_for(15)) is is_relation
+    assert relation_path(path, rules_for(15)) is is_relation
 
 
 def test_order_of_the_file_map() -> None:
     actions = [FileAction("b", Action.REMOVE), FileAction("b/c", Action.REMOVE), FileAction("a", Action.COPY),
                FileAction("base/1", Action.NONE, (1,)), FileAction("a/b", Action.CREATE)]
-    ordered = sorted(actions, key=_sort_key)
+    ordered = sorted(actions, key=sort_key)
     assert [(f.path, f.action.name) for f in ordered] == [
         ("a/b", "CREATE"), ("a", "COPY"), ("base/1", "NONE"), ("b/c", "REMOVE"), ("b", "REMOVE")]
     assert FileType.REGULAR.value == "regular"

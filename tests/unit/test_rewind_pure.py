@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pgrewindkit import PgRewindKitError
-from pgrewindkit.actions.rewind import ProgressEvent, RewindOptions, build_command, classify, parse_progress
+from pgrewindkit.actions.rewind import RewindOptions, build_command
+from pgrewindkit.actions.rewind_output import ProgressEvent, classify, parse_progress
 
 PG_REWIND = Path("/usr/lib/postgresql/15/bin/pg_rewind")
 

@@ -1,6 +1,7 @@
 """The whole failback: stop the old primary, plan, fetch missing WAL, rewind, keep its own
 configuration, configure it as a standby of the new primary, start it, and wait until the new
-primary reports it streaming."""
+primary reports it streaming. The source is reached through ``connect`` (a ``LiveSource`` unless a
+caller, a test say, gives another ``Source``) and every program runs through ``runner``."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from contextlib import closing
 
 import attrs
 
+from pgrewindkit.actions.archive import target_restore_command
 from pgrewindkit.actions.pgctl import CommandRunner, run_command, start
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.recovery import read_current, recovery_config, write_recovery_config
-from pgrewindkit.actions.rewind import ProgressEvent, RewindResult, rewind, target_restore_command
+from pgrewindkit.actions.rewind import ProgressEvent, RewindResult, rewind
 from pgrewindkit.cluster.conninfo import make_conninfo, parse_conninfo
 from pgrewindkit.cluster.datadir import DataDirectory
-from pgrewindkit.cluster.source import LiveSource
+from pgrewindkit.cluster.source import LiveSource, Source
 from pgrewindkit.errors import FailbackError, Kind, SourceError
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,7 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
              slot_name: str | None = None, timeout: float = 120.0, runner: CommandRunner = run_command,
              on_step: Callable[[Step], None] | None = None,
              on_progress: Callable[[ProgressEvent], None] | None = None,
-             config_file: str | None = None) -> FailbackResult:
+             config_file: str | None = None, connect: Callable[[str], Source] = LiveSource) -> FailbackResult:
     tgt = DataDirectory(target)
     major = tgt.control.major
     name = application_name or f"pgrewindkit_{tgt.control.system_identifier % 100000}_{tgt.path.name}"
@@ -69,7 +72,7 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
 
     standby_restore = restore_command or target_restore_command(tgt)
     try:
-        with LiveSource(source_conninfo) as source:
+        with closing(connect(source_conninfo)) as source:
             result = rewind(tgt.path, source, bindir=bindir, restore_command=restore_command, stop_target=True,
                             runner=runner, on_progress=on_progress, source_conninfo=source_conninfo,
                             config_file=config_file)
@@ -79,7 +82,7 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
                                      current_auto_conf=read_current(tgt.path, major))
             written = write_recovery_config(tgt.path, config)
             done("recovery configuration", ", ".join(p.name for p in written))
-            pg_ctl = find_program("pg_ctl", major, bindir).path
+            pg_ctl = find_program("pg_ctl", major, bindir, runner=runner).path
             log_file = (result.backup or tgt.path.parent) / f"{tgt.path.name}.pgrewindkit-startup.log"
             start(pg_ctl, tgt.path, log_file, runner=runner, timeout=int(timeout), config_file=config_file)
             done("start", f"started as a standby (log: {log_file})")
@@ -102,13 +105,10 @@ def _rewind_detail(result: RewindResult) -> str:
             + (f"; fetched {len(result.fetched_wal)} WAL segments" if result.fetched_wal else ""))
 
 
-def _wait_streaming(source: LiveSource, application_name: str, timeout: float) -> bool:
+def _wait_streaming(source: Source, application_name: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = source.query("SELECT state FROM pg_stat_replication WHERE application_name = %s",
-                             (application_name,), what="reading pg_stat_replication")
-        if any(row[0] == "streaming" for row in rows):
+    while (now := time.monotonic()) < deadline:
+        if source.standby_streaming(application_name):
             return True
-        time.sleep(0.2)
+        time.sleep(min(0.2, deadline - now))
     return False
-

@@ -1,17 +1,19 @@
 """Finding the PostgreSQL programs of the right major: an explicit directory, ``pg_config
 --bindir``, Debian's ``/usr/lib/postgresql/N/bin``, then ``PATH``. A program of another major is
-refused with a clear message: pg_rewind only works on clusters of its own major."""
+refused with a clear message: pg_rewind only works on clusters of its own major. The programs'
+``--version`` and ``pg_config`` run through the same injectable command runner as everything else."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
-import subprocess
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import attrs
 
+from pgrewindkit.actions.pgctl import CommandRunner, run_command
 from pgrewindkit.errors import BinaryNotFoundError
 
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
@@ -24,43 +26,47 @@ class Program:
     version: str
 
 
-def program_version(path: Path) -> tuple[int, str] | None:
+def _output(runner: CommandRunner, argv: Sequence[str]) -> tuple[int, str] | None:
+    """Exit status and output of a quick query (``--version``, ``--bindir``); None if it cannot run."""
+    lines: list[str] = []
     try:
-        out = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30,
-                             check=False, env={**os.environ, "LC_ALL": "C"}).stdout
+        code = runner(argv, env={**os.environ, "LC_ALL": "C"}, user=None, on_line=lines.append)
     except OSError:
         return None
-    match = _VERSION.search(out)
-    if match is None:
+    return code, "\n".join(lines).strip()
+
+
+def program_version(path: Path, runner: CommandRunner = run_command) -> tuple[int, str] | None:
+    ran = _output(runner, [str(path), "--version"])
+    match = _VERSION.search(ran[1]) if ran is not None else None
+    if ran is None or match is None:
         return None
-    return int(match[1]), out.strip()
+    return int(match[1]), ran[1]
 
 
-def candidate_dirs(major: int, bindir: str | os.PathLike[str] | None = None) -> list[Path]:
-    dirs: list[Path] = []
+def candidate_dirs(major: int, bindir: str | os.PathLike[str] | None = None,
+                   runner: CommandRunner = run_command) -> Iterator[Path]:
+    """Where to look, in order; lazily, so that ``pg_config`` runs only when ``bindir`` has no match."""
     if bindir:
-        dirs.append(Path(bindir))
+        yield Path(bindir)
     pg_config = shutil.which("pg_config")
     if pg_config:
-        try:
-            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=30, check=False)
-            if out.returncode == 0 and out.stdout.strip():
-                dirs.append(Path(out.stdout.strip()))
-        except OSError:
-            pass
-    dirs.append(Path(f"/usr/lib/postgresql/{major}/bin"))
-    dirs += [Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p]
-    return dirs
+        ran = _output(runner, [pg_config, "--bindir"])
+        if ran is not None and ran[0] == 0 and ran[1]:
+            yield Path(ran[1])
+    yield Path(f"/usr/lib/postgresql/{major}/bin")
+    yield from (Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p)
 
 
-def find_program(name: str, major: int, bindir: str | os.PathLike[str] | None = None) -> Program:
+def find_program(name: str, major: int, bindir: str | os.PathLike[str] | None = None, *,
+                 runner: CommandRunner = run_command) -> Program:
     """``name`` (pg_rewind, pg_ctl, postgres …) of PostgreSQL ``major``."""
     seen = []
-    for directory in candidate_dirs(major, bindir):
+    for directory in candidate_dirs(major, bindir, runner):
         path = directory / name
         if not path.is_file() or not os.access(path, os.X_OK):
             continue
-        found = program_version(path)
+        found = program_version(path, runner)
         if found is None:
             continue
         found_major, text = found

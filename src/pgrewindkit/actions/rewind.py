@@ -1,37 +1,35 @@
 """pg_rewind behind a typed API: the command line built by a pure function for the target's major,
-the plan first, missing WAL fetched, the target's configuration and ``pg_control`` copied aside
-before the point of no return and put back on failure, progress as events, a typed result or a
-typed error whose kind comes from pg_rewind's message (in every wording it has used)."""
+the plan first, missing WAL fetched (``archive``), the target's configuration and ``pg_control``
+kept aside before the point of no return and put back on failure (``backup``), progress as
+events, a typed result or a typed error whose kind comes from pg_rewind's message
+(``rewind_output``). Every program runs through the injectable ``CommandRunner``."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
-import re
 import shlex
-import shutil
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import attrs
 
+from pgrewindkit.actions import archive, backup
 from pgrewindkit.actions.pgctl import CommandRunner, owner_of, run_command, single_user_recovery, stop
 from pgrewindkit.actions.programs import find_program
-from pgrewindkit.actions.recovery import copy_aside
+from pgrewindkit.actions.rewind_output import ProgressEvent as ProgressEvent  # re-exported: the public name
+from pgrewindkit.actions.rewind_output import classify, error_line, parse_progress, started_copying, warnings
 from pgrewindkit.analysis.plan import RewindPlan, plan_rewind
 from pgrewindkit.cluster.conninfo import without_password
 from pgrewindkit.cluster.datadir import DataDirectory
-from pgrewindkit.cluster.pgconf import parse_settings, settings_changes
-from pgrewindkit.cluster.source import LiveSource, LocalSource, Source
-from pgrewindkit.errors import Kind, PgRewindKitError, RewindError, TargetState
+from pgrewindkit.cluster.source import LocalSource, Source
+from pgrewindkit.errors import CommandError, Kind, PgRewindKitError, RewindError, TargetState
 from pgrewindkit.formats.lsn import LSN
+from pgrewindkit.majors.programs import first_major_with, programs_for
 from pgrewindkit.majors.rewind import rules_for
 
 log = logging.getLogger(__name__)
-
-CONFIG_FILES = ("postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf")
 
 
 @attrs.frozen
@@ -76,74 +74,23 @@ def build_command(program: Path, options: RewindOptions, major: int) -> Command:
         argv += ["--source-server", conninfo]
         if password is not None:
             env["PGPASSWORD"] = password
-    gates = [
-        (options.dry_run, "--dry-run", 9), (options.progress, "--progress", 9), (options.debug, "--debug", 9),
-        (options.no_sync, "--no-sync", 12), (not options.ensure_shutdown, "--no-ensure-shutdown", 13),
-        (options.restore_target_wal, "--restore-target-wal", 13),
-        (options.write_recovery_conf, "--write-recovery-conf", 13),
-    ]
-    for wanted, flag, since in gates:
-        if wanted:
-            if major < since:
-                raise PgRewindKitError(f"pg_rewind {major} has no {flag} (it appeared in {since})")
-            argv.append(flag)
+    wanted = [(options.dry_run, "--dry-run"), (options.progress, "--progress"), (options.debug, "--debug"),
+              (options.no_sync, "--no-sync"), (not options.ensure_shutdown, "--no-ensure-shutdown"),
+              (options.restore_target_wal, "--restore-target-wal"),
+              (options.write_recovery_conf, "--write-recovery-conf")]
+    argv += [_available(flag, major) for on, flag in wanted if on]
     if options.write_recovery_conf and options.source_server is None:
         raise PgRewindKitError("--write-recovery-conf needs a source server")
-    valued = [(options.config_file, "--config-file", 15)]
-    for value, flag, since in valued:
-        if value is not None:
-            if major < since:
-                raise PgRewindKitError(f"pg_rewind {major} has no {flag} (it appeared in {since})")
-            argv.append(f"{flag}={value}")
+    if options.config_file is not None:
+        argv.append(f"{_available('--config-file', major)}={options.config_file}")
     return Command(tuple(argv), env)
 
 
-# -- reading pg_rewind's output ------------------------------------------------------------------------
-
-_PREFIX = re.compile(r"^(?:pg_rewind: )?(?:(error|fatal|FATAL|warning|detail|hint): +)?")
-_PROGRESS = re.compile(r"^\s*(\d+)/(\d+) kB \((\d+)%\) copied")
-_DIVERGED = re.compile(r"servers diverged at WAL (?:location|position) (\S+) on timeline (\d+)")
-_CHECKPOINT = re.compile(r"rewinding from last common checkpoint at (\S+) on timeline (\d+)")
-_NEED = re.compile(r"need to copy (\d+) MB \(total source directory size is (\d+) MB\)")
-
-# pg_rewind's messages → error kinds; every wording 10–18 used (fatal:/error:, position/location).
-ERROR_KINDS: tuple[tuple[str, str], ...] = (
-    ("source and target clusters are from different systems", Kind.DIFFERENT_SYSTEMS),
-    ("clusters are not compatible with this version of pg_rewind", Kind.INCOMPATIBLE_CLUSTERS),
-    ("target server needs to use either data checksums or", Kind.NO_WAL_LOG_HINTS_OR_CHECKSUMS),
-    ("target server must be shut down cleanly", Kind.TARGET_NOT_CLEANLY_SHUT_DOWN),
-    ("source data directory must be shut down cleanly", Kind.SOURCE_NOT_CLEANLY_SHUT_DOWN),
-    ("could not find common ancestor", Kind.NO_COMMON_ANCESTOR),
-    ("could not find previous WAL record", Kind.WAL_MISSING),
-    ("could not read WAL record", Kind.WAL_MISSING),
-    ("could not open file", Kind.WAL_MISSING),
-    ("record type is not recognized", Kind.UNRECOGNIZED_WAL_RECORD),
-    ("full_page_writes", Kind.FULL_PAGE_WRITES_OFF),
-    ("source server must not be in recovery mode", Kind.SOURCE_IN_RECOVERY),
-    ("could not connect to server", Kind.SOURCE_UNAVAILABLE),
-    ("connection to server", Kind.SOURCE_UNAVAILABLE),
-    ("cannot be executed by \"root\"", "run_as_root"),
-    ("postgres single-user mode in target cluster failed", Kind.CRASH_RECOVERY_FAILED),
-    ("restore_command is not set", Kind.RESTORE_COMMAND_MISSING),
-    ("permission denied", Kind.PERMISSION_DENIED),
-)
-
-
-def classify(message: str) -> str:
-    lowered = message.lower()
-    return next((kind for text, kind in ERROR_KINDS if text.lower() in lowered), Kind.PG_REWIND_FAILED)
-
-
-@attrs.frozen
-class ProgressEvent:
-    done_kb: int
-    total_kb: int
-    percent: int
-
-
-def parse_progress(line: str) -> ProgressEvent | None:
-    match = _PROGRESS.match(line)
-    return ProgressEvent(int(match[1]), int(match[2]), int(match[3])) if match else None
+def _available(flag: str, major: int) -> str:
+    """``flag``, if pg_rewind of ``major`` has it."""
+    if flag not in programs_for(major).pg_rewind_options:
+        raise PgRewindKitError(f"pg_rewind {major} has no {flag} (it appeared in {first_major_with(flag)})")
+    return flag
 
 
 @attrs.frozen
@@ -165,15 +112,6 @@ class RewindResult:
     output: str = ""
 
 
-def _error_line(lines: list[str]) -> str | None:
-    for line in lines:
-        match = _PREFIX.match(line)
-        level = match[1] if match else None
-        if level and level.lower() in ("error", "fatal"):
-            return line[match.end():] if match else line
-    return None
-
-
 # -- the rewind -------------------------------------------------------------------------------------
 
 
@@ -190,49 +128,29 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     started = time.monotonic()
     tgt = DataDirectory(target)
     major = tgt.control.major
-    pg_rewind = find_program("pg_rewind", major, bindir)
-    src: Source = source if not isinstance(source, str | os.PathLike) else LocalSource(source)
-    if isinstance(src, LiveSource) and source_conninfo is None:
-        source_conninfo = src.connection_string()
+    pg_rewind = find_program("pg_rewind", major, bindir, runner=runner)
+    src = LocalSource(source) if isinstance(source, (str, os.PathLike)) else source
+    conninfo = source_conninfo if source_conninfo is not None else src.connection_string()
     _ensure_stopped(tgt, major, bindir, stop_target, runner)
-    plan = plan_rewind(src, tgt)
-    fetched: list[str] = []
-    while plan.error is not None and plan.error.kind == Kind.WAL_MISSING:
-        # each plan sees further once the segments it asked for are there
-        more = fetch_missing_wal(tgt, plan, restore_command, runner)
-        if not more:
-            break
-        fetched += more
-        plan = plan_rewind(src, tgt)
+    plan, fetched = _plan_with_wal(src, tgt, restore_command, runner)
     if plan.error is not None and plan.error.kind != Kind.TARGET_NOT_CLEANLY_SHUT_DOWN:
         raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind=plan.error.kind)
     if plan.outcome == "no_rewind_required":
         return _result("no_rewind_required", plan, started, "", fetched=fetched)
-    options = RewindOptions(target_pgdata=tgt.path, source_pgdata=src.datadir.path if isinstance(src, LocalSource)
-                            else None, source_server=source_conninfo if isinstance(src, LiveSource) else None,
-                            dry_run=dry_run, progress=True, debug=False,
-                            config_file=config_file if rules_for(major).takes_config_file else None)
+    takes_config_file = "--config-file" in programs_for(major).pg_rewind_options
+    options = RewindOptions(target_pgdata=tgt.path, source_pgdata=src.pgdata,
+                            source_server=conninfo if src.is_live else None, dry_run=dry_run, progress=True,
+                            debug=False, config_file=config_file if takes_config_file else None)
     command = build_command(pg_rewind.path, options, major)
-    backup = None if dry_run else _keep_aside(tgt, backup_dir)
-    lines: list[str] = []
-
-    def on_line(line: str) -> None:
-        lines.append(line)
-        log.debug("pg_rewind: %s", line)
-        event = parse_progress(line.removeprefix("pg_rewind: "))
-        if event is not None and on_progress is not None:
-            on_progress(event)
-
-    env = {k: v for k, v in os.environ.items() if k not in ("PGDATA", "PGPASSWORD")} | dict(command.env)
-    code = runner(command.argv, env=env, user=owner_of(tgt.path), on_line=on_line)
-    output = "\n".join(lines)
+    kept_aside = None if dry_run else backup.keep_aside(tgt, backup_dir)
+    code, lines = _run_pg_rewind(command, tgt, runner, on_progress)
     if code != 0:
-        raise _failed(lines, code, backup, tgt)
+        raise _failed(lines, code, kept_aside)
     if dry_run:
         return _result("dry_run", plan, started, command.shown(), lines=lines, fetched=fetched)
-    kept, differences = _restore_configuration(tgt, backup)
-    return _result("rewound", plan, started, command.shown(), lines=lines, fetched=fetched, backup=backup,
-                   kept=kept, differences=differences, output=output)
+    kept, differences = backup.restore_configuration(kept_aside)
+    return _result("rewound", plan, started, command.shown(), lines=lines, fetched=fetched, backup=kept_aside,
+                   kept=kept, differences=differences, output="\n".join(lines))
 
 
 def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[str] | None, stop_target: bool,
@@ -241,126 +159,32 @@ def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[st
         if not stop_target:
             raise RewindError("the target server is running; stop it cleanly first (or ask for it to be stopped)",
                               kind=Kind.TARGET_RUNNING)
-        stop(find_program("pg_ctl", major, bindir).path, tgt.path, runner=runner)
+        stop(find_program("pg_ctl", major, bindir, runner=runner).path, tgt.path, runner=runner)
     if not tgt.control.state.is_clean_shutdown and not rules_for(major).ensures_shutdown:
         # pg_rewind 13+ does this itself; before, it just refuses
-        single_user_recovery(find_program("postgres", major, bindir).path, tgt.path, runner=runner)
+        single_user_recovery(find_program("postgres", major, bindir, runner=runner).path, tgt.path, runner=runner)
     tgt.refresh()  # the control file may have changed
 
 
-def _keep_aside(tgt: DataDirectory, backup_dir: str | os.PathLike[str] | None) -> Path:
-    """Copy ``global/pg_control`` and the configuration files aside, outside the data directory."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    where = Path(backup_dir) if backup_dir else tgt.path.parent / f"{tgt.path.name}.pgrewindkit-{stamp}"
-    files = [tgt.path / "global" / "pg_control", *(tgt.path / name for name in CONFIG_FILES),
-             *_included_files(tgt)]
-    copy_aside(files, where)
-    (where / "files.txt").write_text("".join(f"{p}\n" for p in files if p.exists()))
-    _give_to_owner(where, tgt.path)
-    return where
+def _plan_with_wal(src: Source, tgt: DataDirectory, restore_command: str | None,
+                   runner: CommandRunner) -> tuple[RewindPlan, list[str]]:
+    """The plan, once the WAL it needs is in ``pg_wal``; the segments fetched for it."""
+    plan = plan_rewind(src, tgt)
+    fetched: list[str] = []
+    while plan.error is not None and plan.error.kind == Kind.WAL_MISSING:
+        # each plan sees further once the segments it asked for are there
+        more = _fetch_missing_wal(tgt, plan, restore_command, runner)
+        if not more:
+            break
+        fetched += more
+        plan = plan_rewind(src, tgt)
+    return plan, fetched
 
 
-def _give_to_owner(directory: Path, pgdata: Path) -> None:
-    """The copies belong to the data directory's owner, and to nobody else (they may hold passwords)."""
-    directory.chmod(0o700)
-    if os.geteuid() != 0:
-        return
-    owner = pgdata.stat()
-    for path in [directory, *directory.iterdir()]:
-        os.chown(path, owner.st_uid, owner.st_gid)
-
-
-def _included_files(tgt: DataDirectory) -> list[Path]:
-    """Files ``postgresql.conf`` includes from inside the data directory (pg_rewind copies those too)."""
-    try:
-        settings = parse_settings((tgt.path / "postgresql.conf").read_text())
-    except OSError:
-        return []
-    paths = []
-    for key in ("include", "include_if_exists"):
-        value = settings.get(key)
-        if value:
-            path = (tgt.path / value).resolve()
-            if tgt.path.resolve() in path.parents and path.is_file():
-                paths.append(path)
-    return paths
-
-
-def _restore_configuration(tgt: DataDirectory, backup: Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Put the target's own configuration back over the source's copies; say how those differed."""
-    if backup is None:
-        return (), ()
-    kept, differences = [], []
-    for line in (backup / "files.txt").read_text().splitlines():
-        original = Path(line)
-        if original.name == "pg_control":
-            continue
-        saved = backup / original.name
-        copied = original.read_text(errors="replace") if original.exists() else ""
-        ours = saved.read_text(errors="replace")
-        if copied != ours:
-            differences += [f"{original.name}: {d}" for d in settings_changes(ours, copied, original.name)]
-        shutil.copy2(saved, original)
-        kept.append(original.name)
-    return tuple(kept), tuple(differences)
-
-
-def _failed(lines: list[str], code: int, backup: Path | None, tgt: DataDirectory) -> RewindError:
-    message = _error_line(lines) or f"pg_rewind exited with status {code}"
-    started_copying = any(_NEED.search(line) or parse_progress(line.removeprefix("pg_rewind: ")) for line in lines)
-    state, detail = TargetState.UNCHANGED, ""
-    if backup is not None:
-        for line in (backup / "files.txt").read_text().splitlines():
-            original = Path(line)
-            shutil.copy2(backup / original.name, original)
-        if started_copying:
-            state = TargetState.PARTIALLY_REWOUND
-            detail = ("data files were being copied, so do not start it; run the rewind again or take a new base "
-                      f"backup (its pg_control and configuration were put back from {backup})")
-        else:
-            detail = f"pg_control and configuration checked against {backup}"
-    return RewindError(message, kind=classify(message), state=state, state_detail=detail, backup=backup,
-                       output="\n".join(lines))
-
-
-def _result(outcome: str, plan: RewindPlan, started: float, command: str, *, lines: list[str] | None = None,
-            fetched: list[str] | None = None, backup: Path | None = None, kept: tuple[str, ...] = (),
-            differences: tuple[str, ...] = (), output: str = "") -> RewindResult:
-    lines = lines or []
-    d = plan.divergence
-    c = d.last_common_checkpoint if d else None
-    warnings = tuple(line.split("warning: ", 1)[1] for line in lines if "warning: " in line)
-    return RewindResult(
-        outcome=outcome, plan=plan, divergence_lsn=d.lsn if d else None, divergence_timeline=d.timeline if d else None,
-        checkpoint_lsn=c.lsn if c else None, checkpoint_timeline=c.timeline if c else None,
-        bytes_copied=plan.bytes_to_copy if outcome == "rewound" else 0, seconds=time.monotonic() - started,
-        command=command, warnings=warnings + (d.warnings if d else ()), fetched_wal=tuple(fetched or ()),
-        config_kept=kept, config_differences=differences, backup=backup, output=output,
-    )
-
-
-# -- WAL from the archive ------------------------------------------------------------------------
-
-
-def target_restore_command(tgt: DataDirectory) -> str | None:
-    """The target's own ``restore_command`` (recovery.conf/recovery.done up to 11, the configuration from 12)."""
-    names = (("recovery.conf", "recovery.done") if tgt.control.version.uses_recovery_conf
-             else ("postgresql.auto.conf", "postgresql.conf"))
-    for name in names:
-        try:
-            value = parse_settings((tgt.path / name).read_text()).get("restore_command")
-        except OSError:
-            continue
-        if value:
-            return value
-    return None
-
-
-def fetch_missing_wal(tgt: DataDirectory, plan: RewindPlan, restore_command: str | None,
-                      runner: CommandRunner) -> list[str]:
-    """Fetch the segments the plan needs and ``pg_wal`` lacks, with a restore command (``%f`` the
-    file name, ``%p`` the path to write), for every major, as the target's owner."""
-    command = restore_command or target_restore_command(tgt)
+def _fetch_missing_wal(tgt: DataDirectory, plan: RewindPlan, restore_command: str | None,
+                       runner: CommandRunner) -> list[str]:
+    """The segments the plan needs and ``pg_wal`` lacks, from the archive, for every major."""
+    command = restore_command or archive.target_restore_command(tgt)
     missing = [s.name for s in plan.wal_segments_needed if not s.present]
     if not missing:
         if plan.error is not None:
@@ -369,17 +193,57 @@ def fetch_missing_wal(tgt: DataDirectory, plan: RewindPlan, restore_command: str
     if not command:
         raise RewindError(f"WAL segments {', '.join(missing)} are missing from pg_wal and there is no restore "
                           "command (give one, or set restore_command in the target)", kind=Kind.WAL_MISSING)
-    if "%r" in command:
-        raise RewindError("cannot use restore_command with %r placeholder", kind=Kind.RESTORE_COMMAND_INVALID)
-    fetched = []
-    for name in missing:
-        path = tgt.path / "pg_wal" / name
-        shell = command.replace("%f", name).replace("%p", str(path)).replace("%%", "%")
-        lines: list[str] = []
-        code = runner(["/bin/sh", "-c", shell], env=dict(os.environ), user=owner_of(tgt.path), on_line=lines.append)
-        if code != 0 or not path.exists():
-            raise RewindError(f"restore command failed for {name} (exit {code}): {' | '.join(lines[-2:])}",
-                              kind=Kind.WAL_MISSING)
-        fetched.append(name)
-    return fetched
+    problem = archive.placeholder_problem(command)
+    if problem is not None:
+        raise RewindError(problem, kind=Kind.RESTORE_COMMAND_INVALID)
+    try:
+        return archive.restore_segments(tgt, missing, command, runner)
+    except CommandError as exc:
+        raise RewindError(exc.problem, kind=Kind.WAL_MISSING) from None
 
+
+def _run_pg_rewind(command: Command, tgt: DataDirectory, runner: CommandRunner,
+                   on_progress: Callable[[ProgressEvent], None] | None) -> tuple[int, list[str]]:
+    """Run pg_rewind as the target's owner; its exit status and every line it printed."""
+    lines: list[str] = []
+
+    def on_line(line: str) -> None:
+        lines.append(line)
+        log.debug("pg_rewind: %s", line)
+        event = parse_progress(line)
+        if event is not None and on_progress is not None:
+            on_progress(event)
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PGDATA", "PGPASSWORD")} | dict(command.env)
+    return runner(command.argv, env=env, user=owner_of(tgt.path), on_line=on_line), lines
+
+
+def _failed(lines: list[str], code: int, kept_aside: Path | None) -> RewindError:
+    """The error for a pg_rewind that failed, once the files kept aside are back."""
+    message = error_line(lines) or f"pg_rewind exited with status {code}"
+    state, detail = TargetState.UNCHANGED, ""
+    if kept_aside is not None:
+        backup.put_back(kept_aside)
+        if started_copying(lines):
+            state = TargetState.PARTIALLY_REWOUND
+            detail = ("data files were being copied, so do not start it; run the rewind again or take a new base "
+                      f"backup (its pg_control and configuration were put back from {kept_aside})")
+        else:
+            detail = f"pg_control and configuration checked against {kept_aside}"
+    return RewindError(message, kind=classify(message), state=state, state_detail=detail, backup=kept_aside,
+                       output="\n".join(lines))
+
+
+def _result(outcome: str, plan: RewindPlan, started: float, command: str, *, lines: list[str] | None = None,
+            fetched: list[str] | None = None, backup: Path | None = None, kept: tuple[str, ...] = (),
+            differences: tuple[str, ...] = (), output: str = "") -> RewindResult:
+    d = plan.divergence
+    c = d.last_common_checkpoint if d else None
+    return RewindResult(
+        outcome=outcome, plan=plan, divergence_lsn=d.lsn if d else None, divergence_timeline=d.timeline if d else None,
+        checkpoint_lsn=c.lsn if c else None, checkpoint_timeline=c.timeline if c else None,
+        bytes_copied=plan.bytes_to_copy if outcome == "rewound" else 0, seconds=time.monotonic() - started,
+        command=command, warnings=warnings(lines or []) + (d.warnings if d else ()),
+        fetched_wal=tuple(fetched or ()), config_kept=kept, config_differences=differences, backup=backup,
+        output=output,
+    )

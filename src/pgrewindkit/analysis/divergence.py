@@ -10,11 +10,11 @@ from typing import Any
 import attrs
 
 from pgrewindkit.cluster.datadir import DataDirectory
-from pgrewindkit.cluster.source import LiveSource, LocalSource, Source
-from pgrewindkit.errors import DivergenceError, Kind, PgRewindKitError
+from pgrewindkit.cluster.source import LocalSource, Source
+from pgrewindkit.errors import DivergenceError, Kind, PgRewindKitError, WalReadError
 from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.timeline import TimelineHistory
-from pgrewindkit.formats.wal import EndOfWal, Wal, WalReadError, WalRecord, open_wal
+from pgrewindkit.formats.wal import EndOfWal, Wal, WalRecord, open_wal
 from pgrewindkit.majors.layouts.xlog import SIZE_OF_LONG_PHD, SIZE_OF_SHORT_PHD
 from pgrewindkit.majors.rewind import RewindRules, rules_for
 from pgrewindkit.model import ControlFile, TimelineSpan
@@ -78,19 +78,18 @@ def _history(side: Source | DataDirectory, timeline: int, what: str) -> Timeline
         raise DivergenceError(f"cannot read the {what}'s timeline history: {exc}", kind=Kind.HISTORY_MISSING) from None
 
 
-def find_divergence(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str],
-                    ) -> Divergence:
+def find_divergence(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str], *,
+                    through_end_of_wal: bool = False) -> Divergence:
     """Whether ``target`` must be rewound to follow ``source``, where they diverged, and from which
-    checkpoint a rewind would start."""
-    src = source if not isinstance(source, str | os.PathLike) else LocalSource(source)
+    checkpoint a rewind would start: pg_rewind's decision. ``through_end_of_wal`` (for an uncleanly
+    stopped target) takes the end of the target's WAL to be the end of valid WAL after its
+    checkpoint, where crash recovery would stop, instead of the checkpoint record's end."""
+    src = LocalSource(source) if isinstance(source, (str, os.PathLike)) else source
     tgt = target if isinstance(target, DataDirectory) else DataDirectory(target)
-    return _find(src, tgt)
+    return _decide(src, tgt, through_end_of_wal)
 
 
-def _find(source: Source, target: DataDirectory, *, through_end_of_wal: bool = False) -> Divergence:
-    """pg_rewind's decision; ``through_end_of_wal`` (an uncleanly stopped target) takes the end of
-    the target's WAL to be the end of valid WAL after its checkpoint, where crash recovery would
-    stop, instead of the checkpoint record's end."""
+def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> Divergence:
     target_cf = target.control
     source_cf = source.control
     rules = rules_for(target_cf.major)
@@ -180,37 +179,27 @@ def _same_timeline_warnings(source: Source, target: DataDirectory) -> tuple[str,
     last checkpoint is. pg_rewind will not undo either."""
     target_cf = target.control
     tli = target_cf.timeline
-    if isinstance(source, LiveSource):
-        rows = source.query("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
-                            "ELSE pg_current_wal_insert_lsn() END::text", what="reading its WAL position")
-        source_end = LSN.parse(rows[0][0]) if rows and rows[0][0] else LSN(0)
-    else:
-        source_cf = source.control
-        source_end = max(source_cf.checkpoint, source_cf.min_recovery_point)
+    source_end = source.wal_position()
     if target_cf.checkpoint > source_end:
         return (f"both clusters are on timeline {tli}, but the target's WAL goes on to {target_cf.checkpoint}, past "
                 f"the source's {source_end}: the target has writes the source does not have, and pg_rewind will "
                 "not undo them",)
-    if isinstance(source, LocalSource):
-        return _compare_records(source, target, target_cf.checkpoint, tli)
-    return ()
+    return _compare_records(source, target, target_cf.checkpoint, tli)
 
 
-def _compare_records(source: LocalSource, target: DataDirectory, lsn: LSN, tli: int) -> tuple[str, ...]:
+def _compare_records(source: Source, target: DataDirectory, lsn: LSN, tli: int) -> tuple[str, ...]:
     """The target's checkpoint record against what the source's WAL holds at the same place."""
     try:
         ours = open_wal(target.path).read_record(lsn)
-        source_wal = open_wal(source.datadir.path)
     except PgRewindKitError:
         return ()
-    size = source_wal.directory.segment_size
-    if WalSegment(tli, lsn.segment_number(size)).file_name(size) not in source_wal.directory.segment_names:
-        return ()  # the source no longer has that WAL: nothing to compare
     try:
-        theirs = source_wal.read_record(lsn)
+        theirs = source.wal_record(lsn, tli)
     except PgRewindKitError:
         return (f"both clusters are on timeline {tli}, but the source's WAL has no record where the target's last "
                 f"checkpoint is ({lsn}): their WAL differs, and pg_rewind will not see it",)
+    if theirs is None:
+        return ()  # the source cannot show that WAL (a server, or gone): nothing to compare
     if (ours.tot_len, ours.prev, ours.info, ours.rmid, ours.main_data) != (
             theirs.tot_len, theirs.prev, theirs.info, theirs.rmid, theirs.main_data):
         return (f"both clusters are on timeline {tli}, but at {lsn} the target has {ours.rmgr}/{ours.type} and the "

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import attrs
 
-from pgrewindkit.actions.recovery import RECOVERY_SETTINGS
+from pgrewindkit.cluster.conninfo import mask_password
 from pgrewindkit.cluster.datadir import DataDirectory
-from pgrewindkit.cluster.pgconf import mask, parse_settings
-from pgrewindkit.cluster.source import mask_password
+from pgrewindkit.cluster.pgconf import RECOVERY_SETTINGS, mask, parse_settings
 from pgrewindkit.errors import PgRewindKitError
 from pgrewindkit.formats.lsn import LSN, WalSegment, is_segment_file_name
 from pgrewindkit.formats.timeline import TimelineHistory
 from pgrewindkit.formats.wal import open_wal
 from pgrewindkit.formats.wal.reader import Tally
+from pgrewindkit.majors.programs import programs_for
 from pgrewindkit.model import ControlFile, DBState
 from pgrewindkit.render.controldata import JSONValue, controldata_json
 
@@ -132,7 +132,7 @@ def _recovery(datadir: DataDirectory, control: ControlFile) -> dict[str, str]:
     for name in SIGNAL_FILES:
         if (datadir.path / name).exists():
             found[name] = "present"
-    sources = (("recovery.conf", "recovery.done") if control.version.uses_recovery_conf
+    sources = (("recovery.conf", "recovery.done") if programs_for(control.major).recovery_conf
                else ("postgresql.conf", "postgresql.auto.conf"))
     for source in sources:
         text = _text(datadir.path / source)

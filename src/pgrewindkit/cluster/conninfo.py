@@ -1,5 +1,5 @@
-"""libpq connection strings: parsed (keyword=value or URI), built with libpq's quoting, and split
-from their password so that it never reaches a command line or a log."""
+"""libpq connection strings: parsed (keyword=value or URI), built with libpq's quoting, split from
+their password so that it never reaches a command line, and masked so that it never reaches a log."""
 
 from __future__ import annotations
 
@@ -10,6 +10,18 @@ from pgrewindkit.errors import FormatError
 
 _SAFE_VALUE = re.compile(r"[^\s'\\]+")
 _PAIR = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']*)")
+_PASSWORD_IN_URI = re.compile(r"(://[^:/@]*:)[^@]*@")
+_PASSWORD_KEYWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def mask_password(text: str) -> str:
+    """``text`` with any password in a conninfo string or URI replaced by ``********``."""
+    return mask_password_keyword(_PASSWORD_IN_URI.sub(r"\1********@", text))
+
+
+def mask_password_keyword(text: str) -> str:
+    """``text`` with the value of any ``password=`` keyword replaced by ``********``."""
+    return _PASSWORD_KEYWORD.sub(r"\1********", text)
 
 
 def conninfo_value(value: str) -> str:

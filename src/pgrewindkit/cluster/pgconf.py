@@ -7,8 +7,16 @@ from __future__ import annotations
 import difflib
 import re
 
+from pgrewindkit.cluster.conninfo import mask_password_keyword
+
 _LINE = re.compile(r"""\s*([A-Za-z_][\w.\-]*)\s*=?\s*('(?:[^'\\]|''|\\.)*'|[^\s#]*)\s*(?:#.*)?$""")
 SECRET_HINTS = ("password", "conninfo", "passfile", "sslpassword")
+# The configuration files in a data directory: pg_rewind copies them from the source, a rewind puts
+# the target's own back.
+CONFIG_FILES = ("postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf")
+# The settings that make a server start as a standby (standby_mode only in recovery.conf, up to 11).
+RECOVERY_SETTINGS = ("standby_mode", "primary_conninfo", "primary_slot_name", "restore_command",
+                     "recovery_target_timeline")
 
 
 def parse_settings(text: str) -> dict[str, str]:
@@ -34,7 +42,7 @@ def unquote(value: str) -> str:
 def mask(name: str, value: str) -> str:
     """A setting's value for display: anything that may hold a password is masked."""
     if any(hint in name for hint in SECRET_HINTS):
-        return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1********", value, flags=re.IGNORECASE)
+        return mask_password_keyword(value)
     return value
 
 

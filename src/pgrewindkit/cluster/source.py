@@ -1,31 +1,54 @@
 """Where a rewind copies from: another data directory, or a live server reached with psycopg.
 
 Both answer the same questions pg_rewind's sources answer (``rewind_source.h``): the control
-file, a small file such as a timeline history, and the list of files with their sizes. A live
-source is read with the SQL pg_rewind's libpq source uses, and no relation data is transferred.
-psycopg is imported only here, and only when a live source is used.
+file, a small file such as a timeline history, and the list of files with their sizes; and the
+few facts pg_rewind and a failback check on a source (its settings, whether it is in recovery,
+how far its WAL goes, its standbys). A live source is read with the SQL pg_rewind's libpq source
+uses, and no relation data is transferred. ``Source`` is the whole protocol: analysis and actions
+never ask which kind of source they have, nor send SQL. psycopg is imported only here, and only
+when a live source is used.
 """
 
 from __future__ import annotations
 
 import os
-import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pgrewindkit.cluster.conninfo import mask_password as mask_password  # re-exported: public name
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry, FileType
-from pgrewindkit.errors import Kind, SourceError
+from pgrewindkit.cluster.pgconf import parse_settings
+from pgrewindkit.errors import Kind, PgRewindKitError, SourceError
 from pgrewindkit.formats.controlfile import parse_control_file
+from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.timeline import TimelineHistory, history_file_name, parse_timeline_history
-from pgrewindkit.model import ControlFile
+from pgrewindkit.formats.wal import WalRecord, open_wal
+from pgrewindkit.model import ControlFile, DBState
 
 if TYPE_CHECKING:
     import psycopg
 
 
 class Source(Protocol):
-    """What a rewind needs to know of its source."""
+    """What a rewind, its plan and a failback need to know of their source."""
 
-    description: str
+    description: str  # for messages: a path, or a connection string with its password masked
+
+    @property
+    def is_live(self) -> bool:
+        """A running server (pg_rewind's ``--source-server``): pg_rewind checks its settings and
+        whether it is in recovery, not whether it was shut down cleanly."""
+        ...
+
+    @property
+    def pgdata(self) -> Path | None:
+        """The data directory, for pg_rewind's ``--source-pgdata``; None for a server."""
+        ...
+
+    def connection_string(self) -> str | None:
+        """For pg_rewind's ``--source-server``, password included (never for showing); None for a
+        data directory."""
+        ...
 
     @property
     def control(self) -> ControlFile: ...
@@ -36,6 +59,30 @@ class Source(Protocol):
 
     def history(self, timeline: int) -> TimelineHistory: ...
 
+    def setting(self, name: str) -> str | None:
+        """A setting's value in effect (a data directory: as its configuration files set it, None if
+        they do not)."""
+        ...
+
+    def in_recovery(self) -> bool: ...
+
+    def wal_position(self) -> LSN:
+        """How far the source's WAL goes: a server's insert position (replay position in recovery);
+        a data directory's last checkpoint or minimum recovery point, whichever is later."""
+        ...
+
+    def wal_record(self, lsn: LSN, timeline: int) -> WalRecord | None:
+        """The record at ``lsn`` of ``timeline`` in the source's own WAL, to compare with the
+        target's; None when the source cannot show it (a server, or a segment it no longer has).
+        Raises ``PgRewindKitError`` when the segment is there but holds no record at ``lsn``."""
+        ...
+
+    def standby_streaming(self, application_name: str) -> bool:
+        """Whether a standby of that ``application_name`` streams from the source now."""
+        ...
+
+    def close(self) -> None: ...
+
 
 class LocalSource:
     """A data directory as the source (``--source-pgdata``)."""
@@ -43,6 +90,17 @@ class LocalSource:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.datadir = DataDirectory(path)
         self.description = str(self.datadir.path)
+
+    @property
+    def is_live(self) -> bool:
+        return False
+
+    @property
+    def pgdata(self) -> Path:
+        return self.datadir.path
+
+    def connection_string(self) -> None:
+        return None
 
     @property
     def control(self) -> ControlFile:
@@ -57,14 +115,37 @@ class LocalSource:
     def history(self, timeline: int) -> TimelineHistory:
         return self.datadir.history(timeline)
 
+    def setting(self, name: str) -> str | None:
+        settings: dict[str, str] = {}
+        for file_name in ("postgresql.conf", "postgresql.auto.conf"):  # ALTER SYSTEM's file wins
+            try:
+                settings.update(parse_settings((self.datadir.path / file_name).read_text(errors="replace")))
+            except OSError:
+                continue
+        return settings.get(name.lower())
 
-_PASSWORD_IN_URI = re.compile(r"(://[^:/@]*:)[^@]*@")
-_PASSWORD_KEYWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+    def in_recovery(self) -> bool:
+        return self.control.state in (DBState.IN_ARCHIVE_RECOVERY, DBState.SHUTDOWNED_IN_RECOVERY)
 
+    def wal_position(self) -> LSN:
+        control = self.control
+        return max(control.checkpoint, control.min_recovery_point)
 
-def mask_password(text: str) -> str:
-    """``text`` with any password in a conninfo string or URI replaced by ``********``."""
-    return _PASSWORD_KEYWORD.sub(r"\1********", _PASSWORD_IN_URI.sub(r"\1********@", text))
+    def wal_record(self, lsn: LSN, timeline: int) -> WalRecord | None:
+        try:
+            wal = open_wal(self.datadir.path)
+        except PgRewindKitError:
+            return None
+        size = wal.directory.segment_size
+        if WalSegment(timeline, lsn.segment_number(size)).file_name(size) not in wal.directory.segment_names:
+            return None  # that WAL is gone from the source: nothing to compare
+        return wal.read_record(lsn)
+
+    def standby_streaming(self, application_name: str) -> bool:
+        return False  # a stopped data directory has no standbys
+
+    def close(self) -> None:
+        pass
 
 
 FILE_LIST_SQL = """
@@ -142,11 +223,8 @@ class LiveSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def query(self, sql: str, params: tuple[object, ...] = (), *, what: str) -> list[tuple[Any, ...]]:
-        """Rows of a query on the source; errors become ``SourceError`` (``what`` says what we were doing)."""
-        return self._query(sql, params, what=what)
-
     def _query(self, sql: str, params: tuple[object, ...] = (), *, what: str) -> list[tuple[Any, ...]]:
+        """Rows of a query on the source; errors become ``SourceError`` (``what`` says what we were doing)."""
         import psycopg
 
         try:
@@ -157,11 +235,32 @@ class LiveSource:
         except psycopg.Error as exc:
             raise SourceError(f"{what} failed on {self.description}: {str(exc).strip()}") from None
 
+    @property
+    def is_live(self) -> bool:
+        return True
+
+    @property
+    def pgdata(self) -> None:
+        return None
+
     def setting(self, name: str) -> str:
         return str(self._query("SELECT current_setting(%s)", (name,), what=f"reading {name}")[0][0])
 
     def in_recovery(self) -> bool:
         return bool(self._query("SELECT pg_is_in_recovery()", what="asking whether it is in recovery")[0][0])
+
+    def wal_position(self) -> LSN:
+        rows = self._query("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+                           "ELSE pg_current_wal_insert_lsn() END::text", what="reading its WAL position")
+        return LSN.parse(rows[0][0]) if rows and rows[0][0] else LSN(0)
+
+    def wal_record(self, lsn: LSN, timeline: int) -> None:
+        return None  # pg_rewind's libpq source reads no WAL, and neither do we
+
+    def standby_streaming(self, application_name: str) -> bool:
+        rows = self._query("SELECT state FROM pg_stat_replication WHERE application_name = %s",
+                           (application_name,), what="reading pg_stat_replication")
+        return any(row[0] == "streaming" for row in rows)
 
     def read_file(self, relative: str) -> bytes:
         rows = self._query("SELECT pg_read_binary_file(%s)", (relative,), what=f'reading "{relative}"')
