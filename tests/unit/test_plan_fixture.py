@@ -11,7 +11,7 @@ import pytest
 from pgrewindkit import Action, FileType, cli, find_divergence, plan_rewind
 from pgrewindkit.analysis.plan import FileAction, _relation_path, _sort_key
 from pgrewindkit.majors.rewind import rules_for
-from tests.conftest import failover_expected
+from tests.support.shipped import failover_expected
 
 MB = 1024 * 1024
 
