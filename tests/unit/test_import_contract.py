@@ -13,7 +13,7 @@ Each test lists every violation it finds, one per line, as ``module:line: what``
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -221,35 +221,17 @@ def test_every_module_has_a_rank() -> None:
 
 # -- the contract ---------------------------------------------------------------------------------
 
-
-@CROSSINGS_BEING_FIXED
-def test_layers_import_only_their_rank_or_lower() -> None:
-    violations = layer_violations()
-    assert not violations, _report(violations)
-
-
-def test_the_public_api_leaves_out_demo_and_cli() -> None:
-    violations = api_violations()
-    assert not violations, _report(violations)
+CONTRACT = [
+    pytest.param(layer_violations, id="layers import only their rank or lower", marks=CROSSINGS_BEING_FIXED),
+    pytest.param(api_violations, id="the public API leaves out demo and cli"),
+    pytest.param(cli_violations, id="only __main__ imports cli"),
+    pytest.param(psycopg_violations, id="psycopg only in cluster/source"),
+    pytest.param(major_gate_violations, id="per-major decisions only in majors", marks=CROSSINGS_BEING_FIXED),
+    pytest.param(version_table_violations, id="no version tables outside majors", marks=CROSSINGS_BEING_FIXED),
+]
 
 
-def test_only_main_imports_cli() -> None:
-    violations = cli_violations()
-    assert not violations, _report(violations)
-
-
-def test_psycopg_only_in_cluster_source() -> None:
-    violations = psycopg_violations()
-    assert not violations, _report(violations)
-
-
-@CROSSINGS_BEING_FIXED
-def test_per_major_decisions_only_in_majors() -> None:
-    violations = major_gate_violations()
-    assert not violations, _report(violations)
-
-
-@CROSSINGS_BEING_FIXED
-def test_no_version_tables_outside_majors() -> None:
-    violations = version_table_violations()
+@pytest.mark.parametrize("violations_of", CONTRACT)
+def test_contract(violations_of: Callable[[], list[str]]) -> None:
+    violations = violations_of()
     assert not violations, _report(violations)
