@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support import pgbinaries  # noqa: E402
-from tests.support.cluster import PORT, run_pg  # noqa: E402
+from tests.support.cluster import PORT, run_captured  # noqa: E402
 from tests.support.scenarios import diverged  # noqa: E402
 
 OURS = str(ROOT / ".venv" / "bin" / "pgrewindkit")
@@ -37,7 +37,7 @@ def best_of(runs: int, argv: list[str], *, as_postgres: bool) -> tuple[float, su
     result = None
     for _ in range(runs):
         started = time.perf_counter()
-        result = run_pg(argv, check=False, timeout=900) if as_postgres else subprocess.run(
+        result = run_captured(argv, check=False, timeout=900) if as_postgres else subprocess.run(
             argv, capture_output=True, text=True, check=False)
         best = min(best, time.perf_counter() - started)
     assert result is not None
@@ -85,8 +85,8 @@ def _pair_with_pgbench(bins: pgbinaries.PgBinaries):  # type: ignore[no-untyped-
     from tests.support.cluster import Cluster
 
     def pgbench(cluster: Cluster, *args: str) -> None:
-        run_pg([bins.program("pgbench"), "-h", cluster.socket_dir, "-p", str(PORT), "-U", "postgres", *args,
-                "postgres"], timeout=900)
+        run_captured([bins.program("pgbench"), "-h", cluster.socket_dir, "-p", str(PORT), "-U", "postgres", *args,
+                      "postgres"], timeout=900)
 
     # the setup runs SQL only, so pgbench -i is replaced by its SQL equivalent at scale 10
     setup = (

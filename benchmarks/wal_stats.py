@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support import pgbinaries  # noqa: E402
-from tests.support.cluster import PORT, Cluster, new_cluster, run_pg  # noqa: E402
+from tests.support.cluster import PORT, Cluster, new_cluster, run_captured  # noqa: E402
 
 CACHE = Path("/var/tmp/pgrewindkit-bench-wal")
 
@@ -41,9 +41,9 @@ def build_wal(size_mb: int) -> tuple[Path, str]:
     cluster.start()
     pgbench = [bins.program("pgbench"), "-h", cluster.socket_dir, "-p", str(PORT), "-U", "postgres", "postgres"]
     start = cluster.query_one("SELECT pg_current_wal_insert_lsn()::text")
-    run_pg([*pgbench[:-1], "-i", "-s", "20", "-q", "postgres"], timeout=600)
+    run_captured([*pgbench[:-1], "-i", "-s", "20", "-q", "postgres"], timeout=600)
     while _wal_bytes(cluster, start) < size_mb << 20:
-        run_pg([*pgbench[:-1], "-c", "4", "-j", "2", "-T", "10", "postgres"], timeout=600)
+        run_captured([*pgbench[:-1], "-c", "4", "-j", "2", "-T", "10", "postgres"], timeout=600)
         print(f"  {_wal_bytes(cluster, start) >> 20} MB of WAL", flush=True)
     cluster.stop()
     shutil.rmtree(CACHE, ignore_errors=True)

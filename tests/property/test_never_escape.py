@@ -11,7 +11,7 @@ from pgrewindkit import LSN, PgRewindKitError, parse_control_file, read_timeline
 from pgrewindkit.formats.crc import crc32c
 from pgrewindkit.formats.lsn import WalSegment
 from pgrewindkit.majors.layouts.control import CONTROL_LAYOUTS
-from tests.conftest import FIXTURES, control_cases
+from tests.support.shipped import FIXTURES, control_cases
 
 REAL = [(FIXTURES / f"pg{m}" / f"pg_control.{n}").read_bytes() for m, n in control_cases()]
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pgrewindkit import LSN, PgRewindKitError
 from pgrewindkit.formats.wal import open_wal
-from tests.conftest import FIXTURES, wal_expected
+from tests.support.shipped import FIXTURES, wal_expected
 
 MAJOR = 15
 SEGMENTS = 2  # the first two segments of the pg15 workload: ~1 MB each

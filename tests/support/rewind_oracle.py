@@ -7,7 +7,7 @@ from pathlib import Path
 
 import attrs
 
-from tests.support.cluster import run_pg
+from tests.support.cluster import run_captured
 from tests.support.pgbinaries import PgBinaries
 
 _DIVERGED = re.compile(r"servers diverged at WAL location (\S+) on timeline (\d+)")
@@ -39,7 +39,7 @@ def pg_rewind_dry_run(bins: PgBinaries, target: Path, *, source_pgdata: Path | N
         argv += ["--source-pgdata", source_pgdata]
     if source_server is not None:
         argv += ["--source-server", source_server]
-    result = run_pg(argv, check=False, timeout=600)
+    result = run_captured(argv, check=False, timeout=600)
     decision = RewindDecision(result.returncode, result.stderr)
     for raw in result.stderr.splitlines():
         line = raw.removeprefix("pg_rewind: ")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pgrewindkit import cli
-from tests.conftest import FIXTURES
+from tests.support.shipped import FIXTURES
 
 
 def run(*argv: str) -> tuple[int, str, str]:

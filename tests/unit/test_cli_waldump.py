@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from pgrewindkit import cli
-from tests.conftest import FIXTURES, wal_expected
+from tests.support.shipped import FIXTURES, wal_expected
 
 
 def run(*argv: str) -> tuple[int, str, str]:

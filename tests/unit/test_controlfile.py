@@ -22,7 +22,7 @@ from pgrewindkit import (
 )
 from pgrewindkit.formats.crc import crc32c
 from pgrewindkit.majors.layouts.control import CONTROL_LAYOUTS
-from tests.conftest import FIXTURES, control_cases, expected
+from tests.support.shipped import FIXTURES, control_cases, expected
 
 CASES = control_cases()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pgrewindkit import controldata_lines, read_control_file
-from tests.conftest import FIXTURES, control_cases
+from tests.support.shipped import FIXTURES, control_cases
 
 PG15_OUTPUTS = sorted((FIXTURES / "pg15" / "pg_controldata").glob("*.txt"))
 

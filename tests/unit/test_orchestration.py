@@ -22,13 +22,13 @@ from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.timeline import TimelineHistory
 from pgrewindkit.formats.wal import WalRecord
 from pgrewindkit.model import ControlFile
-from tests.conftest import FIXTURES, failover_expected
+from tests.support.shipped import FAILOVER, failover_expected
 
 VERSION = "(PostgreSQL) 15.4"
 ANY = "<any argument>"
 CONNINFO = "host=new-primary port=5432 user=rewinder password=s3cret dbname=postgres"
 # what pg_rewind 15 printed for this failover, up to its decisions; then copying and the end
-DECISIONS = [line for line in (FIXTURES / "failover15" / "pg_rewind-dry-run-debug.txt").read_text().splitlines()
+DECISIONS = [line for line in (FAILOVER / "pg_rewind-dry-run-debug.txt").read_text().splitlines()
              if "servers diverged" in line or "last common checkpoint" in line]
 NEED = "pg_rewind: need to copy 16 MB (total source directory size is 34 MB)"
 COPYING = ["    8/16512 kB (0%) copied", "16512/16512 kB (100%) copied"]
@@ -176,7 +176,8 @@ def test_pg_rewind_fails_before_changing_anything(pair: Pair) -> None:
     with pytest.raises(RewindError) as info:
         rewind(pair.target, pair.source, bindir=pair.bindir, runner=runner)
     error = info.value
-    assert error.kind == "source_unavailable" and error.target_state.startswith("unchanged: pg_control and configuration")
+    assert error.kind == "source_unavailable"
+    assert error.target_state.startswith("unchanged: pg_control and configuration")
     assert error.backup is not None and pair.snapshot() == before
     assert "could not connect to server" in str(error) and "Connection refused" in error.output
 

@@ -12,7 +12,7 @@ from pgrewindkit import Action, FileType, cli, find_divergence, plan_rewind
 from pgrewindkit.analysis.plan.filemap import relation_path, sort_key
 from pgrewindkit.analysis.plan.model import FileAction
 from pgrewindkit.majors.rewind import rules_for
-from tests.conftest import failover_expected
+from tests.support.shipped import failover_expected
 
 MB = 1024 * 1024
 

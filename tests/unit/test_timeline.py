@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pgrewindkit import LSN, DataFileNotFoundError, HistoryParseError, TimelineHistory, read_timeline_history
-from tests.conftest import FIXTURES, expected, history_cases
+from tests.support.shipped import FIXTURES, expected, history_cases
 
 
 @pytest.mark.parametrize(("major", "name"), history_cases())

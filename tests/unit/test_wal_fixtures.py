@@ -16,7 +16,7 @@ from pgrewindkit.formats.wal import WalRecord, open_wal
 from pgrewindkit.formats.wal.reader import EndOfWal
 from pgrewindkit.formats.wal.stats import WalStats, format_stats
 from pgrewindkit.render.waldump import record_lines
-from tests.conftest import FIXTURES, WAL_MAJORS, wal_expected
+from tests.support.shipped import FIXTURES, WAL_MAJORS, wal_expected
 
 every_major = pytest.mark.parametrize("major", WAL_MAJORS)
 walinspect_majors = pytest.mark.parametrize("major", [m for m in WAL_MAJORS if m >= 15])

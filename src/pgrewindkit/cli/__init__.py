@@ -329,14 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo_cmd = commands.add_parser(
         "demo", help="see what pgrewindkit is for, on a real failover",
-        description="Without --live: inspect, diverge and plan the PostgreSQL 15 failover shipped in fixtures/ "
+        description="Without --live: inspect, diverge and plan the PostgreSQL 15 failover shipped with pgrewindkit "
                     "(nothing runs). With --live: play a failover and a failback on throwaway local servers "
                     "(needs PostgreSQL; run as root or as a user that may start PostgreSQL).",
     )
     demo_cmd.add_argument("--live", action="store_true", help="play it on local servers")
     demo_cmd.add_argument("--major", type=int, default=15, help="PostgreSQL major for --live (default 15)")
     demo_cmd.add_argument("--bindir", metavar="DIR", help="its programs, if not found by themselves")
-    demo_cmd.add_argument("--fixtures", default="fixtures", metavar="DIR", help="the project's fixtures directory")
+    demo_cmd.add_argument("--fixtures", default=str(demo.SHIPPED), metavar="DIR",
+                          help="the directory holding failover15/ (default: the one shipped in the package)")
     demo_cmd.set_defaults(handler=cmd_demo)
 
     inspect = commands.add_parser(

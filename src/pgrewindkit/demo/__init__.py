@@ -1,7 +1,8 @@
 """``pgrewindkit demo``: what pgrewindkit is for, shown on a real failover.
 
-Offline (the default) it unpacks the PostgreSQL 15 failover shipped in ``fixtures/failover15``
-and inspects, diverges and plans it, next to what pg_rewind itself decided on the same directories.
+Offline (the default) it unpacks the PostgreSQL 15 failover shipped in the package
+(``demo/data/failover15``, made by ``fixtures/generate.py``) and inspects, diverges and plans it,
+next to what pg_rewind itself decided on the same directories.
 ``--live`` plays the whole story on throwaway local servers: primary and standby, failover,
 diverging writes, pre-check, failback, streaming again."""
 
@@ -24,18 +25,23 @@ from pgrewindkit.render.plan import divergence_lines
 
 Say = Callable[[str], None]
 MB = 1024 * 1024
+# The directory holding ``failover15/``. It is package data, so the demo runs from an installed wheel
+# as from a checkout; wheels install as plain files, so a path (not a resource reader) is enough.
+SHIPPED = Path(__file__).resolve().parent / "data"
 
 
 def offline(fixtures: Path, say: Say) -> None:
+    """The shipped failover explained; ``fixtures`` is the directory that holds ``failover15/``."""
     pair = fixtures / "failover15" / "pair.tar.gz"
     if not pair.is_file():
-        raise DataFileNotFoundError("the shipped failover is not here (run from the project directory)", path=pair)
+        raise DataFileNotFoundError("the shipped failover is not here (leave out --fixtures to use the package's)",
+                                    path=pair)
     expected = json.loads((fixtures / "failover15" / "expected.json").read_text())["pg_rewind"]
     with tempfile.TemporaryDirectory(prefix="pgrewindkit-demo-") as work:
         with tarfile.open(pair) as tar:
             tar.extractall(work, filter="data")
         old, new = Path(work) / "old-primary", Path(work) / "new-primary"
-        say("A real PostgreSQL 15 failover, shipped in fixtures/failover15: a primary had a streaming standby;")
+        say("A real PostgreSQL 15 failover, shipped with pgrewindkit: a primary had a streaming standby;")
         say("the standby was promoted (timeline 2) while the old primary went on taking writes for a while.")
         say("Both data directories are unpacked as they were left; no server runs.\n")
         say("== pgrewindkit inspect old-primary   (what is this directory, without starting it?)")

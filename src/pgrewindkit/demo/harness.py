@@ -1,8 +1,10 @@
-"""Throwaway PostgreSQL clusters for ``pgrewindkit demo --live`` and for the tests.
+"""Throwaway PostgreSQL clusters for ``pgrewindkit demo --live``; the tests build on them
+(``tests/support``).
 
 PostgreSQL refuses to run as root: when we are root every server program runs as ``postgres``, in
 a work directory made outside any 0700 tree. Servers listen only on a Unix socket inside their own
-work directory and are stopped by data directory, never by process name.
+work directory and are stopped by data directory, never by process name. Programs are found and run
+as the rest of pgrewindkit finds and runs them (``actions.programs``, ``actions.pgctl``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import grp
 import os
 import pwd
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from pgrewindkit.actions.pgctl import run_command
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.errors import CommandError
 from pgrewindkit.majors.versions import by_major
@@ -52,26 +54,29 @@ WORK_ROOT = Path(os.environ.get("PGREWINDKIT_WORK_ROOT", "/var/tmp"))
 PORT = 54329  # only names the socket file: every cluster has its own socket directory
 
 
-def _as_postgres() -> dict[str, Any]:
-    if os.geteuid() != 0:
-        return {}
-    return {"user": "postgres", "group": "postgres", "extra_groups": []}
-
-
-def run_pg(argv: Sequence[str | Path], *, env: Mapping[str, str] | None = None, check: bool = True,
-           timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run a PostgreSQL program as ``postgres`` (when we are root) in the C locale."""
-    full_env = {**os.environ, "LC_ALL": "C", "LANG": "C", "TZ": "UTC", **(env or {})}
+def pg_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment PostgreSQL programs run in here: ours in UTC, without a stray ``PGDATA``."""
+    full_env = {**os.environ, "TZ": "UTC", **(env or {})}
     full_env.pop("PGDATA", None)
-    result = subprocess.run(
-        [str(a) for a in argv], env=full_env, capture_output=True, text=True,
-        timeout=timeout, stdin=subprocess.DEVNULL, cwd="/", **_as_postgres(),
-    )
-    if check and result.returncode != 0:
-        output = "\n".join(part for part in (result.stdout.strip(), result.stderr.strip()) if part)
-        raise CommandError(f"{Path(argv[0]).name} exited with status {result.returncode}: "
-                           + (output.splitlines()[-1] if output else "no output"), output=output)
-    return result
+    return full_env
+
+
+@attrs.frozen
+class Ran:
+    returncode: int
+    output: str  # stdout and stderr as the program printed them, one string
+
+
+def run_pg(argv: Sequence[str | Path], *, env: Mapping[str, str] | None = None, check: bool = True) -> Ran:
+    """Run a PostgreSQL program as ``postgres`` (when we are root) in the C locale, through the
+    command runner pgrewindkit's own actions use. ``pg_ctl -w -t`` bounds its own waits."""
+    lines: list[str] = []
+    code = run_command([str(a) for a in argv], env=pg_env(env), user="postgres", on_line=lines.append)
+    output = "\n".join(lines)
+    if check and code != 0:
+        last = output.strip().splitlines()[-1] if output.strip() else "no output"
+        raise CommandError(f"{Path(argv[0]).name} exited with status {code}: {last}", output=output)
+    return Ran(code, output)
 
 
 def make_workdir(prefix: str = "pgrk-") -> Path:

@@ -1,4 +1,4 @@
-"""Integration tests run real PostgreSQL servers as the ``postgres`` user.
+"""Fixtures for the integration tests: real PostgreSQL programs and a template cluster.
 
 They skip only when PostgreSQL truly cannot be had here; under CI (``CI=true``) a missing server
 is a failure, not a skip.
