@@ -9,10 +9,27 @@ from __future__ import annotations
 from pgrewindkit.actions.failback import FailbackResult, failback
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.recovery import RecoveryConfig, recovery_config, write_recovery_config
-from pgrewindkit.actions.rewind import ProgressEvent, RewindOptions, RewindResult, build_command, rewind
+from pgrewindkit.actions.rewind import (
+    ProgressEvent,
+    RewindOptions,
+    RewindOutcome,
+    RewindResult,
+    build_command,
+    rewind,
+)
 from pgrewindkit.analysis.divergence import CommonCheckpoint, Divergence, find_divergence
-from pgrewindkit.analysis.inspection import Finding, Inspection, inspect_datadir
-from pgrewindkit.analysis.plan import Action, Check, ConfigChange, FileAction, PlanFailure, RewindPlan, plan_rewind
+from pgrewindkit.analysis.inspection import Finding, Inspection, Severity, inspect_datadir
+from pgrewindkit.analysis.plan import (
+    Action,
+    Check,
+    ConfigChange,
+    FileAction,
+    PlanFailure,
+    PlanOutcome,
+    RewindPlan,
+    WalSegmentNeeded,
+    plan_rewind,
+)
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry, FileType
 from pgrewindkit.cluster.source import LiveSource, LocalSource, Source, mask_password
 from pgrewindkit.errors import (
@@ -51,6 +68,9 @@ from pgrewindkit.formats.wal import BlockRef, EndOfWal, Wal, WalRecord, WalScan,
 from pgrewindkit.majors.versions import MAJORS, Major
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
 from pgrewindkit.render.controldata import controldata_json, controldata_lines
+
+# 0.1's name for PlanFailure, a value that was named like an exception.
+PlanError = PlanFailure
 
 __version__ = "0.1.0"
 
@@ -93,15 +113,19 @@ __all__ = [
     "Major",
     "NoCommonAncestorError",
     "PgRewindKitError",
+    "PlanError",
     "PlanFailure",
+    "PlanOutcome",
     "ProgramNotFoundError",
     "ProgressEvent",
     "PsycopgMissingError",
     "RecoveryConfig",
     "RewindError",
     "RewindOptions",
+    "RewindOutcome",
     "RewindPlan",
     "RewindResult",
+    "Severity",
     "Source",
     "SourceError",
     "SourcePermissionError",
@@ -119,6 +143,7 @@ __all__ = [
     "WalRecord",
     "WalScan",
     "WalSegment",
+    "WalSegmentNeeded",
     "__version__",
     "build_command",
     "check_segment_size",

@@ -38,13 +38,14 @@ command line can print it as one line.
 
 from __future__ import annotations
 
-import enum
 import os
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pgrewindkit._enum import Words
 
-class Kind(str, enum.Enum):  # noqa: UP042 (StrEnum is 3.11+; 3.9 is supported)
+
+class Kind(Words):
     """What went wrong, in words tools branch on. The values are the ``kind`` strings of the JSON
     outputs and never change meaning."""
 
@@ -88,20 +89,13 @@ class Kind(str, enum.Enum):  # noqa: UP042 (StrEnum is 3.11+; 3.9 is supported)
     NOT_STREAMING = "not_streaming"
     UNSAFE_PATH = "unsafe_path"
 
-    def __str__(self) -> str:
-        # the same text from str() and format() on every Python version
-        return self.value
 
-
-class TargetState(str, enum.Enum):  # noqa: UP042
+class TargetState(Words):
     """What a failed action left the target data directory as."""
 
     UNCHANGED = "unchanged"
     PARTIALLY_REWOUND = "partially rewound"
     REWOUND = "rewound"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _REGISTRY: dict[Kind, type[PgRewindKitError]] = {}

@@ -25,7 +25,7 @@ PACKAGE = Path(pgrewindkit.__file__).resolve().parent
 ROOT = "pgrewindkit"
 
 RANKS: dict[str, float] = {
-    "errors": 0, "majors": 1, "formats": 2, "model": 2, "cluster": 3, "analysis": 4, "actions": 5,
+    "_enum": 0, "errors": 0, "majors": 1, "formats": 2, "model": 2, "cluster": 3, "analysis": 4, "actions": 5,
     "render": 6, "demo": 7, "cli": 8, "__main__": 9,
 }
 # The public API gathers the layers up to render; demo and cli may use it, nothing below them may.

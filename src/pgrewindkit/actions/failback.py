@@ -17,7 +17,7 @@ from pgrewindkit.actions.archive import target_restore_command
 from pgrewindkit.actions.pgctl import CommandRunner, run_command, start
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.recovery import read_current, recovery_config, write_recovery_config
-from pgrewindkit.actions.rewind import ProgressEvent, RewindResult, rewind
+from pgrewindkit.actions.rewind import ProgressEvent, RewindOutcome, RewindResult, rewind
 from pgrewindkit.cluster.conninfo import make_conninfo, parse_conninfo
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.source import LiveSource, Source
@@ -98,7 +98,7 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
 
 
 def _rewind_detail(result: RewindResult) -> str:
-    if result.outcome == "no_rewind_required":
+    if result.outcome is RewindOutcome.NO_REWIND_REQUIRED:
         return "no rewind required"
     return (f"diverged at {result.divergence_lsn} on timeline {result.divergence_timeline}; rewound from "
             f"{result.checkpoint_lsn}; {result.bytes_copied // (1024 * 1024)} MB copied in {result.seconds:.1f}s"

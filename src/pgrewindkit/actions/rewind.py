@@ -15,12 +15,13 @@ from pathlib import Path
 
 import attrs
 
+from pgrewindkit._enum import Words
 from pgrewindkit.actions import archive, backup
 from pgrewindkit.actions.pgctl import CommandRunner, owner_of, run_command, single_user_recovery, stop
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.rewind_output import ProgressEvent as ProgressEvent  # re-exported: the public name
 from pgrewindkit.actions.rewind_output import classify, error_line, parse_progress, started_copying, warnings
-from pgrewindkit.analysis.plan import RewindPlan, plan_rewind
+from pgrewindkit.analysis.plan import PlanOutcome, RewindPlan, plan_rewind
 from pgrewindkit.cluster.conninfo import without_password
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.source import LocalSource, Source
@@ -93,9 +94,17 @@ def _available(flag: str, major: int) -> str:
     return flag
 
 
+class RewindOutcome(Words):
+    """What ``rewind()`` did."""
+
+    REWOUND = "rewound"
+    NO_REWIND_REQUIRED = "no_rewind_required"
+    DRY_RUN = "dry_run"
+
+
 @attrs.frozen
 class RewindResult:
-    outcome: str  # "rewound" | "no_rewind_required" | "dry_run"
+    outcome: RewindOutcome
     plan: RewindPlan
     divergence_lsn: LSN | None
     divergence_timeline: int | None
@@ -135,8 +144,8 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     plan, fetched = _plan_with_wal(src, tgt, restore_command, runner)
     if plan.error is not None and plan.error.kind != Kind.TARGET_NOT_CLEANLY_SHUT_DOWN:
         raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind=plan.error.kind)
-    if plan.outcome == "no_rewind_required":
-        return _result("no_rewind_required", plan, started, "", fetched=fetched)
+    if plan.outcome is PlanOutcome.NO_REWIND_REQUIRED:
+        return _result(RewindOutcome.NO_REWIND_REQUIRED, plan, started, "", fetched=fetched)
     takes_config_file = "--config-file" in programs_for(major).pg_rewind_options
     options = RewindOptions(target_pgdata=tgt.path, source_pgdata=src.pgdata,
                             source_server=conninfo if src.is_live else None, dry_run=dry_run, progress=True,
@@ -147,10 +156,10 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     if code != 0:
         raise _failed(lines, code, kept_aside)
     if dry_run:
-        return _result("dry_run", plan, started, command.shown(), lines=lines, fetched=fetched)
+        return _result(RewindOutcome.DRY_RUN, plan, started, command.shown(), lines=lines, fetched=fetched)
     kept, differences = backup.restore_configuration(kept_aside)
-    return _result("rewound", plan, started, command.shown(), lines=lines, fetched=fetched, backup=kept_aside,
-                   kept=kept, differences=differences, output="\n".join(lines))
+    return _result(RewindOutcome.REWOUND, plan, started, command.shown(), lines=lines, fetched=fetched,
+                   backup=kept_aside, kept=kept, differences=differences, output="\n".join(lines))
 
 
 def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[str] | None, stop_target: bool,
@@ -234,7 +243,7 @@ def _failed(lines: list[str], code: int, kept_aside: Path | None) -> RewindError
                        output="\n".join(lines))
 
 
-def _result(outcome: str, plan: RewindPlan, started: float, command: str, *, lines: list[str] | None = None,
+def _result(outcome: RewindOutcome, plan: RewindPlan, started: float, command: str, *, lines: list[str] | None = None,
             fetched: list[str] | None = None, backup: Path | None = None, kept: tuple[str, ...] = (),
             differences: tuple[str, ...] = (), output: str = "") -> RewindResult:
     d = plan.divergence
@@ -242,7 +251,7 @@ def _result(outcome: str, plan: RewindPlan, started: float, command: str, *, lin
     return RewindResult(
         outcome=outcome, plan=plan, divergence_lsn=d.lsn if d else None, divergence_timeline=d.timeline if d else None,
         checkpoint_lsn=c.lsn if c else None, checkpoint_timeline=c.timeline if c else None,
-        bytes_copied=plan.bytes_to_copy if outcome == "rewound" else 0, seconds=time.monotonic() - started,
+        bytes_copied=plan.bytes_to_copy if outcome is RewindOutcome.REWOUND else 0, seconds=time.monotonic() - started,
         command=command, warnings=warnings(lines or []) + (d.warnings if d else ()),
         fetched_wal=tuple(fetched or ()), config_kept=kept, config_differences=differences, backup=backup,
         output=output,

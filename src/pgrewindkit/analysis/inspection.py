@@ -8,6 +8,7 @@ from pathlib import Path
 
 import attrs
 
+from pgrewindkit._enum import Words
 from pgrewindkit.cluster.conninfo import mask_password
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import RECOVERY_SETTINGS, mask, parse_settings
@@ -41,9 +42,17 @@ class ServerStatus:
     stale: bool  # a postmaster.pid whose process is gone (a crash, or a copy)
 
 
+class Severity(Words):
+    """How much a finding matters, by what PostgreSQL will do on start."""
+
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
 @attrs.frozen
 class Finding:
-    severity: str  # "critical" | "warning" | "info"
+    severity: Severity
     code: str
     message: str
 
@@ -157,48 +166,49 @@ def _findings(control: ControlFile, wal: WalOnDisk, server: ServerStatus, recove
               backup_label: str | None, history_error: str | None) -> tuple[Finding, ...]:
     found: list[Finding] = []
 
-    def add(severity: str, code: str, message: str) -> None:
+    def add(severity: Severity, code: str, message: str) -> None:
         found.append(Finding(severity, code, message))
 
     clean = control.state.is_clean_shutdown
     if server.running:
-        add("info", "running", f"a server runs on this data directory (pid {server.pid}); what is on disk is moving")
+        add(Severity.INFO, "running",
+            f"a server runs on this data directory (pid {server.pid}); what is on disk is moving")
     elif server.stale:
-        add("warning", "stale_postmaster_pid",
+        add(Severity.WARNING, "stale_postmaster_pid",
             f"postmaster.pid names pid {server.pid}, which is not running: the server crashed or this is a copy")
     if not clean and not server.running:
-        add("critical", "crashed",
+        add(Severity.CRITICAL, "crashed",
             f"the cluster was not shut down cleanly (state: {control.state.description}) and no server runs: "
             f"crash recovery will replay WAL from REDO {control.checkpoint_copy.redo}"
             + (f" to {wal.end}" if wal.end else ""))
-        add("warning", "needs_crash_recovery_before_rewind",
+        add(Severity.WARNING, "needs_crash_recovery_before_rewind",
             "pg_rewind needs a clean shutdown: start and stop the server (or let pg_rewind 13+ run single-user "
             "crash recovery) before rewinding")
     if wal.end is None:
-        add("critical", "wal_unreadable", f"the WAL from the latest checkpoint cannot be read: {wal.end_reason}")
+        add(Severity.CRITICAL, "wal_unreadable", f"the WAL from the latest checkpoint cannot be read: {wal.end_reason}")
     elif wal.missing_segment is not None:
-        add("critical" if not clean else "warning", "wal_missing_after_checkpoint",
+        add(Severity.CRITICAL if not clean else Severity.WARNING, "wal_missing_after_checkpoint",
             f"WAL ends at {wal.end} because a segment is missing: {wal.end_reason}")
     if wal.gaps:
-        add("warning", "wal_gaps", f"segments missing in pg_wal: {', '.join(wal.gaps[:5])}"
+        add(Severity.WARNING, "wal_gaps", f"segments missing in pg_wal: {', '.join(wal.gaps[:5])}"
             + (f" and {len(wal.gaps) - 5} more" if len(wal.gaps) > 5 else ""))
     if control.state is DBState.SHUTDOWNED and wal.records_after_checkpoint > 1:
-        add("warning", "wal_after_shutdown_checkpoint",
+        add(Severity.WARNING, "wal_after_shutdown_checkpoint",
             f"{wal.records_after_checkpoint - 1} records follow the shutdown checkpoint: this WAL went on elsewhere")
     if not (control.wal_log_hints or control.data_checksums):
-        add("warning", "rewind_impossible",
+        add(Severity.WARNING, "rewind_impossible",
             "neither wal_log_hints nor data checksums: pg_rewind cannot rewind this cluster")
     if backup_label is not None:
-        add("warning", "backup_label",
+        add(Severity.WARNING, "backup_label",
             "backup_label is present: the server will start from the backup's checkpoint (a base backup, or a "
             "rewind that has not been started yet)")
     if "standby.signal" in recovery or recovery.get("standby_mode") == "on":
-        add("info", "standby", "configured to start as a standby"
+        add(Severity.INFO, "standby", "configured to start as a standby"
             + (f" of {recovery['primary_conninfo']}" if "primary_conninfo" in recovery else ""))
     if history_error:
-        add("warning", "history_missing", f"the timeline history cannot be read: {history_error}")
+        add(Severity.WARNING, "history_missing", f"the timeline history cannot be read: {history_error}")
     if control.state is DBState.IN_ARCHIVE_RECOVERY and not server.running:
-        add("info", "was_standby", f"last running as a standby; consistent from {control.min_recovery_point}")
+        add(Severity.INFO, "was_standby", f"last running as a standby; consistent from {control.min_recovery_point}")
     return tuple(found)
 
 

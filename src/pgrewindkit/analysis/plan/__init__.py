@@ -9,10 +9,11 @@ from pgrewindkit.analysis.plan.model import (
     ConfigChange,
     FileAction,
     PlanFailure,
+    PlanOutcome,
     RewindPlan,
     WalSegmentNeeded,
 )
 from pgrewindkit.analysis.plan.planner import plan_rewind
 
-__all__ = ["Action", "Check", "ConfigChange", "FileAction", "PlanFailure", "RewindPlan", "WalSegmentNeeded",
-           "plan_rewind"]
+__all__ = ["Action", "Check", "ConfigChange", "FileAction", "PlanFailure", "PlanOutcome", "RewindPlan",
+           "WalSegmentNeeded", "plan_rewind"]

@@ -6,6 +6,7 @@ import enum
 
 import attrs
 
+from pgrewindkit._enum import Words
 from pgrewindkit.analysis.divergence import Divergence
 from pgrewindkit.cluster.datadir import FileType
 from pgrewindkit.errors import Kind
@@ -61,6 +62,14 @@ class ConfigChange:
     differences: tuple[str, ...]  # human-readable; passwords masked
 
 
+class PlanOutcome(Words):
+    """What pg_rewind would do."""
+
+    REWIND_NEEDED = "rewind_needed"
+    NO_REWIND_REQUIRED = "no_rewind_required"
+    ERROR = "error"
+
+
 @attrs.frozen
 class PlanFailure:
     """Why pg_rewind would stop: the first failed check (a value, not an exception)."""
@@ -71,7 +80,7 @@ class PlanFailure:
 
 @attrs.frozen
 class RewindPlan:
-    outcome: str  # "rewind_needed" | "no_rewind_required" | "error"
+    outcome: PlanOutcome
     error: PlanFailure | None
     divergence: Divergence | None
     files: tuple[FileAction, ...]

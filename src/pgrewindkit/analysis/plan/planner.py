@@ -16,6 +16,7 @@ from pgrewindkit.analysis.plan.model import (
     ConfigChange,
     FileAction,
     PlanFailure,
+    PlanOutcome,
     RewindPlan,
     WalSegmentNeeded,
 )
@@ -57,34 +58,36 @@ class _Planner:
             live_source_checks(self.checks, self.source, self.rules)
         except PgRewindKitError as exc:
             kind = exc.kind if isinstance(exc, SourceError) else Kind.SOURCE_UNAVAILABLE
-            return self._result("error", PlanFailure(kind, str(exc)), None)
+            return self._result(PlanOutcome.ERROR, PlanFailure(kind, str(exc)), None)
         sanity_checks(self.checks, self.source, source_cf, self.target_cf)
         error = self.checks.first_failure()
         fatal_before_divergence = error is not None and error.kind in (
             Kind.DIFFERENT_SYSTEMS, Kind.INCOMPATIBLE_CLUSTERS)
         if fatal_before_divergence:
-            return self._result("error", error, None)
+            return self._result(PlanOutcome.ERROR, error, None)
         provisional = not self.target_cf.state.is_clean_shutdown
         try:
             divergence = find_divergence(self.source, self.target, through_end_of_wal=provisional)
         except DivergenceError as exc:
             self.checks.add("divergence_found", False, str(exc.problem), exc.kind)
             missing = tuple(WalSegmentNeeded(name, int(name[:8], 16), False) for name in exc.missing_segments)
-            return self._result("error", error or PlanFailure(exc.kind, str(exc.problem)), exc.partial, wal=missing)
+            failure = error or PlanFailure(exc.kind, str(exc.problem))
+            return self._result(PlanOutcome.ERROR, failure, exc.partial, wal=missing)
         log.debug("source timeline %s, target timeline %s; diverged at %s; rewind needed: %s",
                   divergence.source_timeline, divergence.target_timeline, divergence.lsn, divergence.rewind_needed)
         self.checks.add("different_timelines", divergence.source_timeline != divergence.target_timeline,
                         f"source on timeline {divergence.source_timeline}, target on {divergence.target_timeline}",
                         Kind.SAME_TIMELINE)
         if not divergence.rewind_needed:
-            outcome = "error" if error else "no_rewind_required"
+            outcome = PlanOutcome.ERROR if error else PlanOutcome.NO_REWIND_REQUIRED
             return self._result(outcome, error, divergence)
         files, wal_error = self._file_map(divergence)
         error = error or wal_error
-        return self._result("error" if error else "rewind_needed", error, divergence, files=files,
-                            provisional=provisional, wal=self._wal_needed(divergence))
+        outcome = PlanOutcome.ERROR if error else PlanOutcome.REWIND_NEEDED
+        return self._result(outcome, error, divergence, files=files, provisional=provisional,
+                            wal=self._wal_needed(divergence))
 
-    def _result(self, outcome: str, error: PlanFailure | None, divergence: Divergence | None, *,
+    def _result(self, outcome: PlanOutcome, error: PlanFailure | None, divergence: Divergence | None, *,
                 files: list[FileAction] | None = None, provisional: bool = False,
                 wal: tuple[WalSegmentNeeded, ...] = ()) -> RewindPlan:
         files = files or []
