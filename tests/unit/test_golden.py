@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 import pgrewindkit
-from pgrewindkit import FailbackResult, RewindResult, cli, plan_rewind
-from pgrewindkit.actions.failback import Step
+from pgrewindkit import FailbackResult, RewindResult, Step, cli
 from tests.conftest import FIXTURES, MAJOR_DIRS, WAL_MAJORS
+from tests.unit.fakes import failback_result, rewind_result
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 BIG = 48 * 1024  # larger outputs are kept as a hash and a line count
@@ -86,38 +86,16 @@ CASES: dict[str, list[Argv]] = {
 
 
 def _fake_rewind(pair: Path) -> Callable[..., RewindResult]:
-    """A rewind that returns what a real one on the shipped failover would, with fixed timing."""
-
     def fake(target: str, source: object, **_options: object) -> RewindResult:
-        plan = plan_rewind(pair / "new-primary", target)
-        d = plan.divergence
-        c = d.last_common_checkpoint if d else None
-        if plan.outcome == "no_rewind_required":
-            return RewindResult(outcome="no_rewind_required", plan=plan, divergence_lsn=None, divergence_timeline=None,
-                                checkpoint_lsn=None, checkpoint_timeline=None, bytes_copied=0, seconds=0.25,
-                                command="", warnings=d.warnings if d else ())
-        return RewindResult(
-            outcome="rewound", plan=plan, divergence_lsn=d.lsn if d else None,
-            divergence_timeline=d.timeline if d else None, checkpoint_lsn=c.lsn if c else None,
-            checkpoint_timeline=c.timeline if c else None, bytes_copied=plan.bytes_to_copy, seconds=12.34567,
-            command="pg_rewind --target-pgdata=old --source-pgdata=new", warnings=("a warning",),
-            fetched_wal=("000000010000000000000008",), config_kept=("postgresql.conf",),
-            config_differences=("port: '5433' -> '5432'",), backup=Path("/var/tmp/pgrewindkit-backup"))
+        return rewind_result(pair, target)
 
     return fake
 
 
 def _fake_failback(pair: Path) -> Callable[..., FailbackResult]:
-    rewind = _fake_rewind(pair)
-
     def fake(target: str, source_conninfo: str, *, on_step: Callable[[Step], None] | None = None,
              **_options: object) -> FailbackResult:
-        steps = (Step("rewind", "rewound from 0/8D8D10", 12.34567), Step("start", "started", 1.5))
-        for step in steps:
-            if on_step is not None:
-                on_step(step)
-        return FailbackResult(rewind=rewind(target, source_conninfo), application_name="old_primary",
-                              recovery_files=("standby.signal", "postgresql.auto.conf"), streaming=True, steps=steps)
+        return failback_result(pair, target, on_step)
 
     return fake
 
