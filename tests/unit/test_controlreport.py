@@ -44,7 +44,7 @@ def test_per_major_items_have_a_renderer() -> None:
     from pgrewindkit.majors import controldata as per_major
     from pgrewindkit.render import controldata as shown
 
-    assert {k for k, _ in per_major.PG_CONTROLDATA_LINES} == set(shown._LINES)
-    assert {k for k, _ in (*per_major.SQL_COLUMNS, *per_major.EXTRA_COLUMNS)} == set(shown._COLUMNS)
-    for _key, majors in (*per_major.PG_CONTROLDATA_LINES, *per_major.SQL_COLUMNS, *per_major.EXTRA_COLUMNS):
-        assert majors and majors <= per_major.EVERY
+    assert set(per_major.PG_CONTROLDATA_LINES) == set(shown._LINES)
+    assert {*per_major.SQL_COLUMNS, *per_major.EXTRA_COLUMNS} == set(shown._COLUMNS)
+    assert set(per_major.MAJORS_OF) <= set(shown._LINES) | set(shown._COLUMNS)
+    assert all(majors and majors < per_major.EVERY for majors in per_major.MAJORS_OF.values())

@@ -2,145 +2,75 @@
 per major, in their order: src/bin/pg_controldata/pg_controldata.c and
 src/backend/utils/misc/pg_controldata.c of 10–18.
 
-Each item is a key (the SQL column's name where there is one) and the set of majors that have it;
-how an item is shown lives in ``render/controldata.py``. A new major is added to ``EVERY`` (through
-``MAJORS``) and to each set that still holds for it.
+Each item is a key (the SQL column's name where there is one); ``MAJORS_OF`` gives the majors that
+have it. How an item is shown lives in ``render/controldata.py``. A new major joins ``EVERY``
+(through ``MAJORS``) and each set of ``MAJORS_OF`` that still holds for it.
 """
 
 from __future__ import annotations
 
 from pgrewindkit.majors.versions import MAJORS
 
-Items = tuple[tuple[str, frozenset[int]], ...]
-
 EVERY = frozenset(m.major for m in MAJORS)
-ONLY_10 = frozenset({10})  # "Prior checkpoint location" left in 11
-FROM_12 = frozenset({12, 13, 14, 15, 16, 17, 18})  # max_wal_senders joined ControlFileData in 12
-UP_TO_12 = frozenset({10, 11, 12})  # float4 always by value from 13
-FROM_18 = frozenset({18})  # "Default char data signedness" came in 18
+
+# The items some majors lack; every other item is in every major.
+MAJORS_OF: dict[str, frozenset[int]] = {
+    "prior_lsn": frozenset({10}),  # "Prior checkpoint location" left in 11
+    "max_wal_senders": frozenset({12, 13, 14, 15, 16, 17, 18}),  # joined ControlFileData in 12
+    "float4_pass_by_value": frozenset({10, 11, 12}),  # float4 always by value from 13
+    "default_char_signedness": frozenset({18}),  # came in 18
+}
 
 # pg_controldata's lines, in its order.
-PG_CONTROLDATA_LINES: Items = (
-    ("pg_control_version", EVERY),
-    ("catalog_version_no", EVERY),
-    ("system_identifier", EVERY),
-    ("state", EVERY),
-    ("pg_control_last_modified", EVERY),
-    ("checkpoint_lsn", EVERY),
-    ("prior_lsn", ONLY_10),
-    ("redo_lsn", EVERY),
-    ("redo_wal_file", EVERY),
-    ("timeline_id", EVERY),
-    ("prev_timeline_id", EVERY),
-    ("full_page_writes", EVERY),
-    ("next_xid", EVERY),
-    ("next_oid", EVERY),
-    ("next_multixact_id", EVERY),
-    ("next_multi_offset", EVERY),
-    ("oldest_xid", EVERY),
-    ("oldest_xid_dbid", EVERY),
-    ("oldest_active_xid", EVERY),
-    ("oldest_multi_xid", EVERY),
-    ("oldest_multi_dbid", EVERY),
-    ("oldest_commit_ts_xid", EVERY),
-    ("newest_commit_ts_xid", EVERY),
-    ("checkpoint_time", EVERY),
-    ("unlogged_lsn", EVERY),
-    ("min_recovery_end_lsn", EVERY),
-    ("min_recovery_end_timeline", EVERY),
-    ("backup_start_lsn", EVERY),
-    ("backup_end_lsn", EVERY),
-    ("end_of_backup_record_required", EVERY),
-    ("wal_level", EVERY),
-    ("wal_log_hints", EVERY),
-    ("max_connections", EVERY),
-    ("max_worker_processes", EVERY),
-    ("max_wal_senders", FROM_12),
-    ("max_prepared_xacts", EVERY),
-    ("max_locks_per_xact", EVERY),
-    ("track_commit_timestamp", EVERY),
-    ("max_data_alignment", EVERY),
-    ("database_block_size", EVERY),
-    ("blocks_per_segment", EVERY),
-    ("wal_block_size", EVERY),
-    ("bytes_per_wal_segment", EVERY),
-    ("max_identifier_length", EVERY),
-    ("max_index_columns", EVERY),
-    ("max_toast_chunk_size", EVERY),
-    ("large_object_chunk_size", EVERY),
-    ("date_time_storage", EVERY),
-    ("float4_pass_by_value", UP_TO_12),
-    ("float8_pass_by_value", EVERY),
-    ("data_page_checksum_version", EVERY),
-    ("default_char_signedness", FROM_18),
-    ("mock_authentication_nonce", EVERY),
+PG_CONTROLDATA_LINES: tuple[str, ...] = (
+    "pg_control_version", "catalog_version_no", "system_identifier", "state", "pg_control_last_modified",
+    "checkpoint_lsn", "prior_lsn", "redo_lsn", "redo_wal_file", "timeline_id", "prev_timeline_id",
+    "full_page_writes", "next_xid", "next_oid", "next_multixact_id", "next_multi_offset", "oldest_xid",
+    "oldest_xid_dbid", "oldest_active_xid", "oldest_multi_xid", "oldest_multi_dbid", "oldest_commit_ts_xid",
+    "newest_commit_ts_xid", "checkpoint_time", "unlogged_lsn",
+    "min_recovery_end_lsn", "min_recovery_end_timeline", "backup_start_lsn", "backup_end_lsn",
+    "end_of_backup_record_required",
+    "wal_level", "wal_log_hints", "max_connections", "max_worker_processes", "max_wal_senders",
+    "max_prepared_xacts", "max_locks_per_xact", "track_commit_timestamp",
+    "max_data_alignment", "database_block_size", "blocks_per_segment", "wal_block_size", "bytes_per_wal_segment",
+    "max_identifier_length", "max_index_columns", "max_toast_chunk_size", "large_object_chunk_size",
+    "date_time_storage", "float4_pass_by_value", "float8_pass_by_value", "data_page_checksum_version",
+    "default_char_signedness", "mock_authentication_nonce",
 )
 
-# The columns of pg_control_system(), pg_control_checkpoint(), pg_control_recovery() and
-# pg_control_init(), in that order.
-SQL_COLUMNS: Items = (
-    ("pg_control_version", EVERY),
-    ("catalog_version_no", EVERY),
-    ("system_identifier", EVERY),
-    ("pg_control_last_modified", EVERY),
-    ("checkpoint_lsn", EVERY),
-    ("prior_lsn", ONLY_10),
-    ("redo_lsn", EVERY),
-    ("redo_wal_file", EVERY),
-    ("timeline_id", EVERY),
-    ("prev_timeline_id", EVERY),
-    ("full_page_writes", EVERY),
-    ("next_xid", EVERY),
-    ("next_oid", EVERY),
-    ("next_multixact_id", EVERY),
-    ("next_multi_offset", EVERY),
-    ("oldest_xid", EVERY),
-    ("oldest_xid_dbid", EVERY),
-    ("oldest_active_xid", EVERY),
-    ("oldest_multi_xid", EVERY),
-    ("oldest_multi_dbid", EVERY),
-    ("oldest_commit_ts_xid", EVERY),
-    ("newest_commit_ts_xid", EVERY),
-    ("checkpoint_time", EVERY),
-    ("min_recovery_end_lsn", EVERY),
-    ("min_recovery_end_timeline", EVERY),
-    ("backup_start_lsn", EVERY),
-    ("backup_end_lsn", EVERY),
-    ("end_of_backup_record_required", EVERY),
-    ("max_data_alignment", EVERY),
-    ("database_block_size", EVERY),
-    ("blocks_per_segment", EVERY),
-    ("wal_block_size", EVERY),
-    ("bytes_per_wal_segment", EVERY),
-    ("max_identifier_length", EVERY),
-    ("max_index_columns", EVERY),
-    ("max_toast_chunk_size", EVERY),
-    ("large_object_chunk_size", EVERY),
-    ("float4_pass_by_value", UP_TO_12),
-    ("float8_pass_by_value", EVERY),
-    ("data_page_checksum_version", EVERY),
-    ("default_char_signedness", FROM_18),
+# The columns of the SQL functions, in their order.
+SQL_COLUMNS: tuple[str, ...] = (
+    # pg_control_system()
+    "pg_control_version", "catalog_version_no", "system_identifier", "pg_control_last_modified",
+    # pg_control_checkpoint()
+    "checkpoint_lsn", "prior_lsn", "redo_lsn", "redo_wal_file", "timeline_id", "prev_timeline_id",
+    "full_page_writes", "next_xid", "next_oid", "next_multixact_id", "next_multi_offset", "oldest_xid",
+    "oldest_xid_dbid", "oldest_active_xid", "oldest_multi_xid", "oldest_multi_dbid", "oldest_commit_ts_xid",
+    "newest_commit_ts_xid", "checkpoint_time",
+    # pg_control_recovery()
+    "min_recovery_end_lsn", "min_recovery_end_timeline", "backup_start_lsn", "backup_end_lsn",
+    "end_of_backup_record_required",
+    # pg_control_init()
+    "max_data_alignment", "database_block_size", "blocks_per_segment", "wal_block_size", "bytes_per_wal_segment",
+    "max_identifier_length", "max_index_columns", "max_toast_chunk_size", "large_object_chunk_size",
+    "float4_pass_by_value", "float8_pass_by_value", "data_page_checksum_version", "default_char_signedness",
 )
 
 # What pg_controldata shows beyond the SQL functions (pgrewindkit's JSON adds them after the columns).
-EXTRA_COLUMNS: Items = (
-    ("major", EVERY),
-    ("state", EVERY),
-    ("unlogged_lsn", EVERY),
-    ("wal_level", EVERY),
-    ("wal_log_hints", EVERY),
-    ("max_connections", EVERY),
-    ("max_worker_processes", EVERY),
-    ("max_wal_senders", FROM_12),
-    ("max_prepared_xacts", EVERY),
-    ("max_locks_per_xact", EVERY),
-    ("track_commit_timestamp", EVERY),
-    ("mock_authentication_nonce", EVERY),
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "major", "state", "unlogged_lsn", "wal_level", "wal_log_hints", "max_connections", "max_worker_processes",
+    "max_wal_senders", "max_prepared_xacts", "max_locks_per_xact", "track_commit_timestamp",
+    "mock_authentication_nonce",
 )
 
 
-def _of(items: Items, major: int) -> tuple[str, ...]:
-    return tuple(key for key, majors in items if major in majors)
+def majors_of(key: str) -> frozenset[int]:
+    """The majors that have this item."""
+    return MAJORS_OF.get(key, EVERY)
+
+
+def _of(keys: tuple[str, ...], major: int) -> tuple[str, ...]:
+    return tuple(key for key in keys if major in majors_of(key))
 
 
 def line_keys(major: int) -> tuple[str, ...]:
