@@ -6,9 +6,9 @@ whether and where two clusters diverged; run pg_rewind safely.
 
 from __future__ import annotations
 
-from pgrewindkit.actions.failback import FailbackResult, failback
+from pgrewindkit.actions.failback import FailbackResult, Step, failback, standby_conninfo
 from pgrewindkit.actions.programs import find_program
-from pgrewindkit.actions.recovery import RecoveryConfig, recovery_config, write_recovery_config
+from pgrewindkit.actions.recovery import RecoveryConfig, read_current, recovery_config, write_recovery_config
 from pgrewindkit.actions.rewind import (
     ProgressEvent,
     RewindOptions,
@@ -65,6 +65,8 @@ from pgrewindkit.formats.controlfile import parse_control_file, read_control_fil
 from pgrewindkit.formats.lsn import LSN, TimelineID, WalSegment, check_segment_size, parse_timeline
 from pgrewindkit.formats.timeline import TimelineHistory, parse_timeline_history, read_timeline_history
 from pgrewindkit.formats.wal import BlockRef, EndOfWal, Wal, WalRecord, WalScan, open_wal
+from pgrewindkit.formats.wal.parallel import scan_stats
+from pgrewindkit.formats.wal.stats import WalStats
 from pgrewindkit.majors.versions import MAJORS, Major
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
 from pgrewindkit.render.controldata import controldata_json, controldata_lines
@@ -129,6 +131,7 @@ __all__ = [
     "Source",
     "SourceError",
     "SourcePermissionError",
+    "Step",
     "TargetState",
     "TimelineHistory",
     "TimelineID",
@@ -144,6 +147,7 @@ __all__ = [
     "WalScan",
     "WalSegment",
     "WalSegmentNeeded",
+    "WalStats",
     "__version__",
     "build_command",
     "check_segment_size",
@@ -161,8 +165,11 @@ __all__ = [
     "parse_timeline_history",
     "plan_rewind",
     "read_control_file",
+    "read_current",
     "read_timeline_history",
     "recovery_config",
     "rewind",
+    "scan_stats",
+    "standby_conninfo",
     "write_recovery_config",
 ]

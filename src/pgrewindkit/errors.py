@@ -147,9 +147,14 @@ class PgRewindKitError(Exception):
             where += f" at offset {self.offset}" if where else f"at offset {self.offset}"
         return where
 
-    def __str__(self) -> str:
+    @property
+    def message(self) -> str:
+        """What is wrong and where, without what a subclass adds around it (the step, the state)."""
         where = self.where()
         return f"{where}: {self.problem}" if where else self.problem
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def _rebuild(cls: type[PgRewindKitError], state: dict[str, Any]) -> PgRewindKitError:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pgrewindkit import LSN, open_wal
-from pgrewindkit.formats.wal.stats import WalStats, format_stats
+from pgrewindkit.formats.wal.stats import WalStats
+from pgrewindkit.render.walstats import format_stats
 from tests.support import pgbinaries
 from tests.support.cluster import Cluster, new_cluster, run_pg
 from tests.support.scenarios import Failover, failover

@@ -69,3 +69,36 @@ def test_python_dash_m(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("pgrewindkit: error: ")
     assert result.stderr.count("\n") == 1
+
+
+def test_error_json_names_kind_and_target_state() -> None:
+    from pgrewindkit import Kind, RewindError, TargetState, render
+
+    failed = RewindError("the target is running", kind=Kind.TARGET_RUNNING, state=TargetState.UNCHANGED)
+    assert render.error_json(failed) == {"error": {"kind": "target_running", "message": "the target is running",
+                                                   "target_state": "unchanged"}}
+    assert render.error_json(ValueError("x"))["error"] == {"kind": "internal", "message": "x", "target_state": None}
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_only() -> None:
+    from pgrewindkit import ProgressEvent
+    from pgrewindkit.cli.progress import PartsProgress, ProgressBar
+
+    err = _Terminal()
+    bar = ProgressBar(err, enabled=True)
+    bar(ProgressEvent(1024, 4096, 25))
+    bar(ProgressEvent(4096, 4096, 100))
+    assert err.getvalue() == ("\r  [#######.......................]  25% 1/4 MB"
+                              "\r  [##############################] 100% 4/4 MB\n")
+    parts = PartsProgress(err := _Terminal(), enabled=True, what="reading WAL")
+    parts(1, 2)
+    parts(2, 2)
+    assert err.getvalue() == "\r  reading WAL: 1/2 parts\r  reading WAL: 2/2 parts\n"
+    quiet = io.StringIO()
+    ProgressBar(quiet, enabled=True)(ProgressEvent(1, 1, 100))
+    assert quiet.getvalue() == ""

@@ -37,3 +37,14 @@ def test_lines_per_major(major: int, name: str) -> None:
     assert ("Default char data signedness:" in labels) == (major >= 18)
     assert labels[-1] == "Mock authentication nonce:"
     assert all(len(line) > 38 for line in lines)
+
+
+def test_per_major_items_have_a_renderer() -> None:
+    """majors/controldata.py says which items a major has; render/controldata.py how to show each."""
+    from pgrewindkit.majors import controldata as per_major
+    from pgrewindkit.render import controldata as shown
+
+    assert set(per_major.PG_CONTROLDATA_LINES) == set(shown._LINES)
+    assert {*per_major.SQL_COLUMNS, *per_major.EXTRA_COLUMNS} == set(shown._COLUMNS)
+    assert set(per_major.MAJORS_OF) <= set(shown._LINES) | set(shown._COLUMNS)
+    assert all(majors and majors < per_major.EVERY for majors in per_major.MAJORS_OF.values())

@@ -14,8 +14,9 @@ import pytest
 from pgrewindkit import LSN
 from pgrewindkit.formats.wal import WalRecord, open_wal
 from pgrewindkit.formats.wal.reader import EndOfWal
-from pgrewindkit.formats.wal.stats import WalStats, format_stats
+from pgrewindkit.formats.wal.stats import WalStats
 from pgrewindkit.render.waldump import record_lines
+from pgrewindkit.render.walstats import format_stats
 from tests.support.shipped import FIXTURES, WAL_MAJORS, wal_expected
 
 every_major = pytest.mark.parametrize("major", WAL_MAJORS)

@@ -19,7 +19,6 @@ from pgrewindkit.formats.wal import open_wal
 from pgrewindkit.formats.wal.reader import Tally
 from pgrewindkit.majors.programs import programs_for
 from pgrewindkit.model import ControlFile, DBState
-from pgrewindkit.render.controldata import JSONValue, controldata_json
 
 SIGNAL_FILES = ("standby.signal", "recovery.signal")
 
@@ -210,57 +209,3 @@ def _findings(control: ControlFile, wal: WalOnDisk, server: ServerStatus, recove
     if control.state is DBState.IN_ARCHIVE_RECOVERY and not server.running:
         add(Severity.INFO, "was_standby", f"last running as a standby; consistent from {control.min_recovery_point}")
     return tuple(found)
-
-
-def inspection_json(inspection: Inspection) -> dict[str, JSONValue | dict[str, object] | list[object]]:
-    w = inspection.wal
-    history = inspection.history
-    return {
-        "path": str(inspection.path),
-        "major": inspection.major,
-        "control": controldata_json(inspection.control),  # type: ignore[dict-item]
-        "timeline_history": None if history is None else {
-            "timeline": history.timeline,
-            "entries": [{"timeline": e.timeline, "switchpoint": str(e.switchpoint), "reason": e.reason}
-                        for e in history.entries]},
-        "wal": {"segment_size": w.segment_size,
-                "segments": {str(t): list(names) for t, names in w.segments.items()},
-                "gaps": list(w.gaps), "end": None if w.end is None else str(w.end), "end_reason": w.end_reason,
-                "records_after_checkpoint": w.records_after_checkpoint},
-        "server": {"running": inspection.server.running, "pid": inspection.server.pid,
-                   "stale": inspection.server.stale},
-        "recovery": dict(inspection.recovery),
-        "backup_label": inspection.backup_label,
-        "tablespace_map": inspection.tablespace_map,
-        "findings": [{"severity": f.severity, "code": f.code, "message": f.message} for f in inspection.findings],
-    }
-
-
-def inspection_lines(inspection: Inspection) -> list[str]:
-    c = inspection.control
-    w = inspection.wal
-    lines = [
-        f"{inspection.path}: PostgreSQL {c.major}, system identifier {c.system_identifier}",
-        f"state:            {c.state.description}" + (" (a server is running)" if inspection.server.running else ""),
-        f"checkpoint:       {c.checkpoint} (REDO {c.checkpoint_copy.redo}) on timeline {c.timeline}, "
-        f"previous timeline {c.checkpoint_copy.prev_timeline}",
-        f"minRecoveryPoint: {c.min_recovery_point} on timeline {c.min_recovery_point_tli}",
-        f"data checksums:   {'on' if c.data_checksums else 'off'}; wal_log_hints: {'on' if c.wal_log_hints else 'off'}",
-    ]
-    if inspection.history is not None:
-        spans = ", ".join(f"{s.timeline}: {s.begin}-{s.end if s.end is not None else ''}"
-                          for s in inspection.history.spans)
-        lines.append(f"timelines:        {spans}")
-    per_tli = "; ".join(f"timeline {t}: {len(n)} ({n[0]} .. {n[-1]})" for t, n in w.segments.items())
-    lines.append(f"WAL segments:     {per_tli or 'none'} ({w.segment_size // (1024 * 1024)} MB each)")
-    lines.append(f"end of WAL:       {w.end if w.end else 'unknown'}: {w.end_reason}")
-    server = inspection.server
-    lines.append(f"postmaster.pid:   {'none' if server.pid is None else server.pid}"
-                 + (" (stale)" if server.stale else " (running)" if server.running else ""))
-    if inspection.recovery:
-        lines.append("recovery:         " + ", ".join(f"{k}={v}" for k, v in inspection.recovery.items()))
-    if inspection.backup_label:
-        lines.append("backup_label:     " + inspection.backup_label.strip().replace("\n", " | "))
-    lines.append("findings:" if inspection.findings else "findings:         none")
-    lines += [f"  [{f.severity}] {f.message}" for f in inspection.findings]
-    return lines

@@ -17,11 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pgrewindkit.actions.failback import failback
-from pgrewindkit.analysis.inspection import inspect_datadir, inspection_lines
+from pgrewindkit.analysis.inspection import inspect_datadir
 from pgrewindkit.analysis.plan import plan_rewind
 from pgrewindkit.cluster.source import LiveSource
 from pgrewindkit.errors import DataFileNotFoundError
-from pgrewindkit.render.plan import divergence_lines
+from pgrewindkit.render.divergence import divergence_lines
+from pgrewindkit.render.inspection import inspection_lines
 
 Say = Callable[[str], None]
 MB = 1024 * 1024

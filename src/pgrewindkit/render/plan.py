@@ -1,58 +1,12 @@
-"""A divergence and a rewind plan, as text (like ``pg_rewind --debug``) and as JSON."""
+"""A rewind plan, as text (like ``pg_rewind --debug``) and as JSON (``plan``)."""
 
 from __future__ import annotations
 
-from pgrewindkit.analysis.divergence import Divergence
 from pgrewindkit.analysis.plan import RewindPlan
-from pgrewindkit.model import TimelineSpan
+from pgrewindkit.render.divergence import divergence_lines
+from pgrewindkit.render.shapes import checkpoint_json, divergence_point_json, last_common_checkpoint, lsn_json
 
 MB = 1024 * 1024
-
-
-def _span(span: TimelineSpan) -> str:
-    return f"{span.timeline}: {span.begin} - {span.end if span.end is not None else '0/0'}"
-
-
-def divergence_lines(d: Divergence) -> list[str]:
-    lines = [f"source timeline {d.source_timeline}, target timeline {d.target_timeline} "
-             f"(as pg_rewind {d.major} takes them)", "Source timeline history:"]
-    lines += [f"  {_span(s)}" for s in d.source_history]
-    lines += ["Target timeline history:", *(f"  {_span(s)}" for s in d.target_history)]
-    if d.lsn is not None:
-        lines.append(f"servers diverged at WAL location {d.lsn} on timeline {d.timeline}")
-    if d.target_wal_end is not None:
-        lines.append(f"target WAL ends at {d.target_wal_end}")
-    if d.last_common_checkpoint is not None:
-        c = d.last_common_checkpoint
-        lines.append(f"rewinding from last common checkpoint at {c.lsn} on timeline {c.timeline} (REDO {c.redo})")
-    if not d.rewind_needed:
-        lines.append(d.reason or "no rewind required")
-        if d.reason != "no rewind required" and d.lsn is None:
-            lines.append("no rewind required")
-    lines += [f"warning: {w}" for w in d.warnings]
-    return lines
-
-
-def divergence_json(d: Divergence) -> dict[str, object]:
-    c = d.last_common_checkpoint
-    return {
-        "rewind_needed": d.rewind_needed,
-        "reason": d.reason,
-        "source_timeline": d.source_timeline,
-        "target_timeline": d.target_timeline,
-        "lsn": None if d.lsn is None else str(d.lsn),
-        "timeline": d.timeline,
-        "target_wal_end": None if d.target_wal_end is None else str(d.target_wal_end),
-        "last_common_checkpoint": None if c is None else {"lsn": str(c.lsn), "timeline": c.timeline,
-                                                         "redo": str(c.redo)},
-        "source_history": [_span_json(s) for s in d.source_history],
-        "target_history": [_span_json(s) for s in d.target_history],
-        "warnings": list(d.warnings),
-    }
-
-
-def _span_json(s: TimelineSpan) -> dict[str, object]:
-    return {"timeline": s.timeline, "begin": str(s.begin), "end": None if s.end is None else str(s.end)}
 
 
 def plan_lines(plan: RewindPlan) -> list[str]:
@@ -93,15 +47,13 @@ def _summary(plan: RewindPlan) -> str:
 
 def plan_json(plan: RewindPlan) -> dict[str, object]:
     d = plan.divergence
-    c = d.last_common_checkpoint if d else None
     return {
         "outcome": plan.outcome,
         "error": None if plan.error is None else {"kind": plan.error.kind, "message": plan.error.message},
         "major": plan.major,
-        "divergence": None if d is None or d.lsn is None else {"lsn": str(d.lsn), "timeline": d.timeline},
-        "last_common_checkpoint": None if c is None else {"lsn": str(c.lsn), "timeline": c.timeline,
-                                                         "redo": str(c.redo)},
-        "target_wal_end": None if d is None or d.target_wal_end is None else str(d.target_wal_end),
+        "divergence": divergence_point_json(d),
+        "last_common_checkpoint": checkpoint_json(last_common_checkpoint(d)),
+        "target_wal_end": lsn_json(d.target_wal_end if d else None),
         "provisional": plan.provisional,
         "files": [{"path": f.path, "action": f.action.name, "blocks": list(f.blocks)} for f in plan.shown_files],
         "bytes_to_copy": plan.bytes_to_copy,

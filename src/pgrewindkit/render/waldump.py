@@ -1,10 +1,14 @@
 """Records as ``pg_waldump -b`` prints them (without the resource managers' own descriptions),
-and as JSON objects, one per record."""
+and as JSON objects, one per record; and where reading stopped (``waldump``)."""
 
 from __future__ import annotations
 
+from pgrewindkit.formats.lsn import LSN
+from pgrewindkit.formats.wal import EndOfWal
 from pgrewindkit.formats.wal.records import BlockRef, WalRecord
 from pgrewindkit.majors.wal import WAL_FORMATS
+from pgrewindkit.render.errors import PROG
+from pgrewindkit.render.shapes import lsn_json
 
 
 def _padded(lsn: int) -> str:
@@ -43,3 +47,23 @@ def record_json(record: WalRecord) -> dict[str, object]:
             for b in record.blocks
         ],
     }
+
+
+def end_of_wal_json(end: EndOfWal) -> dict[str, object]:
+    """Where and why reading stopped, the one JSON object ``waldump --json`` writes to stderr."""
+    return {"end_of_wal": str(end.lsn), "reason": end.reason or None, "reached_end": end.reached_end,
+            "last_record": lsn_json(end.last_record)}
+
+
+def end_of_wal_line(end: EndOfWal) -> str:
+    """Where and why reading stopped, as ``waldump`` says it on stderr."""
+    if end.reached_end:
+        return f"{PROG}: stopped at {end.lsn}: reached the end LSN"
+    return f"{PROG}: end of WAL at {end.lsn}: {end.message}"
+
+
+def skipped_line(requested: LSN, found: LSN) -> str:
+    """``--start`` fell inside a record: pg_waldump's note on where the first record is."""
+    skipped = found - requested
+    return (f"{PROG}: first record is after {requested}, at {found}, skipping over {skipped} "
+            f"byte{'' if skipped == 1 else 's'}")

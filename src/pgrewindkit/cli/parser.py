@@ -1,0 +1,177 @@
+"""The command line's arguments: one sub-command per operation, help texts included."""
+
+from __future__ import annotations
+
+import argparse
+
+import pgrewindkit
+from pgrewindkit import demo
+from pgrewindkit.cli import commands
+from pgrewindkit.render import PROG
+
+
+def _lsn_arg(text: str) -> pgrewindkit.LSN:
+    try:
+        return pgrewindkit.LSN.parse(text)
+    except pgrewindkit.PgRewindKitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target-pgdata", "-D", required=True, metavar="DIR",
+                        help="the data directory to rewind (read only here)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--source-pgdata", metavar="DIR", help="source data directory (cleanly shut down)")
+    source.add_argument("--source-server", metavar="CONNSTR",
+                        help="libpq connection string of a running source (password from ~/.pgpass or PGPASSWORD)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Exact, safe PostgreSQL failback: read pg_control, timeline histories and WAL without a "
+                    "server (10-18), know before a rewind what pg_rewind will do, then run it and check the result.",
+        epilog="A failback, step by step: inspect the old primary; divergence and plan against the new primary "
+               "(nothing changes); failback (or rewind, then recovery-config). The inspecting and planning "
+               "commands, rewind and failback take --json. "
+               "Exit status: 0 done; 1 bad input or a failed action (one line on stderr); 2 wrong usage; "
+               "3 plan says pg_rewind would fail; 70 internal error; 130 interrupted. See docs/ for more.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {pgrewindkit.__version__}")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="log what the library does (pg_rewind's output, each step) to stderr")
+    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo_cmd = subcommands.add_parser(
+        "demo", help="see what pgrewindkit is for, on a real failover",
+        description="Without --live: inspect, diverge and plan the PostgreSQL 15 failover shipped with pgrewindkit "
+                    "(nothing runs). With --live: play a failover and a failback on throwaway local servers "
+                    "(needs PostgreSQL; run as root or as a user that may start PostgreSQL).",
+    )
+    demo_cmd.add_argument("--live", action="store_true", help="play it on local servers")
+    demo_cmd.add_argument("--major", type=int, default=15, help="PostgreSQL major for --live (default 15)")
+    demo_cmd.add_argument("--bindir", metavar="DIR", help="its programs, if not found by themselves")
+    demo_cmd.add_argument("--fixtures", default=str(demo.SHIPPED), metavar="DIR",
+                          help="the directory holding failover15/ (default: the one shipped in the package)")
+    demo_cmd.set_defaults(handler=commands.cmd_demo)
+
+    inspect = subcommands.add_parser(
+        "inspect", help="forensic overview of a data directory, no server needed",
+        description="State, checkpoint, timelines, WAL on disk with its gaps and the end of valid WAL, "
+                    "postmaster.pid (and whether it is stale), backup_label, recovery settings (passwords masked) "
+                    "and the findings to act on. Reads only.",
+    )
+    inspect.add_argument("pgdata", metavar="PGDATA")
+    inspect.add_argument("--json", action="store_true", help="print one JSON object")
+    inspect.set_defaults(handler=commands.cmd_inspect)
+
+    controldata = subcommands.add_parser(
+        "controldata", help="show a control file as pg_controldata does",
+        description="Show global/pg_control of a data directory (or a pg_control file) as the "
+                    "pg_controldata of its major prints it; --json gives the pg_control_*() columns.",
+    )
+    controldata.add_argument("paths", metavar="PATH", nargs="+", help="data directory or pg_control file")
+    output = controldata.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON object")
+    output.add_argument("--brief", action="store_true", help="one line per PATH (several may be given)")
+    controldata.set_defaults(handler=commands.cmd_controldata)
+
+    history = subcommands.add_parser(
+        "history", help="show a timeline history file",
+        description="Parse a timeline history file (pg_wal/NNNNNNNN.history) as PostgreSQL does.",
+    )
+    history.add_argument("file", metavar="FILE", help="history file")
+    history.add_argument("--timeline", type=int, default=None,
+                         help="the file's own timeline, when its name does not say")
+    history.add_argument("--json", action="store_true", help="print one JSON object")
+    history.set_defaults(handler=commands.cmd_history)
+
+    waldump = subcommands.add_parser(
+        "waldump", help="decode WAL records like pg_waldump",
+        description="Decode WAL records as PostgreSQL's own reader does, from a data directory, its pg_wal, "
+                    "or a directory of segments (a WAL archive). Records print like pg_waldump -b (record "
+                    "types, not their descriptions); the end of valid WAL and its reason go to stderr.",
+    )
+    waldump.add_argument("--path", default=".", metavar="DIR", help="data directory or directory of WAL segments")
+    waldump.add_argument("--start", "-s", type=_lsn_arg, metavar="LSN",
+                         help="first record at or after this LSN (default: the oldest segment's start)")
+    waldump.add_argument("--end", "-e", type=_lsn_arg, metavar="LSN", help="stop before records that pass it")
+    waldump.add_argument("--timeline", "-t", type=int, metavar="N",
+                         help="follow timeline N's history (default: the newest history file here)")
+    waldump.add_argument("--limit", "-n", type=int, metavar="N", help="stop after N records")
+    waldump.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    output = waldump.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON object per record")
+    output.add_argument("--stats", nargs="?", const="rmgr", choices=["rmgr", "record"],
+                        help="per resource manager (or per record type) statistics, as pg_waldump --stats")
+    waldump.set_defaults(handler=commands.cmd_waldump)
+
+    divergence = subcommands.add_parser(
+        "divergence", help="where two clusters diverged, as pg_rewind decides it",
+        description="Whether the target must be rewound to follow the source, where their histories part, "
+                    "and from which checkpoint a rewind starts; nothing is written.",
+    )
+    _add_pair_arguments(divergence)
+    divergence.set_defaults(handler=commands.cmd_divergence)
+
+    plan = subcommands.add_parser(
+        "plan", help="what pg_rewind would do, without doing it",
+        description="Every check, the divergence, the file map with every block pg_rewind would copy, the bytes, "
+                    "the WAL it must read and the configuration files it would overwrite. Exit status 3 when "
+                    "pg_rewind would fail.",
+    )
+    _add_pair_arguments(plan)
+    plan.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    plan.set_defaults(handler=commands.cmd_plan)
+
+    rewind_cmd = subcommands.add_parser(
+        "rewind", help="run pg_rewind safely",
+        description="Plan, fetch missing WAL with a restore command, keep pg_control and the configuration aside, run "
+                    "the target major's pg_rewind (as the data directory's owner), put the target's own "
+                    "configuration back. The password of --source-server never reaches a command line.",
+    )
+    _add_pair_arguments(rewind_cmd)
+    _add_action_arguments(rewind_cmd)
+    rewind_cmd.add_argument("--stop-target", action="store_true", help="stop a running target cleanly first")
+    rewind_cmd.add_argument("--dry-run", action="store_true", help="pass --dry-run to pg_rewind")
+    rewind_cmd.set_defaults(handler=commands.cmd_rewind)
+
+    recovery = subcommands.add_parser(
+        "recovery-config", help="configure a data directory as a standby",
+        description="Write recovery.conf (up to 11) or standby.signal and postgresql.auto.conf settings (12+), "
+                    "replacing stale values; files holding a password are readable by their owner only.",
+    )
+    recovery.add_argument("pgdata", metavar="PGDATA")
+    recovery.add_argument("--primary-conninfo", metavar="CONNSTR")
+    recovery.add_argument("--application-name", metavar="NAME")
+    recovery.add_argument("--slot", metavar="NAME", help="primary_slot_name")
+    recovery.add_argument("--restore-command", metavar="CMD")
+    recovery.add_argument("--dry-run", action="store_true", help="print the files (passwords masked) instead")
+    recovery.set_defaults(handler=commands.cmd_recovery_config)
+
+    failback_cmd = subcommands.add_parser(
+        "failback", help="make the old primary a streaming standby of the new one",
+        description="Stop the target if it runs, plan, fetch missing WAL, rewind, keep its configuration, configure "
+                    "it as a standby of the source, start it with its own pg_ctl and wait until the source shows "
+                    "it streaming in pg_stat_replication.",
+    )
+    failback_cmd.add_argument("--target-pgdata", "-D", required=True, metavar="DIR")
+    failback_cmd.add_argument("--source-server", required=True, metavar="CONNSTR")
+    failback_cmd.add_argument("--application-name", metavar="NAME", help="name to stream under")
+    failback_cmd.add_argument("--slot", metavar="NAME", help="primary_slot_name")
+    failback_cmd.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS")
+    failback_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_action_arguments(failback_cmd)
+    failback_cmd.set_defaults(handler=commands.cmd_failback)
+    return parser
+
+
+def _add_action_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--restore-command", metavar="CMD",
+                        help="fetch missing WAL with this (%%f file name, %%p path), e.g. 'cp /archive/%%f %%p'; "
+                             "default: the target's own restore_command")
+    parser.add_argument("--bindir", metavar="DIR", help="where the target major's PostgreSQL programs are")
+    parser.add_argument("--config-file", metavar="FILE",
+                        help="the target's postgresql.conf when it is outside the data directory (Debian's layout)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")

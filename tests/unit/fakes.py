@@ -1,0 +1,39 @@
+"""Results of the actions that need servers (rewind, failback), made without them from the
+shipped failover's plan, with fixed timings: for tests of their output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from pgrewindkit import FailbackResult, RewindOutcome, RewindResult, Step, plan_rewind
+
+
+def rewind_result(pair: Path, target: str | Path) -> RewindResult:
+    """What a rewind of ``target`` from the pair's new primary reports."""
+    plan = plan_rewind(pair / "new-primary", target)
+    d = plan.divergence
+    c = d.last_common_checkpoint if d else None
+    if plan.outcome == "no_rewind_required":
+        return RewindResult(outcome=RewindOutcome.NO_REWIND_REQUIRED, plan=plan, divergence_lsn=None,
+                            divergence_timeline=None, checkpoint_lsn=None, checkpoint_timeline=None, bytes_copied=0,
+                            seconds=0.25,
+                            command="", warnings=d.warnings if d else ())
+    return RewindResult(
+        outcome=RewindOutcome.REWOUND, plan=plan, divergence_lsn=d.lsn if d else None,
+        divergence_timeline=d.timeline if d else None, checkpoint_lsn=c.lsn if c else None,
+        checkpoint_timeline=c.timeline if c else None, bytes_copied=plan.bytes_to_copy, seconds=12.34567,
+        command="pg_rewind --target-pgdata=old --source-pgdata=new", warnings=("a warning",),
+        fetched_wal=("000000010000000000000008",), config_kept=("postgresql.conf",),
+        config_differences=("port: '5433' -> '5432'",), backup=Path("/var/tmp/pgrewindkit-backup"))
+
+
+STEPS = (Step("rewind", "rewound from 0/8D8D10", 12.34567), Step("start", "started", 1.5))
+
+
+def failback_result(pair: Path, target: str | Path, on_step: Callable[[Step], None] | None = None) -> FailbackResult:
+    for step in STEPS:
+        if on_step is not None:
+            on_step(step)
+    return FailbackResult(rewind=rewind_result(pair, target), application_name="old_primary",
+                          recovery_files=("standby.signal", "postgresql.auto.conf"), streaming=True, steps=STEPS)
