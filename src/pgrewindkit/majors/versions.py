@@ -7,6 +7,9 @@ found and what is supported.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 import attrs
 
 from pgrewindkit.errors import UnsupportedVersionError
@@ -20,11 +23,8 @@ class Major:
     control_version: int  # PG_CONTROL_VERSION, src/include/catalog/pg_control.h
     catalog_version: int  # CATALOG_VERSION_NO of the release, src/include/catalog/catversion.h
     wal_page_magic: int  # XLOG_PAGE_MAGIC, src/include/access/xlog_internal.h
-
-    @property
-    def uses_recovery_conf(self) -> bool:
-        """Up to 11 a standby is configured by recovery.conf; from 12 by a signal file and settings."""
-        return self.major <= 11
+    # a standby is configured by recovery.conf (up to 11), or by a signal file and settings (from 12)
+    uses_recovery_conf: bool
 
     @property
     def tablespace_directory(self) -> str:
@@ -35,15 +35,15 @@ class Major:
 # Ordered by major. Catalog versions are those of the released major (they never change in minor
 # releases); development builds in between are refused.
 MAJORS: tuple[Major, ...] = (
-    Major(10, 1002, 201707211, 0xD097),
-    Major(11, 1100, 201809051, 0xD098),
-    Major(12, 1201, 201909212, 0xD101),
-    Major(13, 1300, 202007201, 0xD106),
-    Major(14, 1300, 202107181, 0xD10D),
-    Major(15, 1300, 202209061, 0xD110),
-    Major(16, 1300, 202307071, 0xD113),
-    Major(17, 1700, 202406281, 0xD116),
-    Major(18, 1800, 202506291, 0xD118),
+    Major(10, 1002, 201707211, 0xD097, uses_recovery_conf=True),
+    Major(11, 1100, 201809051, 0xD098, uses_recovery_conf=True),
+    Major(12, 1201, 201909212, 0xD101, uses_recovery_conf=False),
+    Major(13, 1300, 202007201, 0xD106, uses_recovery_conf=False),
+    Major(14, 1300, 202107181, 0xD10D, uses_recovery_conf=False),
+    Major(15, 1300, 202209061, 0xD110, uses_recovery_conf=False),
+    Major(16, 1300, 202307071, 0xD113, uses_recovery_conf=False),
+    Major(17, 1700, 202406281, 0xD116, uses_recovery_conf=False),
+    Major(18, 1800, 202506291, 0xD118, uses_recovery_conf=False),
 )
 
 SUPPORTED = f"PostgreSQL {MAJORS[0].major} to {MAJORS[-1].major}"
@@ -57,6 +57,30 @@ def by_major(major: int) -> Major:
         return _BY_MAJOR[major]
     except KeyError:
         raise UnsupportedVersionError(f"PostgreSQL {major} is not supported (supported: {SUPPORTED})") from None
+
+
+Row = TypeVar("Row")
+
+
+def keyed(rows: tuple[Row, ...], key: str = "major") -> dict[int, Row]:
+    """A per-major table from its rows, keyed by each row's ``key``; a key written twice is a mistake."""
+    table: dict[int, Row] = {}
+    for row in rows:
+        number = getattr(row, key)
+        if number in table:
+            raise ValueError(f"two rows for {key} {number}")
+        table[number] = row
+    return table
+
+
+def lookup(table: Mapping[int, Row], major: int, what: str) -> Row:
+    """``major``'s row of a per-major table (``what`` names it); a major without a row is refused."""
+    by_major(major)
+    try:
+        return table[major]
+    except KeyError:
+        raise UnsupportedVersionError(f"PostgreSQL {major} is not supported yet: the table of {what} has no "
+                                      f"row for it (supported: {SUPPORTED})") from None
 
 
 def by_control(control_version: int, catalog_version: int) -> Major:
