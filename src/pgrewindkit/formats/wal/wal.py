@@ -1,10 +1,4 @@
-"""Reading WAL without a server: records, block references and the end of valid WAL, per major.
-
-    scan = open_wal("/srv/pg/data").scan(start=LSN.parse("0/1900028"))
-    for record in scan:
-        ...
-    scan.end_of_wal   # where and why reading stopped
-"""
+"""The WAL of one directory: scans forwards and backwards over its records, and ``open_wal``."""
 
 from __future__ import annotations
 
@@ -13,16 +7,18 @@ from collections.abc import Generator, Iterator
 from typing import Any
 
 from pgrewindkit.errors import DataFileNotFoundError, FormatError, UnsupportedVersionError, file_error
+from pgrewindkit.formats.controlfile import read_control_file
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.timeline import TimelineHistory
 from pgrewindkit.formats.wal.reader import EndOfWal, RawRecord, Tally, WalReader
-from pgrewindkit.formats.wal.records import BlockRef, WalRecord, wal_record
-from pgrewindkit.formats.wal.segments import WalDirectory
+from pgrewindkit.formats.wal.records import WalRecord, wal_record
+from pgrewindkit.formats.wal.segments import WalDirectory, find_wal_directory
 from pgrewindkit.majors import versions
-from pgrewindkit.majors.layouts.xlog import FAST
-from pgrewindkit.majors.wal import WAL_FORMATS, WalFormat, by_magic
+from pgrewindkit.majors.layouts.xlog import WAL_STRUCTS
+from pgrewindkit.majors.wal import WalFormat, by_magic, wal_format
+from pgrewindkit.model import ControlFile
 
-__all__ = ["BackwardScan", "BlockRef", "EndOfWal", "Wal", "WalReadError", "WalRecord", "WalScan", "open_wal"]
+DEFAULT_XLOG_BLCKSZ = 8192  # XLOG_BLCKSZ of every packaged build, assumed when no control file says it
 
 
 class WalScan:
@@ -65,20 +61,17 @@ class WalScan:
 
 
 class Wal:
-    """The WAL in one directory (a data directory, its ``pg_wal``, or an archive of segments)."""
+    """The WAL in one directory (a data directory, its ``pg_wal``, or an archive of segments).
 
-    def __init__(self, path: str | os.PathLike[str], *, timeline: int | None = None,
-                 segment_size: int | None = None, major: int | None = None,
-                 history: TimelineHistory | None = None) -> None:
-        self.directory = WalDirectory(path, segment_size=segment_size, history=history)
-        if timeline is not None and history is None:
-            self.directory.history = (self.directory.read_history(timeline)
-                                      if f"{timeline:08X}.history" in self.directory.history_names or timeline == 1
-                                      else TimelineHistory(timeline))
-        control = self.directory.control
-        self.system_identifier = control.system_identifier if control else None
-        self._major = major if major is not None else (control.major if control else None)
-        self._blcksz = control.xlog_blcksz if control else 8192
+    What a control file would say is given: the major (else learnt from the page magic), the system
+    identifier pages must carry (else not checked) and the WAL block size."""
+
+    def __init__(self, directory: WalDirectory, *, major: int | None = None, system_identifier: int | None = None,
+                 blcksz: int = DEFAULT_XLOG_BLCKSZ) -> None:
+        self.directory = directory
+        self.system_identifier = system_identifier
+        self._major = major
+        self._blcksz = blcksz
 
     @property
     def history(self) -> TimelineHistory:
@@ -96,13 +89,13 @@ class Wal:
                 raise file_error(exc, seg_file.path, "WAL segment") from None
             if len(head) < 2:
                 raise FormatError("WAL segment is empty", path=seg_file.path)
-            magic = FAST.uint16.unpack_from(head)[0]
+            magic = WAL_STRUCTS.uint16.unpack_from(head)[0]
             fmt = by_magic(magic)
             if fmt is None:
                 raise UnsupportedVersionError(f"unknown WAL page magic 0x{magic:04X} (supported: "
                                               f"{versions.SUPPORTED})", path=seg_file.path)
             self._major = fmt.major
-        return WAL_FORMATS[self._major]
+        return wal_format(self._major)
 
     def first_segment_start(self) -> LSN:
         """The start of the oldest segment on the path of the history (for a scan with no start)."""
@@ -147,7 +140,6 @@ class Wal:
         return BackwardScan(self, start)
 
 
-
 class WalReadError(FormatError):
     """A record that should be there cannot be read; ``end`` says why."""
 
@@ -187,7 +179,24 @@ class BackwardScan:
 
 
 def open_wal(path: str | os.PathLike[str], *, timeline: int | None = None, segment_size: int | None = None,
-             major: int | None = None, history: TimelineHistory | None = None) -> Wal:
+             major: int | None = None, history: TimelineHistory | None = None,
+             control: ControlFile | None = None) -> Wal:
     """The WAL of a data directory or a directory of segment files, read along ``history`` (by
-    default: timeline ``timeline``'s, or the newest whose history file is there)."""
-    return Wal(path, timeline=timeline, segment_size=segment_size, major=major, history=history)
+    default: timeline ``timeline``'s, or the newest whose history file is there).
+
+    A data directory's control file (``control``, else read here) gives the segment size, the
+    major, the system identifier and the WAL block size; given values win."""
+    wal_dir, datadir = find_wal_directory(path)
+    if control is None and datadir is not None:
+        control = read_control_file(datadir)
+    if segment_size is None and control is not None:
+        segment_size = control.xlog_seg_size
+    directory = WalDirectory(wal_dir, segment_size=segment_size, history=history, datadir=datadir)
+    if timeline is not None and history is None:
+        directory.history = (directory.read_history(timeline)
+                             if f"{timeline:08X}.history" in directory.history_names or timeline == 1
+                             else TimelineHistory(timeline))
+    if control is None:
+        return Wal(directory, major=major)
+    return Wal(directory, major=major if major is not None else control.major,
+               system_identifier=control.system_identifier, blcksz=control.xlog_blcksz)
