@@ -1,4 +1,4 @@
-"""The WAL hot loop's ``struct`` formats read the same fields as the construct layouts."""
+"""The WAL hot loop's ``struct`` formats, derived from the construct layouts, read the same fields."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pgrewindkit.majors.layouts import xlog
 def test_page_headers(data: bytes) -> None:
     long = xlog.LONG_PAGE_HEADER.construct.parse(data)
     std = long.std
-    assert xlog.FAST.page_header.unpack_from(data) == (
+    assert xlog.WAL_STRUCTS.page_header.unpack_from(data) == (
         std.xlp_magic, std.xlp_info, std.xlp_tli, std.xlp_pageaddr, std.xlp_rem_len)
-    assert xlog.FAST.long_page_tail.unpack_from(data, 24) == (long.xlp_sysid, long.xlp_seg_size, long.xlp_xlog_blcksz)
+    assert xlog.WAL_STRUCTS.long_page_tail.unpack_from(data, xlog.LONG_PAGE_TAIL_OFFSET) == (
+        long.xlp_sysid, long.xlp_seg_size, long.xlp_xlog_blcksz)
     assert (xlog.PAGE_HEADER.size, xlog.LONG_PAGE_HEADER.size) == (xlog.SIZE_OF_SHORT_PHD, xlog.SIZE_OF_LONG_PHD)
     assert (xlog.SIZE_OF_SHORT_PHD, xlog.SIZE_OF_LONG_PHD) == (24, 40)
 
@@ -22,19 +23,31 @@ def test_page_headers(data: bytes) -> None:
 @given(st.binary(min_size=24, max_size=24))
 def test_record_header(data: bytes) -> None:
     rec = xlog.RECORD_HEADER.construct.parse(data)
-    assert xlog.FAST.record_header.unpack_from(data) == (
+    assert xlog.WAL_STRUCTS.record_header.unpack_from(data) == (
         rec.xl_tot_len, rec.xl_xid, rec.xl_prev, rec.xl_info, rec.xl_rmid, rec.xl_crc)
-    assert xlog.RECORD_HEADER.size == xlog.FAST.record_header.size == xlog.SIZE_OF_RECORD
+    assert xlog.RECORD_HEADER.size == xlog.WAL_STRUCTS.record_header.size == xlog.SIZE_OF_RECORD
 
 
 @given(st.binary(min_size=16, max_size=16))
 def test_fragment_headers(data: bytes) -> None:
     block = xlog.BLOCK_HEADER.parse(data)
-    assert xlog.FAST.block_header.unpack_from(data, 1) == (block.fork_flags, block.data_length)
+    assert xlog.WAL_STRUCTS.block_header.unpack_from(data, 1) == (block.fork_flags, block.data_length)
     image = xlog.IMAGE_HEADER.parse(data)
-    assert xlog.FAST.image_header.unpack_from(data) == (image.length, image.hole_offset, image.bimg_info)
-    assert xlog.IMAGE_HEADER.sizeof() == xlog.FAST.image_header.size == 5
+    assert xlog.WAL_STRUCTS.image_header.unpack_from(data) == (image.length, image.hole_offset, image.bimg_info)
+    assert xlog.IMAGE_HEADER.sizeof() == xlog.WAL_STRUCTS.image_header.size == 5
     locator = xlog.REL_FILE_LOCATOR.parse(data)
-    assert xlog.FAST.locator_and_block.unpack_from(data) == (
+    assert xlog.WAL_STRUCTS.locator_and_block.unpack_from(data) == (
         locator.spcOid, locator.dbOid, locator.relNumber, xlog.BLOCK_NUMBER.parse(data[12:]))
-    assert xlog.FAST.uint16.unpack_from(data)[0] == xlog.COMPRESS_HEADER.parse(data).hole_length
+    assert xlog.WAL_STRUCTS.uint16.unpack_from(data)[0] == xlog.COMPRESS_HEADER.parse(data).hole_length
+
+
+@given(st.binary(min_size=22, max_size=22))
+def test_one_block_record(data: bytes) -> None:
+    block = xlog.BLOCK_HEADER.parse(data)
+    locator = xlog.REL_FILE_LOCATOR.parse(data[4:])
+    fields = xlog.WAL_STRUCTS.one_block_record.unpack_from(data)
+    assert fields[:7] == (block.id, block.fork_flags, block.data_length, locator.spcOid, locator.dbOid,
+                          locator.relNumber, xlog.BLOCK_NUMBER.parse(data[16:]))
+    assert fields[7:] == (data[20], data[21])  # the short main data header: its id and length
+    assert xlog.WAL_STRUCTS.one_block_record.size == (xlog.SIZE_OF_BLOCK_HEADER + xlog.SIZE_OF_LOCATOR_AND_BLOCK
+                                                      + xlog.SIZE_OF_DATA_HEADER_SHORT)

@@ -34,8 +34,6 @@ PSYCOPG_HOME = "pgrewindkit.cluster.source"
 ORDERINGS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 COMPARISONS = (*ORDERINGS, ast.Eq)
 
-# Removed by the integrator once the house refactor has fixed the crossings.
-CROSSINGS_BEING_FIXED = pytest.mark.xfail(strict=False, reason="crossings being fixed in the house refactor")
 
 
 @attrs.frozen
@@ -222,12 +220,12 @@ def test_every_module_has_a_rank() -> None:
 # -- the contract ---------------------------------------------------------------------------------
 
 CONTRACT = [
-    pytest.param(layer_violations, id="layers import only their rank or lower", marks=CROSSINGS_BEING_FIXED),
+    pytest.param(layer_violations, id="layers import only their rank or lower"),
     pytest.param(api_violations, id="the public API leaves out demo and cli"),
     pytest.param(cli_violations, id="only __main__ imports cli"),
     pytest.param(psycopg_violations, id="psycopg only in cluster/source"),
-    pytest.param(major_gate_violations, id="per-major decisions only in majors", marks=CROSSINGS_BEING_FIXED),
-    pytest.param(version_table_violations, id="no version tables outside majors", marks=CROSSINGS_BEING_FIXED),
+    pytest.param(major_gate_violations, id="per-major decisions only in majors"),
+    pytest.param(version_table_violations, id="no version tables outside majors"),
 ]
 
 

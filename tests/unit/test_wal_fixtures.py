@@ -12,8 +12,12 @@ from typing import Any
 import pytest
 
 from pgrewindkit import LSN
-from pgrewindkit.formats.wal import WalRecord, open_wal
+from pgrewindkit.cluster.datadir import DataDirectory
+from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.formats.controlfile import read_control_file
+from pgrewindkit.formats.wal import Wal, WalRecord, open_wal
 from pgrewindkit.formats.wal.reader import EndOfWal
+from pgrewindkit.formats.wal.segments import WalDirectory
 from pgrewindkit.formats.wal.stats import WalStats
 from pgrewindkit.render.waldump import record_lines
 from pgrewindkit.render.walstats import format_stats
@@ -221,3 +225,32 @@ def test_segment_size_from_the_start_segment_only(wal_dirs: dict[int, Path], maj
     scan = open_wal(archive).scan(records[0].lsn, exact=True)
     assert sum(1 for _ in scan.raw(detail=False)) == len(records)
     assert re.fullmatch(r"invalid record length at .*", scan.end_of_wal.reason if scan.end_of_wal else "")
+
+
+@pg_waldump_major
+def test_the_wal_directory_reads_no_control_file(wal_dirs: dict[int, Path], major: int, tmp_path: Path) -> None:
+    """``WalDirectory`` and ``Wal`` are told what pg_control says; only ``open_wal`` reads it."""
+    records, _end = decoded(wal_dirs, major)
+    datadir = tmp_path / "data"
+    (datadir / "global").mkdir(parents=True)
+    (datadir / "global" / "pg_control").write_bytes(b"not a control file")
+    (datadir / "pg_wal").symlink_to(wal_dirs[major] / "pg_wal")
+    control = read_control_file(wal_dirs[major])
+    directory = WalDirectory(datadir, segment_size=control.xlog_seg_size)
+    assert (directory.path, directory.datadir) == (datadir / "pg_wal", datadir)
+    wal = Wal(directory, major=major, system_identifier=control.system_identifier, blcksz=control.xlog_blcksz)
+    assert [r.lsn for r in wal.scan(records[0].lsn, exact=True)] == [r.lsn for r in records]
+    given = open_wal(datadir, control=control)
+    assert [r.lsn for r in given.scan(records[0].lsn, exact=True)] == [r.lsn for r in records]
+    with pytest.raises(PgRewindKitError, match="control file"):
+        open_wal(datadir)
+
+
+@pg_waldump_major
+def test_a_data_directory_passes_its_control_file(wal_dirs: dict[int, Path], major: int) -> None:
+    records, _end = decoded(wal_dirs, major)
+    datadir = DataDirectory(wal_dirs[major])
+    assert datadir.wal_path == wal_dirs[major] / "pg_wal"
+    wal = datadir.wal()
+    assert wal.system_identifier == datadir.control.system_identifier
+    assert [r.lsn for r in wal.scan(records[0].lsn, exact=True)] == [r.lsn for r in records]

@@ -13,6 +13,8 @@ import attrs
 from pgrewindkit.errors import DataFileNotFoundError, PgRewindKitError, file_error
 from pgrewindkit.formats.controlfile import CONTROL_FILE_PATH, read_control_file
 from pgrewindkit.formats.timeline import TimelineHistory, history_file_name, parse_timeline_history
+from pgrewindkit.formats.wal import Wal, open_wal
+from pgrewindkit.majors.programs import programs_for
 from pgrewindkit.model import ControlFile
 
 
@@ -59,8 +61,17 @@ class DataDirectory:
         return self._control
 
     @property
+    def wal_directory(self) -> str:
+        """The name of the WAL directory in this major (``pg_wal``)."""
+        return programs_for(self.control.major).wal_directory
+
+    @property
     def wal_path(self) -> Path:
-        return self.path / "pg_wal"
+        return self.path / self.wal_directory
+
+    def wal(self, history: TimelineHistory | None = None) -> Wal:
+        """The WAL in the WAL directory, read with this directory's control file (read once)."""
+        return open_wal(self.path, history=history, control=self.control)
 
     def read_file(self, relative: str) -> bytes:
         path = self.path / relative
@@ -74,7 +85,7 @@ class DataDirectory:
         if timeline == 1:
             return TimelineHistory.initial()
         if timeline not in self._histories:
-            relative = f"pg_wal/{history_file_name(timeline)}"
+            relative = f"{self.wal_directory}/{history_file_name(timeline)}"
             self._histories[timeline] = parse_timeline_history(self.read_file(relative), timeline=timeline,
                                                                path=str(self.path / relative))
         return self._histories[timeline]
@@ -109,10 +120,10 @@ class DataDirectory:
         symbolic links are reported (with their target) and followed only for ``pg_wal`` and the
         tablespaces in ``pg_tblspc``."""
         entries: list[FileEntry] = []
-        self._walk(None, entries)
+        self._walk(None, entries, self.wal_directory)
         return entries
 
-    def _walk(self, parent: str | None, entries: list[FileEntry]) -> None:
+    def _walk(self, parent: str | None, entries: list[FileEntry], wal_directory: str) -> None:
         directory = self.path / parent if parent else self.path
         try:
             names = sorted(entry.name for entry in directory.iterdir())
@@ -131,8 +142,8 @@ class DataDirectory:
                 entries.append(FileEntry(relative, FileType.REGULAR, info.st_size))
             elif stat.S_ISDIR(info.st_mode):
                 entries.append(FileEntry(relative, FileType.DIRECTORY))
-                self._walk(relative, entries)
+                self._walk(relative, entries, wal_directory)
             elif stat.S_ISLNK(info.st_mode):
                 entries.append(FileEntry(relative, FileType.SYMLINK, 0, str(full.readlink())))
-                if parent == "pg_tblspc" or relative == "pg_wal":
-                    self._walk(relative, entries)
+                if parent == "pg_tblspc" or relative == wal_directory:
+                    self._walk(relative, entries, wal_directory)

@@ -25,7 +25,7 @@ import attrs
 from pgrewindkit.actions.pgctl import run_command
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.errors import CommandError
-from pgrewindkit.majors.versions import by_major
+from pgrewindkit.majors import for_major
 
 
 class PgBinaries(Protocol):
@@ -135,12 +135,8 @@ class Cluster:
                extra: Sequence[str] = ()) -> None:
         argv: list[str | Path] = [self.bins.program("initdb"), "-D", self.pgdata, "-U", "postgres",
                                   "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", *extra]
-        if wal_segsize_mb is not None and self.major >= 11:
-            argv.append(f"--wal-segsize={wal_segsize_mb}")
-        if checksums:
-            argv.append("--data-checksums")
-        elif self.major >= 18:
-            argv.append("--no-data-checksums")  # 18 turns checksums on by default
+        # the segment size where this major lets initdb choose it; checksums as asked, whatever the default
+        argv += for_major(self.major).programs.initdb_options(wal_segsize_mb=wal_segsize_mb, checksums=checksums)
         run_pg(argv)
         self.set(
             listen_addresses="''",
@@ -190,7 +186,7 @@ class Cluster:
     def make_standby_of(self, primary: Cluster | None) -> None:
         """Write standby configuration in this major's form, streaming from ``primary`` if given."""
         conninfo = f"'host={primary.socket_dir} port={primary.port} user=postgres'" if primary else None
-        if by_major(self.major).uses_recovery_conf:
+        if for_major(self.major).uses_recovery_conf:
             lines = ["standby_mode = 'on'\n", "recovery_target_timeline = 'latest'\n"]
             if conninfo:
                 lines.append(f"primary_conninfo = {conninfo}\n")

@@ -11,14 +11,14 @@ from typing import Any
 from pgrewindkit.errors import ChecksumError, FormatError, TruncatedError, file_error
 from pgrewindkit.formats import crc
 from pgrewindkit.formats.lsn import LSN, check_segment_size
-from pgrewindkit.majors import versions
+from pgrewindkit.majors import for_major, versions
 from pgrewindkit.majors.layouts import parse
 from pgrewindkit.majors.layouts.control import (
-    CONTROL_LAYOUTS,
     FLOATFORMAT_VALUE,
     PG_CONTROL_FILE_SIZE,
     ControlLayout,
     checkpoint_fields,
+    control_layout,
 )
 from pgrewindkit.majors.layouts.ctypes import CType
 from pgrewindkit.majors.layouts.ctypes import struct as c_struct
@@ -52,7 +52,7 @@ def parse_control_file(data: bytes, *, path: str | None = None) -> ControlFile:
         raise error(f"unexpected control file size {len(data)}, expected {PG_CONTROL_FILE_SIZE}", path=where)
     control_version, catalog_version = _VERSIONS.unpack_from(data, 8)
     major = versions.by_control(control_version, catalog_version)
-    layout = CONTROL_LAYOUTS[major.control_version]
+    layout = for_major(major.major).control  # refuses a major some per-major table has no row for
     stored = int.from_bytes(data[layout.crc_offset:layout.crc_offset + 4], "little")
     if crc.crc32c(data[: layout.crc_offset]) != stored:
         raise ChecksumError("calculated CRC checksum does not match value stored in control file", path=where)
@@ -70,7 +70,7 @@ def _compiled(layout: ControlLayout) -> CType:
 @functools.cache
 def checkpoint_layout(major: versions.Major) -> CType:
     """``CheckPoint`` of ``major``: the main data of checkpoint WAL records too."""
-    layout = CONTROL_LAYOUTS[major.control_version]
+    layout = control_layout(major)
     return c_struct(checkpoint_fields(full_xid=layout.full_xid, wal_level=layout.checkpoint_wal_level))
 
 

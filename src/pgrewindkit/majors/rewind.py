@@ -1,11 +1,15 @@
-"""How pg_rewind of each major decides: one table entry per major (src/bin/pg_rewind of 10–18,
-as in their last minor releases)."""
+"""How pg_rewind of each major decides: one explicit row per major (src/bin/pg_rewind of 10–18, as
+in their last minor releases), and per-minor overrides where a minor release changed a rule."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import attrs
 
 from pgrewindkit.majors import versions
+from pgrewindkit.majors.layouts.xlog import XLR_RMGR_INFO_MASK, XLR_SPECIAL_REL_UPDATE
+from pgrewindkit.majors.rmgrs import RM_DBASE_ID, RM_SMGR_ID, RM_XACT_ID
 
 # filemap.c: directories whose contents are never copied (11+), and files never copied.
 EXCLUDED_DIR_CONTENTS = ("pg_stat_tmp", "pg_replslot", "pg_dynshmem", "pg_notify", "pg_serial", "pg_snapshots",
@@ -16,10 +20,11 @@ EXCLUDED_FILES = (("postgresql.auto.conf.tmp", False), ("current_logfiles.tmp", 
                   ("postmaster.pid", False), ("postmaster.opts", False))
 EXCLUDED_FILES_10 = (("postmaster.pid", False), ("postmaster.opts", False))
 
-RM_XACT_ID, RM_SMGR_ID, RM_DBASE_ID = 1, 2, 4
 XLOG_SMGR_CREATE, XLOG_SMGR_TRUNCATE = 0x10, 0x20
+XLOG_XACT_OPMASK = 0x70
 XACT_OPS_RECOGNISED = (0x00, 0x30, 0x20, 0x40)  # COMMIT, COMMIT_PREPARED, ABORT, ABORT_PREPARED
-XLR_SPECIAL_REL_UPDATE = 0x01
+DBASE_INFOS_10 = (0x00, 0x10)  # XLOG_DBASE_CREATE, XLOG_DBASE_DROP
+DBASE_INFOS_15 = (0x00, 0x10, 0x20)  # XLOG_DBASE_CREATE_FILE_COPY, XLOG_DBASE_CREATE_WAL_LOG, XLOG_DBASE_DROP
 
 
 @attrs.frozen
@@ -27,24 +32,24 @@ class RewindRules:
     """What differs in pg_rewind's decisions between majors."""
 
     version: versions.Major
-    # 16+: a side's timeline is max(minRecoveryPointTLI, checkpoint TLI); before, the checkpoint's
+    # a side's timeline is max(minRecoveryPointTLI, checkpoint TLI) (16+); else the checkpoint's
     timeline_from_min_recovery_point: bool
-    # commit/abort records flagged XLR_SPECIAL_REL_UPDATE from 14, and recognised by pg_rewind
+    # commit/abort records are flagged XLR_SPECIAL_REL_UPDATE, and recognised by pg_rewind (14+)
     xact_records_flagged: bool
     # Database records pg_rewind recognises: CREATE (≤14) / CREATE_FILE_COPY, CREATE_WAL_LOG (15+); DROP
     dbase_infos: tuple[int, ...]
-    excluded_dir_contents: tuple[str, ...]
+    excluded_dir_contents: tuple[str, ...]  # directories whose contents are never copied (11+)
     excluded_files: tuple[tuple[str, bool], ...]
     # WAL segments read while looking for the last common checkpoint are not removed (back-patched
     # to the supported branches in 2024–25; verified in 15)
     keeps_wal_read: bool
-    # a standby may be the source from 14
+    # a standby may be the source (14+)
     standby_source: bool
-    # 13+: an uncleanly stopped target is first recovered in single-user mode
+    # an uncleanly stopped target is first recovered in single-user mode (13+)
     ensures_shutdown: bool
-    # 15+: "record type is not recognized" names the rmid too (custom resource managers)
+    # "record type is not recognized" names the rmid too (custom resource managers, 15+)
     unrecognised_names_rmid: bool
-    # 15+: --config-file, for a configuration outside the data directory
+    # --config-file, for a configuration outside the data directory (15+)
     takes_config_file: bool
 
     @property
@@ -54,34 +59,83 @@ class RewindRules:
     def recognises(self, rmid: int, info: int) -> bool:
         """Whether ``extractPageInfo`` accepts a record; an unrecognised one with
         ``XLR_SPECIAL_REL_UPDATE`` stops pg_rewind ("record type is not recognized")."""
-        rminfo = info & 0xF0
+        rminfo = info & XLR_RMGR_INFO_MASK
         if rmid == RM_DBASE_ID and rminfo in self.dbase_infos:
             return True
         if rmid == RM_SMGR_ID and rminfo in (XLOG_SMGR_CREATE, XLOG_SMGR_TRUNCATE):
             return True
-        if self.xact_records_flagged and rmid == RM_XACT_ID and rminfo & 0x70 in XACT_OPS_RECOGNISED:
+        if self.xact_records_flagged and rmid == RM_XACT_ID and rminfo & XLOG_XACT_OPMASK in XACT_OPS_RECOGNISED:
             return True
         return not info & XLR_SPECIAL_REL_UPDATE
 
 
-def _rules(major: int) -> RewindRules:
-    return RewindRules(
-        version=versions.by_major(major),
-        timeline_from_min_recovery_point=major >= 16,
-        xact_records_flagged=major >= 14,
-        dbase_infos=(0x00, 0x10, 0x20) if major >= 15 else (0x00, 0x10),
-        excluded_dir_contents=EXCLUDED_DIR_CONTENTS if major >= 11 else (),
-        excluded_files=EXCLUDED_FILES if major >= 11 else EXCLUDED_FILES_10,
-        keeps_wal_read=major >= 13,
-        standby_source=major >= 14,
-        ensures_shutdown=major >= 13,
-        unrecognised_names_rmid=major >= 15,
-        takes_config_file=major >= 15,
-    )
+_V = versions.by_major
+
+# One explicit row per major, every field spelled out, as the last minor release of each behaves.
+REWIND_RULES: dict[int, RewindRules] = versions.keyed((
+    RewindRules(version=_V(10), timeline_from_min_recovery_point=False, xact_records_flagged=False,
+                dbase_infos=DBASE_INFOS_10, excluded_dir_contents=(), excluded_files=EXCLUDED_FILES_10,
+                keeps_wal_read=False, standby_source=False, ensures_shutdown=False,
+                unrecognised_names_rmid=False, takes_config_file=False),
+    RewindRules(version=_V(11), timeline_from_min_recovery_point=False, xact_records_flagged=False,
+                dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
+                excluded_files=EXCLUDED_FILES, keeps_wal_read=False, standby_source=False,
+                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False),
+    RewindRules(version=_V(12), timeline_from_min_recovery_point=False, xact_records_flagged=False,
+                dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
+                excluded_files=EXCLUDED_FILES, keeps_wal_read=False, standby_source=False,
+                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False),
+    RewindRules(version=_V(13), timeline_from_min_recovery_point=False, xact_records_flagged=False,
+                dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
+                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=False,
+                ensures_shutdown=True, unrecognised_names_rmid=False, takes_config_file=False),
+    RewindRules(version=_V(14), timeline_from_min_recovery_point=False, xact_records_flagged=True,
+                dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
+                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=True,
+                ensures_shutdown=True, unrecognised_names_rmid=False, takes_config_file=False),
+    RewindRules(version=_V(15), timeline_from_min_recovery_point=False, xact_records_flagged=True,
+                dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
+                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=True,
+                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
+    RewindRules(version=_V(16), timeline_from_min_recovery_point=True, xact_records_flagged=True,
+                dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
+                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=True,
+                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
+    RewindRules(version=_V(17), timeline_from_min_recovery_point=True, xact_records_flagged=True,
+                dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
+                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=True,
+                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
+    RewindRules(version=_V(18), timeline_from_min_recovery_point=True, xact_records_flagged=True,
+                dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
+                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=True,
+                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
+), key="major")
 
 
-REWIND_RULES: dict[int, RewindRules] = {m.major: _rules(m.major) for m in versions.MAJORS}
+@attrs.frozen
+class MinorOverride:
+    """Minors ``first``..``last`` of ``major`` decide differently from the major's row (its newest
+    minor): a rule was back-patched later, e.g. ``MinorOverride(16, 0, 2, {"keeps_wal_read": False})``."""
+
+    major: int
+    first: int
+    last: int
+    changes: dict[str, Any] = attrs.field(hash=False)
+
+    def covers(self, minor: int) -> bool:
+        return self.first <= minor <= self.last
 
 
-def rules_for(major: int) -> RewindRules:
-    return REWIND_RULES[versions.by_major(major).major]
+# None yet: every row above is how the newest minor behaves, which is what pgrewindkit has verified.
+MINOR_OVERRIDES: tuple[MinorOverride, ...] = ()
+
+
+def rules_for(major: int, minor: int | None = None) -> RewindRules:
+    """pg_rewind's rules in ``major``.``minor``; without ``minor``, in the newest minor known."""
+    rules = versions.lookup(REWIND_RULES, major, "pg_rewind rules")
+    if minor is None:
+        return rules
+    for override in MINOR_OVERRIDES:
+        if override.major == major and override.covers(minor):
+            rules = attrs.evolve(rules, **override.changes)
+    return rules

@@ -13,6 +13,18 @@ from importlib import resources
 
 import attrs
 
+from pgrewindkit.majors import versions
+from pgrewindkit.majors.layouts.xlog import XLR_RMGR_INFO_MASK
+
+# Resource manager ids and record types the reader and pg_rewind's rules name (rmgrlist.h, 10–18).
+RM_XLOG_ID = 0
+RM_XACT_ID = 1
+RM_SMGR_ID = 2
+RM_DBASE_ID = 4
+MIN_CUSTOM_RMID = 128  # RM_MIN_CUSTOM_ID: custom resource managers, from 15
+XLOG_SWITCH = 0x40
+XLOG_XACT_RECORD_TYPE_MASK = 0x07  # pg_waldump keys Transaction records by (info >> 4) & 7: no HAS_INFO bit
+
 
 @attrs.frozen
 class ResourceManager:
@@ -24,20 +36,21 @@ class ResourceManager:
     def identify(self, info: int) -> str:
         """The record type as pg_waldump prints it, ``UNKNOWN (%x)`` when it has no name."""
         name = self.names.get(info & self.mask)
-        return name if name is not None else f"UNKNOWN ({info & 0xF0:x})"
+        return name if name is not None else f"UNKNOWN ({info & XLR_RMGR_INFO_MASK:x})"
 
 
 @functools.cache
-def _table() -> dict[str, list[dict[str, object]]]:
+def rmgr_names() -> dict[int, list[dict[str, object]]]:
+    """The table in ``rmgr_names.json``: one row per major."""
     text = resources.files("pgrewindkit.majors").joinpath("rmgr_names.json").read_text()
     data: dict[str, list[dict[str, object]]] = json.loads(text)
-    return data
+    return {int(key): rows for key, rows in data.items() if key.isdigit()}
 
 
 @functools.cache
 def resource_managers(major: int) -> tuple[ResourceManager, ...]:
     """The built-in resource managers of ``major``, indexed by id."""
-    entries = _table()[str(major)]
+    entries = versions.lookup(rmgr_names(), major, "resource manager names")
     return tuple(
         ResourceManager(
             id=index,
@@ -53,4 +66,4 @@ def resource_manager(major: int, rmid: int) -> ResourceManager:
     builtin = resource_managers(major)
     if rmid < len(builtin):
         return builtin[rmid]
-    return ResourceManager(rmid, f"custom{rmid:03d}", 0xF0, {})
+    return ResourceManager(rmid, f"custom{rmid:03d}", XLR_RMGR_INFO_MASK, {})

@@ -7,6 +7,9 @@ found and what is supported.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TypeVar
+
 import attrs
 
 from pgrewindkit.errors import UnsupportedVersionError
@@ -20,11 +23,6 @@ class Major:
     control_version: int  # PG_CONTROL_VERSION, src/include/catalog/pg_control.h
     catalog_version: int  # CATALOG_VERSION_NO of the release, src/include/catalog/catversion.h
     wal_page_magic: int  # XLOG_PAGE_MAGIC, src/include/access/xlog_internal.h
-
-    @property
-    def uses_recovery_conf(self) -> bool:
-        """Up to 11 a standby is configured by recovery.conf; from 12 by a signal file and settings."""
-        return self.major <= 11
 
     @property
     def tablespace_directory(self) -> str:
@@ -57,6 +55,30 @@ def by_major(major: int) -> Major:
         return _BY_MAJOR[major]
     except KeyError:
         raise UnsupportedVersionError(f"PostgreSQL {major} is not supported (supported: {SUPPORTED})") from None
+
+
+Row = TypeVar("Row")
+
+
+def keyed(rows: tuple[Row, ...], key: str = "major") -> dict[int, Row]:
+    """A per-major table from its rows, keyed by each row's ``key``; a key written twice is a mistake."""
+    table: dict[int, Row] = {}
+    for row in rows:
+        number = getattr(row, key)
+        if number in table:
+            raise ValueError(f"two rows for {key} {number}")
+        table[number] = row
+    return table
+
+
+def lookup(table: Mapping[int, Row], major: int, what: str) -> Row:
+    """``major``'s row of a per-major table (``what`` names it); a major without a row is refused."""
+    by_major(major)
+    try:
+        return table[major]
+    except KeyError:
+        raise UnsupportedVersionError(f"PostgreSQL {major} is not supported yet: the table of {what} has no "
+                                      f"row for it (supported: {SUPPORTED})") from None
 
 
 def by_control(control_version: int, catalog_version: int) -> Major:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import attrs
 
 from pgrewindkit.majors import versions
-from pgrewindkit.majors.layouts.xlog import IMAGE_FLAGS_10, IMAGE_FLAGS_15, ImageFlags
+from pgrewindkit.majors.layouts.xlog import IMAGE_FLAGS_10, IMAGE_FLAGS_15, WAL_STRUCTS, ImageFlags, WalStructs
 
 
 @attrs.frozen
@@ -80,19 +80,36 @@ MESSAGES_16 = _messages(where=_SEGMENT_WHERE_NEW, length_words="expected at leas
                         contrecord_expected=True, compressed_flag="BKPIMAGE_COMPRESSED")
 
 
+# One row per major: xlogreader.c's words as each release tree has them.
+MESSAGES_BY_MAJOR: dict[int, Messages] = {
+    10: attrs.evolve(MESSAGES_10, seg_size_mismatch="WAL file is from different database system: incorrect "
+                                                    "XLOG_SEG_SIZE in page header"),
+    11: MESSAGES_10,
+    12: MESSAGES_10,
+    13: MESSAGES_10,
+    14: MESSAGES_14,
+    15: MESSAGES_15,
+    16: MESSAGES_16,
+    17: MESSAGES_16,
+    18: MESSAGES_16,
+}
+
+
 @attrs.frozen
 class WalFormat:
     """The WAL of one major."""
 
     version: versions.Major
-    image_flags: ImageFlags
-    toplevel_xid: bool  # XLR_BLOCK_ID_TOPLEVEL_XID fragments exist from 14
+    structs: WalStructs  # the hot loop's precompiled formats of this major's page and record layouts
+    image_flags: ImageFlags  # bimg_info bits
+    toplevel_xid: bool  # XLR_BLOCK_ID_TOPLEVEL_XID fragments exist
     messages: Messages
-    custom_rmgrs: bool  # resource manager ids 128-255 are valid from 15
-    # from 15 records are decoded ahead of being returned: decoding errors name the last record returned
+    max_builtin_rmid: int  # RM_MAX_BUILTIN_ID (RM_MAX_ID up to 14)
+    custom_rmgrs: bool  # resource manager ids 128-255 are valid
+    # records are decoded ahead of being returned: decoding errors name the last record returned
     decode_errors_name_previous: bool
-    stats_header: bool  # pg_waldump --stats prints "WAL statistics between ..." (and nothing when empty) from 15
-    shows_compression_method: bool  # -b prints ", method: lz4" from 15
+    stats_header: bool  # pg_waldump --stats prints "WAL statistics between ..." (and nothing when empty)
+    shows_compression_method: bool  # pg_waldump -b prints ", method: lz4"
 
     image_has_hole: int = attrs.field(init=False)
     image_compressed_mask: int = attrs.field(init=False)
@@ -107,31 +124,47 @@ class WalFormat:
         return self.version.major
 
 
-MESSAGES_BY_MAJOR: dict[int, Messages] = {
-    10: attrs.evolve(MESSAGES_10, seg_size_mismatch="WAL file is from different database system: incorrect "
-                                                    "XLOG_SEG_SIZE in page header"),
-    11: MESSAGES_10, 12: MESSAGES_10, 13: MESSAGES_10,
-    14: MESSAGES_14,
-    15: MESSAGES_15,
-    16: MESSAGES_16, 17: MESSAGES_16, 18: MESSAGES_16,
-}
+_V = versions.by_major
 
-
-def _format(major: int) -> WalFormat:
-    return WalFormat(
-        version=versions.by_major(major),
-        image_flags=IMAGE_FLAGS_15 if major >= 15 else IMAGE_FLAGS_10,
-        toplevel_xid=major >= 14,
-        messages=MESSAGES_BY_MAJOR[major],
-        custom_rmgrs=major >= 15,
-        decode_errors_name_previous=major >= 15,
-        stats_header=major >= 15,
-        shows_compression_method=major >= 15,
-    )
-
-
-WAL_FORMATS: dict[int, WalFormat] = {m.major: _format(m.major) for m in versions.MAJORS}
+# One explicit row per major, every field spelled out: a new major is added by writing its row.
+WAL_FORMATS: dict[int, WalFormat] = versions.keyed((
+    WalFormat(version=_V(10), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
+              messages=MESSAGES_BY_MAJOR[10], max_builtin_rmid=21, custom_rmgrs=False,
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False),
+    WalFormat(version=_V(11), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
+              messages=MESSAGES_BY_MAJOR[11], max_builtin_rmid=21, custom_rmgrs=False,
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False),
+    WalFormat(version=_V(12), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
+              messages=MESSAGES_BY_MAJOR[12], max_builtin_rmid=21, custom_rmgrs=False,
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False),
+    WalFormat(version=_V(13), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
+              messages=MESSAGES_BY_MAJOR[13], max_builtin_rmid=21, custom_rmgrs=False,
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False),
+    WalFormat(version=_V(14), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=True,
+              messages=MESSAGES_BY_MAJOR[14], max_builtin_rmid=21, custom_rmgrs=False,
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False),
+    WalFormat(version=_V(15), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
+              messages=MESSAGES_BY_MAJOR[15], max_builtin_rmid=21, custom_rmgrs=True,
+              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True),
+    WalFormat(version=_V(16), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
+              messages=MESSAGES_BY_MAJOR[16], max_builtin_rmid=21, custom_rmgrs=True,
+              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True),
+    WalFormat(version=_V(17), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
+              messages=MESSAGES_BY_MAJOR[17], max_builtin_rmid=21, custom_rmgrs=True,
+              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True),
+    WalFormat(version=_V(18), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
+              messages=MESSAGES_BY_MAJOR[18], max_builtin_rmid=21, custom_rmgrs=True,
+              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True),
+), key="major")
 _BY_MAGIC = {f.version.wal_page_magic: f for f in WAL_FORMATS.values()}
+
+
+def wal_format(major: int) -> WalFormat:
+    return versions.lookup(WAL_FORMATS, major, "WAL formats")
+
+
+def messages(major: int) -> Messages:
+    return versions.lookup(MESSAGES_BY_MAJOR, major, "xlogreader messages")
 
 
 def by_magic(magic: int) -> WalFormat | None:

@@ -3,9 +3,9 @@ manager, or per record type with ``--stats=record``."""
 
 from __future__ import annotations
 
-from pgrewindkit.formats.wal.stats import MIN_CUSTOM_RMID, WalStats
-from pgrewindkit.majors.rmgrs import resource_manager, resource_managers
-from pgrewindkit.majors.wal import WAL_FORMATS
+from pgrewindkit.formats.wal.stats import WalStats
+from pgrewindkit.majors.rmgrs import MIN_CUSTOM_RMID, resource_manager, resource_managers
+from pgrewindkit.majors.wal import wal_format
 
 
 def _pct(part: int, total: int) -> float:
@@ -20,7 +20,7 @@ def _row(name: str, n: int, rec: int, fpi: int, totals: tuple[int, int, int, int
 
 def format_stats(stats: WalStats, *, per_record: bool = False) -> list[str]:
     """The lines ``pg_waldump --stats[=record]`` of ``stats.major`` prints."""
-    fmt = WAL_FORMATS[stats.major]
+    fmt = wal_format(stats.major)
     if fmt.stats_header and stats.end is None:
         return []  # nothing is printed when no record was counted
     total_rec = stats.total_rec_len

@@ -5,11 +5,16 @@ on ``bytes``, tuples instead of objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pgrewindkit.majors.layouts.xlog import (
     BKPBLOCK_HAS_DATA,
     BKPBLOCK_HAS_IMAGE,
     BKPBLOCK_SAME_REL,
-    FAST,
+    SIZE_OF_BLOCK_HEADER,
+    SIZE_OF_COMPRESS_HEADER,
+    SIZE_OF_IMAGE_HEADER,
+    SIZE_OF_LOCATOR_AND_BLOCK,
     SIZE_OF_RECORD,
     XLR_BLOCK_ID_DATA_LONG,
     XLR_BLOCK_ID_DATA_SHORT,
@@ -35,127 +40,141 @@ class DecodeError(Exception):
         self.fields = fields
 
 
-_BLOCK = FAST.block_header.unpack_from
-_IMAGE = FAST.image_header.unpack_from
-_U16 = FAST.uint16.unpack_from
-_U32 = FAST.uint32.unpack_from
-_LOCATOR_BLOCK = FAST.locator_and_block.unpack_from
+# the sizes of the fragments that follow a block id: fork_flags and data_length; the origin; the
+# top-level XID, block number and data length of long main data; all unaligned
+_BLOCK_HEADER_REST = SIZE_OF_BLOCK_HEADER - 1
+_SIZE_OF_ORIGIN = 2  # RepOriginId
+_SIZE_OF_UINT32 = 4  # TransactionId, BlockNumber, uint32
 
 
-def decode_record(rec: bytes, fmt: WalFormat, blcksz: int, detail: bool = True) -> RawDecoded:
-    """Decode the fragments of one whole record (``rec`` is exactly ``xl_tot_len`` bytes); without
-    ``detail`` the checks are made but no block tuples are built."""
+Decoder = Callable[[bytes, bool], RawDecoded]
+
+
+def record_decoder(fmt: WalFormat, blcksz: int) -> Decoder:
+    """``DecodeXLogRecord`` for ``fmt``'s major: ``decode(rec, detail)`` decodes the fragments of one
+    whole record (``rec`` is exactly ``xl_tot_len`` bytes); without ``detail`` the checks are made
+    but no block tuples are built. The format's flags and precompiled structs are bound once, here."""
     has_hole_bit = fmt.image_has_hole
     compressed_mask = fmt.image_compressed_mask
     toplevel = fmt.toplevel_xid
-    pos = SIZE_OF_RECORD
-    remaining = len(rec) - SIZE_OF_RECORD
-    datatotal = 0
-    fpi_len = 0
-    main_len = 0
-    origin = -1
-    toplevel_xid = -1
-    max_block_id = -1
-    blocks: list[RawBlock] = []
-    spc = db = rel = -1
-    while remaining > datatotal:
-        if remaining < 1:
-            raise DecodeError("invalid_length")
-        block_id = rec[pos]
-        pos += 1
-        remaining -= 1
-        if block_id == XLR_BLOCK_ID_DATA_SHORT:
+    structs = fmt.structs
+    u16 = structs.uint16.unpack_from
+    u32 = structs.uint32.unpack_from
+    block_header = structs.block_header.unpack_from
+    image_header = structs.image_header.unpack_from
+    locator_and_block = structs.locator_and_block.unpack_from
+
+    def decode(rec: bytes, detail: bool) -> RawDecoded:
+        pos = SIZE_OF_RECORD
+        remaining = len(rec) - SIZE_OF_RECORD
+        datatotal = 0
+        fpi_len = 0
+        main_len = 0
+        origin = -1
+        toplevel_xid = -1
+        max_block_id = -1
+        blocks: list[RawBlock] = []
+        spc = db = rel = -1
+        while remaining > datatotal:
             if remaining < 1:
                 raise DecodeError("invalid_length")
-            main_len = rec[pos]
+            block_id = rec[pos]
             pos += 1
             remaining -= 1
-            datatotal += main_len
-            break
-        if block_id == XLR_BLOCK_ID_DATA_LONG:
-            if remaining < 4:
+            if block_id == XLR_BLOCK_ID_DATA_SHORT:
+                if remaining < 1:
+                    raise DecodeError("invalid_length")
+                main_len = rec[pos]
+                pos += 1
+                remaining -= 1
+                datatotal += main_len
+                break
+            if block_id == XLR_BLOCK_ID_DATA_LONG:
+                if remaining < _SIZE_OF_UINT32:
+                    raise DecodeError("invalid_length")
+                main_len = u32(rec, pos)[0]
+                pos += _SIZE_OF_UINT32
+                remaining -= _SIZE_OF_UINT32
+                datatotal += main_len
+                break
+            if block_id == XLR_BLOCK_ID_ORIGIN:
+                if remaining < _SIZE_OF_ORIGIN:
+                    raise DecodeError("invalid_length")
+                origin = u16(rec, pos)[0]
+                pos += _SIZE_OF_ORIGIN
+                remaining -= _SIZE_OF_ORIGIN
+                continue
+            if block_id == XLR_BLOCK_ID_TOPLEVEL_XID and toplevel:
+                if remaining < _SIZE_OF_UINT32:
+                    raise DecodeError("invalid_length")
+                toplevel_xid = u32(rec, pos)[0]
+                pos += _SIZE_OF_UINT32
+                remaining -= _SIZE_OF_UINT32
+                continue
+            if block_id > XLR_MAX_BLOCK_ID:
+                raise DecodeError("invalid_block_id", block_id=block_id)
+            if block_id <= max_block_id:
+                raise DecodeError("out_of_order_block", block_id=block_id)
+            max_block_id = block_id
+            if remaining < _BLOCK_HEADER_REST:
                 raise DecodeError("invalid_length")
-            main_len = _U32(rec, pos)[0]
-            pos += 4
-            remaining -= 4
-            datatotal += main_len
-            break
-        if block_id == XLR_BLOCK_ID_ORIGIN:
-            if remaining < 2:
-                raise DecodeError("invalid_length")
-            origin = _U16(rec, pos)[0]
-            pos += 2
-            remaining -= 2
-            continue
-        if block_id == XLR_BLOCK_ID_TOPLEVEL_XID and toplevel:
-            if remaining < 4:
-                raise DecodeError("invalid_length")
-            toplevel_xid = _U32(rec, pos)[0]
-            pos += 4
-            remaining -= 4
-            continue
-        if block_id > XLR_MAX_BLOCK_ID:
-            raise DecodeError("invalid_block_id", block_id=block_id)
-        if block_id <= max_block_id:
-            raise DecodeError("out_of_order_block", block_id=block_id)
-        max_block_id = block_id
-        if remaining < 3:
-            raise DecodeError("invalid_length")
-        fork_flags, data_len = _BLOCK(rec, pos)
-        pos += 3
-        remaining -= 3
-        has_data = fork_flags & BKPBLOCK_HAS_DATA
-        if has_data and data_len == 0:
-            raise DecodeError("has_data_no_data")
-        if not has_data and data_len != 0:
-            raise DecodeError("no_has_data_but_length", length=data_len)
-        datatotal += data_len
-        image_len = hole_offset = hole_length = bimg_info = 0
-        if fork_flags & BKPBLOCK_HAS_IMAGE:
-            if remaining < 5:
-                raise DecodeError("invalid_length")
-            image_len, hole_offset, bimg_info = _IMAGE(rec, pos)
-            pos += 5
-            remaining -= 5
-            compressed = bimg_info & compressed_mask
-            has_hole = bimg_info & has_hole_bit
-            if compressed:
-                if has_hole:
-                    if remaining < 2:
-                        raise DecodeError("invalid_length")
-                    hole_length = _U16(rec, pos)[0]
-                    pos += 2
-                    remaining -= 2
+            fork_flags, data_len = block_header(rec, pos)
+            pos += _BLOCK_HEADER_REST
+            remaining -= _BLOCK_HEADER_REST
+            has_data = fork_flags & BKPBLOCK_HAS_DATA
+            if has_data and data_len == 0:
+                raise DecodeError("has_data_no_data")
+            if not has_data and data_len != 0:
+                raise DecodeError("no_has_data_but_length", length=data_len)
+            datatotal += data_len
+            image_len = hole_offset = hole_length = bimg_info = 0
+            if fork_flags & BKPBLOCK_HAS_IMAGE:
+                if remaining < SIZE_OF_IMAGE_HEADER:
+                    raise DecodeError("invalid_length")
+                image_len, hole_offset, bimg_info = image_header(rec, pos)
+                pos += SIZE_OF_IMAGE_HEADER
+                remaining -= SIZE_OF_IMAGE_HEADER
+                compressed = bimg_info & compressed_mask
+                has_hole = bimg_info & has_hole_bit
+                if compressed:
+                    if has_hole:
+                        if remaining < SIZE_OF_COMPRESS_HEADER:
+                            raise DecodeError("invalid_length")
+                        hole_length = u16(rec, pos)[0]
+                        pos += SIZE_OF_COMPRESS_HEADER
+                        remaining -= SIZE_OF_COMPRESS_HEADER
+                else:
+                    hole_length = blcksz - image_len
+                datatotal += image_len
+                fpi_len += image_len
+                if has_hole and (hole_offset == 0 or hole_length == 0 or image_len == blcksz):
+                    raise DecodeError("hole_set_bad", offset=hole_offset, length=hole_length, image_length=image_len)
+                if not has_hole and (hole_offset != 0 or hole_length != 0):
+                    raise DecodeError("hole_unset_bad", offset=hole_offset, length=hole_length)
+                if compressed and image_len == blcksz:
+                    raise DecodeError("image_compressed_full", length=image_len)
+                if not has_hole and not compressed and image_len != blcksz:
+                    # xlogreader prints the block's data length here, not the image length
+                    raise DecodeError("image_neither", length=data_len)
+            if fork_flags & BKPBLOCK_SAME_REL:
+                if rel < 0:
+                    raise DecodeError("same_rel_no_previous")
+                if remaining < _SIZE_OF_UINT32:
+                    raise DecodeError("invalid_length")
+                blkno = u32(rec, pos)[0]
+                pos += _SIZE_OF_UINT32
+                remaining -= _SIZE_OF_UINT32
             else:
-                hole_length = blcksz - image_len
-            datatotal += image_len
-            fpi_len += image_len
-            if has_hole and (hole_offset == 0 or hole_length == 0 or image_len == blcksz):
-                raise DecodeError("hole_set_bad", offset=hole_offset, length=hole_length, image_length=image_len)
-            if not has_hole and (hole_offset != 0 or hole_length != 0):
-                raise DecodeError("hole_unset_bad", offset=hole_offset, length=hole_length)
-            if compressed and image_len == blcksz:
-                raise DecodeError("image_compressed_full", length=image_len)
-            if not has_hole and not compressed and image_len != blcksz:
-                # xlogreader prints the block's data length here, not the image length
-                raise DecodeError("image_neither", length=data_len)
-        if fork_flags & BKPBLOCK_SAME_REL:
-            if rel < 0:
-                raise DecodeError("same_rel_no_previous")
-            if remaining < 4:
-                raise DecodeError("invalid_length")
-            blkno = _U32(rec, pos)[0]
-            pos += 4
-            remaining -= 4
-        else:
-            if remaining < 16:  # RelFileLocator, then BlockNumber
-                raise DecodeError("invalid_length")
-            spc, db, rel, blkno = _LOCATOR_BLOCK(rec, pos)
-            pos += 16
-            remaining -= 16
-        if detail:
-            blocks.append((block_id, fork_flags, data_len, spc, db, rel, blkno, image_len, hole_offset,
-                           hole_length, bimg_info))
-    if remaining != datatotal:
-        raise DecodeError("invalid_length")
-    return fpi_len, main_len, tuple(blocks), origin, toplevel_xid
+                if remaining < SIZE_OF_LOCATOR_AND_BLOCK:  # RelFileLocator, then BlockNumber
+                    raise DecodeError("invalid_length")
+                spc, db, rel, blkno = locator_and_block(rec, pos)
+                pos += SIZE_OF_LOCATOR_AND_BLOCK
+                remaining -= SIZE_OF_LOCATOR_AND_BLOCK
+            if detail:
+                blocks.append((block_id, fork_flags, data_len, spc, db, rel, blkno, image_len, hole_offset,
+                               hole_length, bimg_info))
+        if remaining != datatotal:
+            raise DecodeError("invalid_length")
+        return fpi_len, main_len, tuple(blocks), origin, toplevel_xid
+
+    return decode

@@ -14,20 +14,17 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import attrs
 
 from pgrewindkit.formats.lsn import LSN
-from pgrewindkit.formats.wal.reader import EndOfWal, Tally
+from pgrewindkit.formats.wal.reader import EndOfWal
 from pgrewindkit.formats.wal.stats import WalStats
-from pgrewindkit.majors.layouts.xlog import SIZE_OF_LONG_PHD
-
-if TYPE_CHECKING:
-    from pgrewindkit.formats.wal import Wal, WalScan
+from pgrewindkit.formats.wal.wal import Wal, WalScan, open_wal
+from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, SIZE_OF_LONG_PHD, XLR_SPECIAL_REL_UPDATE
 
 MIN_SEGMENTS_PER_WORKER = 4
-XLR_SPECIAL_REL_UPDATE = 0x01
+MAIN_FORKNUM = 0
 
 # A run's work: given the scan of its records, what it found (picklable).
 Payload = WalStats | tuple[frozenset[tuple[int, int, int, int]], tuple[int, int, int] | None, bool]
@@ -66,8 +63,6 @@ class _RunResult:
 
 
 def _open_run(task: _Task) -> WalScan | None:
-    from pgrewindkit.formats.wal import open_wal
-
     wal = open_wal(task.path, timeline=task.timeline, segment_size=task.segment_size, major=task.major)
     until = LSN(task.end_segno * task.segment_size) if task.end_segno >= 0 else None
     if task.start >= 0:
@@ -87,10 +82,7 @@ def _run(task: _Task) -> _RunResult:
         empty: Payload = WalStats(task.major) if task.job is None else (frozenset(), None, False)
         return _RunResult(empty, -1, -1, -1, -1, EndOfWal(start, "no record starts here", start))
     if task.job is None:
-        stats = WalStats(task.major)
-        tally = Tally()
-        scan.count_into(tally)
-        stats.add_tally(tally)
+        stats = WalStats.of_scan(task.major, scan)
         bounds = (stats.start.value if stats.start else -1, stats.first_prev, stats.last_lsn,
                   stats.end.value if stats.end else -1)
         payload: Payload = stats
@@ -117,7 +109,7 @@ def _collect_blocks(scan: WalScan, job: BlockJob) -> tuple[Payload, tuple[int, i
         if unrecognised is None and info & XLR_SPECIAL_REL_UPDATE and not recognised(record[5], info):
             unrecognised = (record[0], record[5], info)
         for block in record[9]:
-            if not block[1] & 0x0F:  # the main fork only
+            if block[1] & BKPBLOCK_FORK_MASK == MAIN_FORKNUM:
                 blocks.add((block[3], block[4], block[5], block[6]))
         if record[1] >= endpoint:
             reached = True
@@ -193,11 +185,11 @@ def scan_stats(wal: Wal, scan: WalScan, *, workers: int | None = None,
     """``pg_waldump --stats`` over ``scan``, by several processes when the range is long."""
     major = wal.wal_format(scan.start).major
     if scan.end is not None:
-        return _sequential(major, scan)
+        return WalStats.of_scan(major, scan)
     results = _runs(wal, scan.start, _present_last_segno(wal, scan.start), None, workers, on_progress)
     joined = _joined(results)
     if joined is None:
-        return _sequential(major, wal.scan(scan.start, exact=True))
+        return WalStats.of_scan(major, wal.scan(scan.start, exact=True))
     stats = WalStats(major)
     for result in joined[0]:
         assert isinstance(result.payload, WalStats)
@@ -237,11 +229,3 @@ def collect_block_changes(wal: Wal, start: LSN, endpoint: LSN, recognised: Calla
         unrecognised = unrecognised or first_unrecognised
         last_end = result.last_end
     return BlockChanges(frozenset(blocks), unrecognised, last_end, end)
-
-
-def _sequential(major: int, scan: WalScan) -> WalStats:
-    stats = WalStats(major)
-    tally = Tally()
-    scan.count_into(tally)
-    stats.add_tally(tally)
-    return stats

@@ -15,11 +15,14 @@ import attrs
 from pgrewindkit.errors import PgRewindKitError
 from pgrewindkit.formats import crc
 from pgrewindkit.formats.lsn import LSN
-from pgrewindkit.formats.wal.decode import DecodeError, RawBlock, RawDecoded, decode_record
+from pgrewindkit.formats.wal.decode import DecodeError, RawBlock, RawDecoded, record_decoder
 from pgrewindkit.formats.wal.segments import MappedSegment, WalDirectory
 from pgrewindkit.majors.layouts.xlog import (
+    BKPBLOCK_HAS_DATA,
+    BKPBLOCK_IMAGE_OR_SAME_REL,
     CRC_OFFSET,
-    FAST,
+    LONG_PAGE_TAIL_OFFSET,
+    SIZE_OF_DATA_HEADER_SHORT,
     SIZE_OF_LONG_PHD,
     SIZE_OF_RECORD,
     SIZE_OF_SHORT_PHD,
@@ -27,24 +30,19 @@ from pgrewindkit.majors.layouts.xlog import (
     XLP_FIRST_IS_CONTRECORD,
     XLP_FIRST_IS_OVERWRITE_CONTRECORD,
     XLP_LONG_HEADER,
+    XLR_BLOCK_ID_DATA_SHORT,
     XLR_INFO_MASK,
 )
+from pgrewindkit.majors.rmgrs import MIN_CUSTOM_RMID, RM_XLOG_ID, XLOG_SWITCH
 from pgrewindkit.majors.wal import WalFormat
-
-RM_XLOG_ID = 0
-XLOG_SWITCH = 0x40
-MAX_BUILTIN_RMID = 21  # RM_MAX_BUILTIN_ID: LogicalMessage, the last built-in rmgr of 10–18
-MIN_CUSTOM_RMID = 128  # custom resource managers, from 15
 
 # (lsn, end, prev, xid, info, rmid, tot_len, fpi_len, main_data_len, blocks, origin, toplevel_xid,
 #  timeline, record bytes)
 RawRecord = tuple[int, int, int, int, int, int, int, int, int, tuple[RawBlock, ...], int, int, int, bytes]
 
-_HEADER = FAST.record_header.unpack_from
-_PAGE = FAST.page_header.unpack_from
-_LONG_TAIL = FAST.long_page_tail.unpack_from
-_U32 = FAST.uint32.unpack_from
 _extend = crc.extend
+MAXIMUM_ALIGNOF = 8  # x86-64's MAXALIGN: records start on 8-byte boundaries
+_ALIGN_MASK = MAXIMUM_ALIGNOF - 1
 
 
 def _lsn(value: int) -> str:
@@ -52,7 +50,7 @@ def _lsn(value: int) -> str:
 
 
 def _maxalign(value: int) -> int:
-    return (value + 7) & ~7
+    return (value + _ALIGN_MASK) & ~_ALIGN_MASK
 
 
 @attrs.frozen
@@ -79,18 +77,36 @@ class EndOfWal:
         return f"error in WAL record at {self.reported_at}: {self.reason}"
 
 
+TALLY_SLOTS = 256 * 16  # every (xl_rmid, xl_info >> 4)
+
+
+def tally_slot(rmid: int, info: int) -> int:
+    """A record's slot in a ``Tally``: its resource manager and the high half of ``xl_info``, as the
+    header has them (how pg_waldump groups them into record types is the statistics' business)."""
+    return (rmid << 4) | (info >> 4)
+
+
 @attrs.define
 class Tally:
-    """Per (resource manager, record type) counts, indexed ``rmid * 16 + recid`` as pg_waldump keys
-    them (the Transaction manager's type is ``(info >> 4) & 7``); and the first and last record."""
+    """Counts and sizes per ``tally_slot``, and the first and last record counted."""
 
-    counts: list[int] = attrs.field(factory=lambda: [0] * 4096)
-    rec_lens: list[int] = attrs.field(factory=lambda: [0] * 4096)
-    fpi_lens: list[int] = attrs.field(factory=lambda: [0] * 4096)
+    counts: list[int] = attrs.field(factory=lambda: [0] * TALLY_SLOTS)
+    rec_lens: list[int] = attrs.field(factory=lambda: [0] * TALLY_SLOTS)
+    fpi_lens: list[int] = attrs.field(factory=lambda: [0] * TALLY_SLOTS)
     first: int = -1
     first_prev: int = -1
     last: int = -1
     last_end: int = -1
+
+    def add(self, lsn: int, end: int, prev: int, rmid: int, info: int, tot_len: int, fpi_len: int) -> None:
+        """Count one record (the reader's ``records(tally=...)`` does this inline)."""
+        slot = tally_slot(rmid, info)
+        self.counts[slot] += 1
+        self.rec_lens[slot] += tot_len - fpi_len
+        self.fpi_lens[slot] += fpi_len
+        if self.first < 0:
+            self.first, self.first_prev = lsn, prev
+        self.last, self.last_end = lsn, end
 
 
 class _Stop(Exception):
@@ -113,6 +129,15 @@ class WalReader:
         self.wal = wal
         self.fmt = fmt
         self.msg = fmt.messages
+        structs = fmt.structs
+        self._unpack_page = structs.page_header.unpack_from
+        self._unpack_long_tail = structs.long_page_tail.unpack_from
+        self._unpack_header = structs.record_header.unpack_from
+        self._unpack_u32 = structs.uint32.unpack_from
+        self._unpack_one_block = structs.one_block_record.unpack_from
+        self._one_block_size = structs.one_block_record.size
+        self.max_builtin_rmid = fmt.max_builtin_rmid
+        self._decode_record = record_decoder(fmt, blcksz)
         self.blcksz = blcksz
         self.seg_size = wal.segment_size
         self.system_identifier = system_identifier
@@ -174,7 +199,7 @@ class WalReader:
             got = max(0, seg.size - offset)
             raise _Stop(f"could not read from file {self._seg_name}, offset {offset}: read {got} of {blcksz}")
         data = seg.data
-        magic, info, tli, pageaddr, rem_len = _PAGE(data, offset)
+        magic, info, tli, pageaddr, rem_len = self._unpack_page(data, offset)
         msg = self.msg
         where = {"file": self._seg_name, "offset": offset, "lsn": _lsn(page_ptr)}
         if magic != self.fmt.version.wal_page_magic:
@@ -182,7 +207,7 @@ class WalReader:
         if info & ~XLP_ALL_FLAGS:
             raise _Stop(msg.invalid_info_bits.format(info=info, **where))
         if info & XLP_LONG_HEADER:
-            sysid, seg_size, xlog_blcksz = _LONG_TAIL(data, offset + 24)
+            sysid, seg_size, xlog_blcksz = self._unpack_long_tail(data, offset + LONG_PAGE_TAIL_OFFSET)
             if self.system_identifier and sysid != self.system_identifier:
                 raise _Stop(msg.sysid_mismatch.format(wal=sysid, control=self.system_identifier))
             if seg_size != self.seg_size:
@@ -256,11 +281,18 @@ class WalReader:
         start_limit = min(end_ptr, until.value if until is not None else no_limit)
         blcksz = self.blcksz
         seg_size = self.seg_size
-        max_rmid = MAX_BUILTIN_RMID
+        max_rmid = self.max_builtin_rmid
         custom = self.custom_rmgrs
         msg = self.msg
-        header_unpack = _HEADER
-        one_block = FAST.one_block_record.unpack_from
+        header_unpack = self._unpack_header
+        u32 = self._unpack_u32
+        one_block = self._unpack_one_block
+        # the shortcuts' record lengths: a header and short main data; and with one block before it
+        short_data_only = SIZE_OF_RECORD + SIZE_OF_DATA_HEADER_SHORT
+        one_block_min = SIZE_OF_RECORD + self._one_block_size
+        # the constants the loop reads, as locals (as fast as literals)
+        data_short, image_or_same_rel, has_data = XLR_BLOCK_ID_DATA_SHORT, BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA
+        align_mask, align_clear = _ALIGN_MASK, ~_ALIGN_MASK
         extend = _extend
         current_page = -1
         page_info = header_size = seg_base = seg_tli = 0
@@ -293,7 +325,7 @@ class WalReader:
                         self._check_header(rec_ptr, tot_len, rmid, xl_prev, prev_ptr, custom)
                     got_header = True
                 else:
-                    tot_len = _U32(data, pos)[0]
+                    tot_len = u32(data, pos)[0]
                     if tot_len < SIZE_OF_RECORD:
                         raise _Stop(msg.invalid_record_length.format(lsn=_lsn(rec_ptr), expected=SIZE_OF_RECORD,
                                                                      got=tot_len))
@@ -304,18 +336,19 @@ class WalReader:
                     body = pos + SIZE_OF_RECORD
                     if extend(extend(0, data[body:pos + tot_len]), data[pos:pos + CRC_OFFSET]) != xl_crc:
                         raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
-                    next_ptr = rec_ptr + ((tot_len + 7) & ~7)
+                    next_ptr = rec_ptr + ((tot_len + align_mask) & align_clear)
                     decoded: RawDecoded | None = None
                     first_id = data[body] if tot_len > SIZE_OF_RECORD else -1
-                    if first_id == 255 and tot_len == SIZE_OF_RECORD + 2 + data[body + 1]:
+                    if first_id == data_short and tot_len == short_data_only + data[body + 1]:
                         # the commonest shapes, checked as DecodeXLogRecord would; anything else goes to
                         # the full decoder. No block references, short main data:
-                        decoded = (0, tot_len - SIZE_OF_RECORD - 2, (), -1, -1)
-                    elif first_id == 0 and tot_len >= SIZE_OF_RECORD + 22 and not data[body + 1] & 0x90:
+                        decoded = (0, tot_len - short_data_only, (), -1, -1)
+                    elif (first_id == 0 and tot_len >= one_block_min
+                          and not data[body + 1] & image_or_same_rel):
                         # block 0 without image or SAME_REL, then short main data
                         _id, flags, data_len, spc, db, rel, blkno, marker, main_len = one_block(data, body)
-                        if (marker == 255 and tot_len == SIZE_OF_RECORD + 22 + data_len + main_len
-                                and bool(flags & 0x20) == (data_len != 0)):
+                        if (marker == data_short and tot_len == one_block_min + data_len + main_len
+                                and bool(flags & has_data) == (data_len != 0)):
                             decoded = (0, main_len, ((0, flags, data_len, spc, db, rel, blkno, 0, 0, 0, 0),)
                                        if detail else (), -1, -1)
                     if decoded is not None:
@@ -340,10 +373,10 @@ class WalReader:
                 assert decoded is not None
                 fpi_len, main_len, blocks, origin, toplevel_xid = decoded
                 if tally is not None:  # counting only: no tuple, no yield
-                    index = rmid * 16 + ((info >> 4) & 0x07 if rmid == 1 else info >> 4)
-                    counts[index] += 1
-                    rec_lens[index] += tot_len - fpi_len
-                    fpi_lens[index] += fpi_len
+                    slot = (rmid << 4) | (info >> 4)  # tally_slot(), inline
+                    counts[slot] += 1
+                    rec_lens[slot] += tot_len - fpi_len
+                    fpi_lens[slot] += fpi_len
                     if tally.first < 0:
                         tally.first, tally.first_prev = rec_ptr, xl_prev
                     last_read = prev_ptr = rec_ptr
@@ -372,7 +405,7 @@ class WalReader:
     def _decode(self, rec: bytes, rec_ptr: int, last_read: int, detail: bool) -> RawDecoded:
         fmt = self.fmt
         try:
-            return decode_record(rec, fmt, self.blcksz, detail)
+            return self._decode_record(rec, detail)
         except DecodeError as exc:
             named = max(last_read, 0) if fmt.decode_errors_name_previous else rec_ptr
             raise _Stop(getattr(self.msg, exc.key).format(lsn=_lsn(named), **exc.fields),
@@ -384,7 +417,7 @@ class WalReader:
         msg = self.msg
         if tot_len < SIZE_OF_RECORD:
             raise _Stop(msg.invalid_record_length.format(lsn=_lsn(rec_ptr), expected=SIZE_OF_RECORD, got=tot_len))
-        if rmid > MAX_BUILTIN_RMID and not (custom and rmid >= MIN_CUSTOM_RMID):
+        if rmid > self.max_builtin_rmid and not (custom and rmid >= MIN_CUSTOM_RMID):
             raise _Stop(msg.invalid_rmid.format(rmid=rmid, lsn=_lsn(rec_ptr)))
         if (xl_prev >= rec_ptr) if prev_ptr < 0 else (xl_prev != prev_ptr):
             raise _Stop(msg.bad_prev_link.format(prev=_lsn(xl_prev), lsn=_lsn(rec_ptr)))
@@ -426,7 +459,7 @@ class WalReader:
             got += length
             if not got_header:
                 head = b"".join(parts)[:SIZE_OF_RECORD]
-                _tot, _xid, xl_prev, _info, rmid, _crc = _HEADER(head, 0)
+                _tot, _xid, xl_prev, _info, rmid, _crc = self._unpack_header(head, 0)
                 self._check_header(rec_ptr, tot_len, rmid, xl_prev, prev_ptr, self.custom_rmgrs)
                 got_header = True
         return b"".join(parts), target + self._header_size() + _maxalign(self._page_rem_len)

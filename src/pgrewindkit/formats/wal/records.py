@@ -8,11 +8,11 @@ from pgrewindkit.errors import FormatError
 from pgrewindkit.formats.controlfile import checkpoint_layout, decode_checkpoint
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.wal.decode import RawBlock
-from pgrewindkit.formats.wal.reader import RM_XLOG_ID, RawRecord
+from pgrewindkit.formats.wal.reader import RawRecord
 from pgrewindkit.majors import versions
 from pgrewindkit.majors.layouts import parse
 from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, BKPBLOCK_HAS_IMAGE, BKPBLOCK_WILL_INIT, XLR_INFO_MASK
-from pgrewindkit.majors.rmgrs import resource_manager
+from pgrewindkit.majors.rmgrs import RM_XLOG_ID, resource_manager
 from pgrewindkit.majors.wal import WalFormat
 from pgrewindkit.model import CheckPoint
 

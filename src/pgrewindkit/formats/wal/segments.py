@@ -11,7 +11,7 @@ from pathlib import Path
 import attrs
 
 from pgrewindkit.errors import DataFileNotFoundError, FormatError, file_error
-from pgrewindkit.formats.controlfile import CONTROL_FILE_PATH, read_control_file
+from pgrewindkit.formats.controlfile import CONTROL_FILE_PATH
 from pgrewindkit.formats.lsn import LSN, WalSegment, check_segment_size, is_segment_file_name
 from pgrewindkit.formats.timeline import (
     TimelineHistory,
@@ -19,19 +19,19 @@ from pgrewindkit.formats.timeline import (
     read_timeline_history,
     timeline_from_file_name,
 )
-from pgrewindkit.majors.layouts.xlog import FAST, XLP_LONG_HEADER
+from pgrewindkit.majors.layouts.xlog import LONG_PAGE_TAIL_OFFSET, SIZE_OF_LONG_PHD, WAL_STRUCTS, XLP_LONG_HEADER
+from pgrewindkit.majors.programs import WAL_DIRECTORY_NAMES
 
-WAL_DIR_NAMES = ("pg_wal", "pg_xlog")
 
-
-def _wal_dir_and_datadir(path: Path) -> tuple[Path, Path | None]:
+def find_wal_directory(path: str | os.PathLike[str]) -> tuple[Path, Path | None]:
     """A data directory's WAL directory, or ``path`` itself; and the data directory if there is one."""
+    path = Path(path)
     if (path / CONTROL_FILE_PATH).is_file():
-        for name in WAL_DIR_NAMES:
+        for name in WAL_DIRECTORY_NAMES:
             if (path / name).is_dir():
                 return path / name, path
         raise DataFileNotFoundError("data directory has no pg_wal directory", path=path)
-    if path.name in WAL_DIR_NAMES and (path.parent / CONTROL_FILE_PATH).is_file():
+    if path.name in WAL_DIRECTORY_NAMES and (path.parent / CONTROL_FILE_PATH).is_file():
         return path, path.parent
     return path, None
 
@@ -47,19 +47,24 @@ class SegmentFile:
 
 
 class WalDirectory:
-    """The segment files and timeline history files of one directory."""
+    """The segment files and timeline history files of one directory.
+
+    Nothing here reads a control file: the segment size is given (from a control file, by
+    ``open_wal``) or learnt from the segments' long page headers."""
 
     def __init__(self, path: str | os.PathLike[str], *, segment_size: int | None = None,
-                 history: TimelineHistory | None = None) -> None:
-        self.path, self.datadir = _wal_dir_and_datadir(Path(path))
+                 history: TimelineHistory | None = None, datadir: Path | None = None) -> None:
+        if datadir is None:
+            self.path, self.datadir = find_wal_directory(path)
+        else:
+            self.path, self.datadir = Path(path), datadir
         try:
             names = [entry.name for entry in self.path.iterdir()]
         except OSError as exc:
             raise file_error(exc, self.path, "WAL directory") from None
         self.segment_names = frozenset(n for n in names if is_segment_file_name(n))
         self.history_names = frozenset(n for n in names if timeline_from_file_name(n) is not None)
-        self.control = read_control_file(self.datadir) if self.datadir is not None else None
-        self._segment_size = segment_size or (self.control.xlog_seg_size if self.control else None)
+        self._segment_size = segment_size
         self.history = history or self.newest_history()
 
     # -- timelines -----------------------------------------------------------------------------------
@@ -127,15 +132,15 @@ class WalDirectory:
     def _stated_size(path: Path) -> int | None:
         try:
             with path.open("rb") as file:
-                head = file.read(40)
+                head = file.read(SIZE_OF_LONG_PHD)
         except OSError:
             return None
-        if len(head) < 40:
+        if len(head) < SIZE_OF_LONG_PHD:
             return None
-        info = FAST.page_header.unpack_from(head)[1]
+        info = WAL_STRUCTS.page_header.unpack_from(head)[1]
         if not info & XLP_LONG_HEADER:
             return None
-        size = FAST.long_page_tail.unpack_from(head, 24)[1]
+        size = WAL_STRUCTS.long_page_tail.unpack_from(head, LONG_PAGE_TAIL_OFFSET)[1]
         try:
             return check_segment_size(size)
         except FormatError:

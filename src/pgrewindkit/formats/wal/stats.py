@@ -9,9 +9,18 @@ import attrs
 
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.wal.reader import RawRecord, Tally
+from pgrewindkit.formats.wal.wal import WalScan
+from pgrewindkit.majors.rmgrs import (
+    RM_XACT_ID,
+    XLOG_XACT_RECORD_TYPE_MASK,
+)
 
-RM_XACT_ID = 1
-MIN_CUSTOM_RMID = 128
+
+def record_type(slot: int) -> tuple[int, int]:
+    """``XLogRecStoreStats``' key of a ``Tally`` slot: the resource manager and ``xl_info >> 4``,
+    without the Transaction manager's ``XLOG_XACT_HAS_INFO`` bit."""
+    rmid, recid = divmod(slot, 16)
+    return rmid, recid & XLOG_XACT_RECORD_TYPE_MASK if rmid == RM_XACT_ID else recid
 
 
 @attrs.define
@@ -28,14 +37,23 @@ class WalStats:
     first_prev: int = -1  # xl_prev of the first record counted (for joining ranges)
     last_lsn: int = -1  # the last record counted
 
+    @classmethod
+    def of_scan(cls, major: int, scan: WalScan) -> WalStats:
+        """Every record of ``scan``, counted (the hot path of ``waldump --stats``)."""
+        stats = cls(major)
+        tally = Tally()
+        scan.count_into(tally)
+        stats.add_tally(tally)
+        return stats
+
     def add_tally(self, tally: Tally) -> None:
-        """Add what the reader counted (the hot path of ``waldump --stats``)."""
-        for index, n in enumerate(tally.counts):
+        """Add what the reader counted."""
+        for slot, n in enumerate(tally.counts):
             if n:
-                entry = self.by_record.setdefault(divmod(index, 16), [0, 0, 0])
+                entry = self.by_record.setdefault(record_type(slot), [0, 0, 0])
                 entry[0] += n
-                entry[1] += tally.rec_lens[index]
-                entry[2] += tally.fpi_lens[index]
+                entry[1] += tally.rec_lens[slot]
+                entry[2] += tally.fpi_lens[slot]
                 self.count += n
         if tally.first >= 0:
             self._note_range(tally.first, tally.last_end)
@@ -48,14 +66,7 @@ class WalStats:
         """Count records the reader yielded (for callers that also look at them)."""
         tally = Tally()
         for raw in records:
-            rmid = raw[5]
-            index = rmid * 16 + ((raw[4] >> 4) & 0x07 if rmid == RM_XACT_ID else raw[4] >> 4)
-            tally.counts[index] += 1
-            tally.rec_lens[index] += raw[6] - raw[7]
-            tally.fpi_lens[index] += raw[7]
-            if tally.first < 0:
-                tally.first, tally.first_prev = raw[0], raw[2]
-            tally.last, tally.last_end = raw[0], raw[1]
+            tally.add(raw[0], raw[1], raw[2], raw[5], raw[4], raw[6], raw[7])
         self.add_tally(tally)
 
     def merge(self, other: WalStats) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import attrs
 
+from pgrewindkit.errors import UnsupportedVersionError
+from pgrewindkit.majors import versions
 from pgrewindkit.majors.layouts.ctypes import (
     CType,
     Field,
@@ -162,3 +164,13 @@ CONTROL_LAYOUTS: dict[int, ControlLayout] = {
                       max_wal_senders=True, float4_byval=False, default_char_signedness=True),
     )
 }
+
+
+def control_layout(major: versions.Major) -> ControlLayout:
+    """The layout of ``major``'s control file; a major whose control version has none is refused."""
+    try:
+        return CONTROL_LAYOUTS[major.control_version]
+    except KeyError:
+        raise UnsupportedVersionError(
+            f"PostgreSQL {major.major} is not supported yet: the table of control file layouts has no row "
+            f"for its pg_control version {major.control_version} (supported: {versions.SUPPORTED})") from None

@@ -69,3 +69,28 @@ def offset_of(fields: Sequence[Field], name: str) -> int:
             return offset
         offset += ctype.size
     raise KeyError(name)
+
+
+def struct_format(con: c.Construct, *, start: str | None = None) -> str:
+    """The ``struct``-module codes that read the same bytes as ``con`` (without the byte-order
+    prefix; explicit padding becomes ``x``). With ``start``, a ``Struct``'s members from the one
+    named ``start`` on. The hot loops compile these instead of spelling the formats a second time."""
+    if isinstance(con, c.Renamed | c.Const):
+        return struct_format(con.subcon, start=start)
+    if isinstance(con, c.Struct):
+        members = list(con.subcons)
+        if start is not None:
+            names = [member.name for member in members]
+            members = members[names.index(start):]
+        return "".join(struct_format(member) for member in members)
+    if start is not None:
+        raise ValueError(f"{con!r} has no members to start from")
+    if isinstance(con, c.FormatField):
+        return str(con.fmtstr).lstrip("<")
+    if con is c.Flag:
+        return "?"
+    if isinstance(con, c.Padded):
+        return f"{con.length}x"
+    if isinstance(con, c.Bytes):
+        return f"{con.length}s"
+    raise TypeError(f"no struct equivalent for {con!r}")

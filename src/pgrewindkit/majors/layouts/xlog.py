@@ -1,8 +1,8 @@
 """WAL byte layouts: page headers, the record header, block-reference and data headers.
 
 Sources: src/include/access/xlog_internal.h and src/include/access/xlogrecord.h, 10–18 (the
-record format dates from 9.5). The WAL reader's hot loop uses ``struct`` equivalents of these
-(``FAST``), which a test keeps equal to the construct layouts.
+record format dates from 9.5). The WAL reader's hot loop uses precompiled ``struct`` equivalents
+of these (``WAL_STRUCTS``), derived from the construct layouts rather than written a second time.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import struct
 import attrs
 import construct as c
 
-from pgrewindkit.majors.layouts.ctypes import CType, uint8, uint16, uint32, uint64
+from pgrewindkit.majors.layouts.ctypes import CType, offset_of, struct_format, uint8, uint16, uint32, uint64
 from pgrewindkit.majors.layouts.ctypes import struct as c_struct
 
 # -- page headers (xlog_internal.h) -------------------------------------------------------------
@@ -30,27 +30,30 @@ PAGE_HEADER: CType = c_struct([
     ("xlp_pageaddr", uint64),
     ("xlp_rem_len", uint32),
 ])
-LONG_PAGE_HEADER: CType = c_struct([
+_LONG_PAGE_HEADER_FIELDS = [
     ("std", PAGE_HEADER),
     ("xlp_sysid", uint64),
     ("xlp_seg_size", uint32),
     ("xlp_xlog_blcksz", uint32),
-])
+]
+LONG_PAGE_HEADER: CType = c_struct(_LONG_PAGE_HEADER_FIELDS)
 SIZE_OF_SHORT_PHD = PAGE_HEADER.size  # SizeOfXLogShortPHD = MAXALIGN(sizeof(XLogPageHeaderData))
 SIZE_OF_LONG_PHD = LONG_PAGE_HEADER.size  # SizeOfXLogLongPHD
+LONG_PAGE_TAIL_OFFSET = offset_of(_LONG_PAGE_HEADER_FIELDS, "xlp_sysid")  # where the long header's own fields begin
 
 # -- the record header (xlogrecord.h) -------------------------------------------------------------
 
-RECORD_HEADER: CType = c_struct([
+_RECORD_HEADER_FIELDS = [
     ("xl_tot_len", uint32),
     ("xl_xid", uint32),
     ("xl_prev", uint64),
     ("xl_info", uint8),
     ("xl_rmid", uint8),
-    ("xl_crc", uint32),  # after two bytes of padding
-])
-SIZE_OF_RECORD = 24  # SizeOfXLogRecord = offsetof(xl_crc) + sizeof(pg_crc32c)
-CRC_OFFSET = 20  # offsetof(XLogRecord, xl_crc): the CRC covers the header up to here, after the body
+    ("xl_crc", uint32),
+]
+CRC_OFFSET = offset_of(_RECORD_HEADER_FIELDS, "xl_crc")  # the CRC covers the header up to here, after the body
+RECORD_HEADER: CType = c_struct(_RECORD_HEADER_FIELDS)  # xl_crc after two bytes of padding
+SIZE_OF_RECORD = CRC_OFFSET + uint32.size  # SizeOfXLogRecord = offsetof(xl_crc) + sizeof(pg_crc32c): 24
 
 XLR_INFO_MASK = 0x0F
 XLR_RMGR_INFO_MASK = 0xF0
@@ -102,17 +105,50 @@ IMAGE_FLAGS_15 = ImageFlags(has_hole=0x01, apply=0x02,
 
 # -- the hot path's struct equivalents ----------------------------------------------------------
 
+BKPBLOCK_IMAGE_OR_SAME_REL = BKPBLOCK_HAS_IMAGE | BKPBLOCK_SAME_REL
+SIZE_OF_BLOCK_HEADER = BLOCK_HEADER.sizeof()  # SizeOfXLogRecordBlockHeader, the id byte included
+SIZE_OF_IMAGE_HEADER = IMAGE_HEADER.sizeof()  # SizeOfXLogRecordBlockImageHeader
+SIZE_OF_COMPRESS_HEADER = COMPRESS_HEADER.sizeof()  # SizeOfXLogRecordBlockCompressHeader
+SIZE_OF_LOCATOR_AND_BLOCK = REL_FILE_LOCATOR.sizeof() + BLOCK_NUMBER.sizeof()
+SIZE_OF_DATA_HEADER_SHORT = DATA_HEADER_SHORT.sizeof()  # SizeOfXLogRecordDataHeaderShort
+SIZE_OF_DATA_HEADER_LONG = DATA_HEADER_LONG.sizeof()  # SizeOfXLogRecordDataHeaderLong
 
-class FAST:
-    """Precompiled ``struct`` formats equal to the construct layouts above (a test keeps them so)."""
 
-    page_header = struct.Struct("<HHIQI")  # + 4 bytes of tail padding
-    long_page_tail = struct.Struct("<QII")  # xlp_sysid, xlp_seg_size, xlp_xlog_blcksz at offset 24
-    record_header = struct.Struct("<IIQBB2xI")
-    block_header = struct.Struct("<BH")  # fork_flags, data_length after the id byte
-    image_header = struct.Struct("<HHB")
-    uint16 = struct.Struct("<H")
-    uint32 = struct.Struct("<I")
-    locator_and_block = struct.Struct("<IIII")
+def _compiled(*parts: str) -> struct.Struct:
+    return struct.Struct("<" + "".join(parts))
+
+
+@attrs.frozen
+class WalStructs:
+    """The hot loop's precompiled ``struct`` formats, each derived from the construct layouts above."""
+
+    page_header: struct.Struct  # XLogPageHeaderData, tail padding included
+    long_page_tail: struct.Struct  # xlp_sysid, xlp_seg_size, xlp_xlog_blcksz at LONG_PAGE_TAIL_OFFSET
+    record_header: struct.Struct
+    block_header: struct.Struct  # fork_flags, data_length after the id byte
+    image_header: struct.Struct
+    uint16: struct.Struct
+    uint32: struct.Struct
+    locator_and_block: struct.Struct
     # the most common record body: block 0 without image or SAME_REL, then short main data
-    one_block_record = struct.Struct("<BBHIIIIBB")
+    one_block_record: struct.Struct
+
+    @classmethod
+    def derive(cls) -> WalStructs:
+        locator_and_block = struct_format(REL_FILE_LOCATOR) + struct_format(BLOCK_NUMBER)
+        return cls(
+            page_header=_compiled(struct_format(PAGE_HEADER.construct)),
+            long_page_tail=_compiled(struct_format(LONG_PAGE_HEADER.construct, start="xlp_sysid")),
+            record_header=_compiled(struct_format(RECORD_HEADER.construct)),
+            block_header=_compiled(struct_format(BLOCK_HEADER, start="fork_flags")),
+            image_header=_compiled(struct_format(IMAGE_HEADER)),
+            uint16=_compiled(struct_format(uint16.construct)),
+            uint32=_compiled(struct_format(uint32.construct)),
+            locator_and_block=_compiled(locator_and_block),
+            one_block_record=_compiled(struct_format(BLOCK_HEADER), locator_and_block,
+                                       struct_format(DATA_HEADER_SHORT)),
+        )
+
+
+WAL_STRUCTS = WalStructs.derive()
+FAST = WAL_STRUCTS  # the name the hot loops have always used

@@ -1,0 +1,128 @@
+"""Every per-major table has a row for every major pgrewindkit supports, and a major some table
+lacks is refused, naming the tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import attrs
+import pytest
+
+from pgrewindkit import majors
+from pgrewindkit.errors import UnsupportedVersionError
+from pgrewindkit.majors import programs, rewind, rmgrs, versions, wal
+from pgrewindkit.majors.layouts import control
+from pgrewindkit.majors.layouts.xlog import WAL_STRUCTS
+from pgrewindkit.majors.versions import MAJORS, Major
+
+NUMBERS = [m.major for m in MAJORS]
+FAKE = Major(19, 1900, 202606301, 0xD120)
+
+
+@pytest.fixture
+def fresh_rows() -> Iterator[None]:
+    """``for_major`` is cached: start and end with an empty cache around a test that edits tables."""
+    majors.for_major.cache_clear()
+    yield
+    majors.for_major.cache_clear()
+
+
+@pytest.mark.parametrize("major", MAJORS, ids=str)
+def test_every_table_covers_every_major(major: Major) -> None:
+    assert majors.missing_tables(major) == []
+
+
+def test_every_table_is_checked() -> None:
+    names = [name for name, _covers in majors.TABLES]
+    assert names == ["control file layouts", "WAL formats", "xlogreader messages", "resource manager names",
+                     "pg_rewind rules", "programs and their options"]
+
+
+def test_tables_have_no_rows_for_unknown_majors() -> None:
+    assert set(wal.WAL_FORMATS) == set(NUMBERS)
+    assert set(wal.MESSAGES_BY_MAJOR) == set(NUMBERS)
+    assert set(rmgrs.rmgr_names()) == set(NUMBERS)
+    assert set(rewind.REWIND_RULES) == set(NUMBERS)
+    assert set(programs.PROGRAMS) == set(NUMBERS)
+    assert set(control.CONTROL_LAYOUTS) == {m.control_version for m in MAJORS}
+
+
+@pytest.mark.parametrize("major", NUMBERS)
+def test_one_row_gathers_every_table(major: int) -> None:
+    row = majors.for_major(major)
+    assert row is majors.for_major(major)  # cached
+    assert row.version is versions.by_major(major)
+    assert row.control is control.CONTROL_LAYOUTS[row.version.control_version]
+    assert row.wal is wal.WAL_FORMATS[major]
+    assert row.wal.version is row.version
+    assert row.messages is row.wal.messages is wal.MESSAGES_BY_MAJOR[major]
+    assert row.structs is WAL_STRUCTS
+    assert row.rewind is rewind.rules_for(major)
+    assert row.rewind.version is row.version
+    assert row.programs.version is row.version
+    assert len(row.rmgrs) == row.wal.max_builtin_rmid + 1
+
+
+def test_a_major_without_rows_is_refused(monkeypatch: pytest.MonkeyPatch, fresh_rows: None) -> None:
+    monkeypatch.setattr(versions, "MAJORS", (*MAJORS, FAKE))
+    monkeypatch.setitem(versions._BY_MAJOR, FAKE.major, FAKE)
+    assert versions.by_major(19) is FAKE
+    assert majors.missing_tables(FAKE) == [name for name, _covers in majors.TABLES]
+    with pytest.raises(UnsupportedVersionError, match=r"no row for it in the tables of control file layouts, "
+                                                      r"WAL formats, .*programs and their options"):
+        majors.for_major(19)
+    for lookup in (wal.wal_format, wal.messages, rmgrs.resource_managers, rewind.rules_for, programs.programs_for):
+        with pytest.raises(UnsupportedVersionError, match="PostgreSQL 19 is not supported yet: the table of"):
+            lookup(19)
+    with pytest.raises(UnsupportedVersionError, match="control file layouts has no row"):
+        control.control_layout(FAKE)
+
+
+def test_a_table_missing_one_row_names_it(monkeypatch: pytest.MonkeyPatch, fresh_rows: None) -> None:
+    monkeypatch.setattr(rewind, "REWIND_RULES", {k: v for k, v in rewind.REWIND_RULES.items() if k != 16})
+    with pytest.raises(UnsupportedVersionError, match=r"PostgreSQL 16 .* tables of pg_rewind rules \("):
+        majors.for_major(16)
+    assert majors.for_major(15).major == 15
+
+
+def test_majors_outside_the_identity_table_are_refused() -> None:
+    with pytest.raises(UnsupportedVersionError, match="PostgreSQL 9 is not supported"):
+        majors.for_major(9)
+    with pytest.raises(UnsupportedVersionError, match="PostgreSQL 19 is not supported"):
+        rewind.rules_for(19)
+
+
+def test_rows_are_in_major_order_and_unique() -> None:
+    assert sorted(set(NUMBERS)) == NUMBERS
+    for table in (wal.WAL_FORMATS, rewind.REWIND_RULES, programs.PROGRAMS):
+        assert list(table) == NUMBERS
+    with pytest.raises(ValueError, match="two rows for major 10"):
+        versions.keyed((programs.PROGRAMS[10], programs.PROGRAMS[10]))
+
+
+def test_rules_for_a_minor_apply_its_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert rewind.rules_for(16, 2) is rewind.rules_for(16)  # no overrides: every minor as the newest
+    override = rewind.MinorOverride(16, 0, 2, {"keeps_wal_read": False})
+    monkeypatch.setattr(rewind, "MINOR_OVERRIDES", (override,))
+    assert rewind.rules_for(16, 2).keeps_wal_read is False
+    assert rewind.rules_for(16, 3).keeps_wal_read is True
+    assert rewind.rules_for(16).keeps_wal_read is True
+    assert rewind.rules_for(16, 2) == attrs.evolve(rewind.rules_for(16), keeps_wal_read=False)
+
+
+@pytest.mark.parametrize(("major", "segsize", "checksums", "options"), [
+    (10, 1, False, []),
+    (11, 1, False, ["--wal-segsize=1"]),
+    (17, None, True, ["--data-checksums"]),
+    (18, 1, False, ["--wal-segsize=1", "--no-data-checksums"]),
+    (18, None, True, ["--data-checksums"]),
+])
+def test_initdb_options(major: int, segsize: int | None, checksums: bool, options: list[str]) -> None:
+    assert programs.programs_for(major).initdb_options(wal_segsize_mb=segsize, checksums=checksums) == options
+
+
+@pytest.mark.parametrize("major", NUMBERS)
+def test_recovery_configuration_and_names(major: int) -> None:
+    row = majors.for_major(major)
+    assert row.uses_recovery_conf is (major in (10, 11))
+    assert (row.programs.wal_directory, row.programs.waldump) == ("pg_wal", "pg_waldump")
