@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 
-class Words(str, enum.Enum):  # noqa: UP042 (StrEnum is 3.11+; pgrewindkit supports 3.9)
+class Words(str, enum.Enum):
     """An enum whose members are their words: equal to them, JSON-encoded as them, and printed as
     them by ``str()`` and ``format()`` on every Python version."""
 

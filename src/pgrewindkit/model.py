@@ -58,7 +58,7 @@ class WalLevel(enum.IntEnum):
 def _utc(seconds: int) -> dt.datetime | None:
     """A ``pg_time_t`` as an aware UTC datetime, or None when it is outside what datetime holds."""
     try:
-        return dt.datetime.fromtimestamp(seconds, dt.UTC)
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
     except (OverflowError, OSError, ValueError):
         return None
 

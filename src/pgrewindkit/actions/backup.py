@@ -17,7 +17,7 @@ LIST = "files.txt"  # in the backup directory: the original path of every file k
 
 def keep_aside(tgt: DataDirectory, backup_dir: str | os.PathLike[str] | None) -> Path:
     """Copy ``global/pg_control`` and the configuration files aside; the directory they went to."""
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
     where = Path(backup_dir) if backup_dir else tgt.path.parent / f"{tgt.path.name}.pgrewindkit-{stamp}"
     files = [tgt.path / "global" / "pg_control", *(tgt.path / name for name in CONFIG_FILES),
              *_included_files(tgt)]

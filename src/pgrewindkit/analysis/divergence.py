@@ -59,7 +59,7 @@ def side_timeline(control: ControlFile, rules: RewindRules) -> int:
 def common_ancestor(source: tuple[TimelineSpan, ...], target: tuple[TimelineSpan, ...]) -> tuple[LSN, int]:
     """``findCommonAncestorTimeline``: the divergence LSN and the index of the last shared entry."""
     index = 0
-    for a, b in zip(source, target, strict=False):
+    for a, b in zip(source, target):
         if a.timeline != b.timeline or a.begin != b.begin:
             break
         index += 1

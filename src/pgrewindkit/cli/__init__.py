@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from pgrewindkit import PgRewindKitError, render
+from pgrewindkit import PgRewindKitError, PsycopgMissingError, render
 from pgrewindkit.cli.exits import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     handler: Callable[[argparse.Namespace, TextIO, TextIO], int] = args.handler
     try:
         return handler(args, out, err)
-    except UsageError as exc:
+    except (UsageError, PsycopgMissingError) as exc:  # a live source without the live extra: how to get it
         err.write(render.text([render.error_line(exc)]))
         return EXIT_USAGE
     except PgRewindKitError as exc:

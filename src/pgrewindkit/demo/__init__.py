@@ -17,10 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pgrewindkit.actions.failback import failback
+from pgrewindkit.analysis.divergence import CommonCheckpoint, Divergence
 from pgrewindkit.analysis.inspection import inspect_datadir
-from pgrewindkit.analysis.plan import plan_rewind
+from pgrewindkit.analysis.plan import RewindPlan, plan_rewind
 from pgrewindkit.cluster.source import LiveSource
-from pgrewindkit.errors import DataFileNotFoundError
+from pgrewindkit.errors import DataFileNotFoundError, PgRewindKitError
 from pgrewindkit.render.divergence import divergence_lines
 from pgrewindkit.render.inspection import inspection_lines
 
@@ -49,8 +50,7 @@ def offline(fixtures: Path, say: Say) -> None:
         for line in inspection_lines(inspect_datadir(old)):
             say("   " + line)
         plan = plan_rewind(new, old)
-        d = plan.divergence
-        assert d is not None
+        d, _ = _diverged(plan)
         say("\n== pgrewindkit divergence   (did they diverge, where, and from which checkpoint would a rewind start?)")
         for line in divergence_lines(d):
             say("   " + line)
@@ -124,9 +124,8 @@ def live(major: int, bindir: str | None, say: Say) -> None:
         say("5. pre-check with pgrewindkit, nothing changed yet:")
         with LiveSource(standby.conninfo()) as source:
             plan = plan_rewind(source, primary.pgdata)
-        d = plan.divergence
-        assert d is not None and d.last_common_checkpoint is not None
-        say(f"   diverged at {d.lsn} on timeline {d.timeline}; rewind from checkpoint {d.last_common_checkpoint.lsn}; "
+        d, checkpoint = _diverged(plan)
+        say(f"   diverged at {d.lsn} on timeline {d.timeline}; rewind from checkpoint {checkpoint.lsn}; "
             f"{len(plan.shown_files)} files to act on, {plan.bytes_to_copy // MB} MB to copy; outcome {plan.outcome}")
         say("6. failback: pgrewindkit failback --target-pgdata server1 --source-server server2 ...")
         result = failback(primary.pgdata, standby.conninfo(), restore_command=f"cp {archive}/%f %p", timeout=60,
@@ -152,3 +151,12 @@ def _wait(condition: Callable[[], bool], timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("the demo's servers did not get there in time")
         time.sleep(0.2)
+
+
+def _diverged(plan: RewindPlan) -> tuple[Divergence, CommonCheckpoint]:
+    """The divergence the demo's story needs, or an error that says why it is not there."""
+    d = plan.divergence
+    if d is None or d.last_common_checkpoint is None:
+        why = plan.error.message if plan.error else f"the plan's outcome is {plan.outcome}"
+        raise PgRewindKitError(f"the demo's clusters did not diverge as expected: {why}")
+    return d, d.last_common_checkpoint

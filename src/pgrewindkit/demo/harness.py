@@ -216,7 +216,7 @@ class Cluster:
             if cursor.description is None:
                 return []
             names = [column.name for column in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]  # psycopg: a value per column
 
     def query_one(self, sql: str, params: Sequence[object] = ()) -> Any:
         rows = self.query(sql, params)

@@ -14,12 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import Union
 
 from pgrewindkit.majors.controldata import column_keys, line_keys
 from pgrewindkit.model import ControlFile
 
-JSONValue: TypeAlias = str | int | float | bool | None
+JSONValue = Union[str, int, float, bool, None]  # Union: evaluated at run time on 3.9
 
 LABEL_WIDTH = 38  # every pg_controldata label, colon and padding included, is this wide
 
@@ -43,7 +43,7 @@ def _local_time(seconds: int) -> str:
 def _iso(seconds: int) -> str | None:
     """A ``timestamptz`` as the server's ``to_json`` gives it in a UTC session."""
     try:
-        return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat()
     except (OverflowError, OSError, ValueError):
         return None
 

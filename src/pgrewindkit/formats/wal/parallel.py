@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable
+from typing import Optional, Union
 
 import attrs
 
@@ -27,7 +28,8 @@ MIN_SEGMENTS_PER_WORKER = 4
 MAIN_FORKNUM = 0
 
 # A run's work: given the scan of its records, what it found (picklable).
-Payload = WalStats | tuple[frozenset[tuple[int, int, int, int]], tuple[int, int, int] | None, bool]
+# (Union and Optional: the alias is evaluated at run time, and 3.9 has no ``X | Y`` there)
+Payload = Union[WalStats, tuple[frozenset[tuple[int, int, int, int]], Optional[tuple[int, int, int]], bool]]
 
 
 @attrs.frozen
