@@ -101,13 +101,22 @@ def test_rows_are_in_major_order_and_unique() -> None:
 
 
 def test_rules_for_a_minor_apply_its_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert rewind.rules_for(16, 2) is rewind.rules_for(16)  # no overrides: every minor as the newest
+    assert rewind.rules_for(16, 15) is rewind.rules_for(16)  # a minor after every change: the row itself
     override = rewind.MinorOverride(16, 0, 2, {"keeps_wal_read": False})
     monkeypatch.setattr(rewind, "MINOR_OVERRIDES", (override,))
     assert rewind.rules_for(16, 2).keeps_wal_read is False
     assert rewind.rules_for(16, 3).keeps_wal_read is True
     assert rewind.rules_for(16).keeps_wal_read is True
     assert rewind.rules_for(16, 2) == attrs.evolve(rewind.rules_for(16), keeps_wal_read=False)
+
+
+@pytest.mark.parametrize(("major", "minor", "keeps"), [
+    (13, 23, False), (14, 14, False), (14, 15, True), (15, 9, False), (15, 10, True), (16, 2, False),
+    (16, 5, False), (16, 6, True), (17, 1, False), (17, 2, True), (18, 0, True), (16, None, True),
+])
+def test_the_keep_wal_read_rule_by_minor(major: int, minor: int | None, keeps: bool) -> None:
+    # 90bcc7c2db (2024-11-15) reached 14.15, 15.10, 16.6 and 17.2; 13 never had it
+    assert rewind.rules_for(major, minor).keeps_wal_read is keeps
 
 
 @pytest.mark.parametrize(("major", "segsize", "checksums", "options"), [

@@ -40,8 +40,9 @@ class RewindRules:
     dbase_infos: tuple[int, ...]
     excluded_dir_contents: tuple[str, ...]  # directories whose contents are never copied (11+)
     excluded_files: tuple[tuple[str, bool], ...]
-    # WAL segments read while looking for the last common checkpoint are not removed (back-patched
-    # to the supported branches in 2024–25; verified in 15)
+    # WAL segments read while looking for the last common checkpoint are not removed ("Not removing
+    # file ... because it is required for recovery"): commit 90bcc7c2db of 2024-11-15, back-patched to
+    # 14 only (13 never got it); see MINOR_OVERRIDES for the minors before it
     keeps_wal_read: bool
     # a standby may be the source (14+)
     standby_source: bool
@@ -87,7 +88,7 @@ REWIND_RULES: dict[int, RewindRules] = versions.keyed((
                 ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False),
     RewindRules(version=_V(13), timeline_from_min_recovery_point=False, xact_records_flagged=False,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
-                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=False,
+                excluded_files=EXCLUDED_FILES, keeps_wal_read=False, standby_source=False,
                 ensures_shutdown=True, unrecognised_names_rmid=False, takes_config_file=False),
     RewindRules(version=_V(14), timeline_from_min_recovery_point=False, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
@@ -126,8 +127,16 @@ class MinorOverride:
         return self.first <= minor <= self.last
 
 
-# None yet: every row above is how the newest minor behaves, which is what pgrewindkit has verified.
-MINOR_OVERRIDES: tuple[MinorOverride, ...] = ()
+# Where a minor release changed a rule, the minors before the change, from the release notes and the
+# stable branches (docs/versions.md lists the sources): the rows above are the newest minors.
+MINOR_OVERRIDES: tuple[MinorOverride, ...] = (
+    # "Avoid deleting still-needed WAL files during pg_rewind": first in 14.15, 15.10, 16.6, 17.2
+    # (released 2024-11-21); 17.1/16.5/15.9/14.14, a week earlier, still remove them.
+    MinorOverride(14, 0, 14, {"keeps_wal_read": False}),
+    MinorOverride(15, 0, 9, {"keeps_wal_read": False}),
+    MinorOverride(16, 0, 5, {"keeps_wal_read": False}),
+    MinorOverride(17, 0, 1, {"keeps_wal_read": False}),
+)
 
 
 def rules_for(major: int, minor: int | None = None) -> RewindRules:
