@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from pgrewindkit.actions.failback import FailbackResult, Step, failback, standby_conninfo
 from pgrewindkit.actions.programs import find_program
-from pgrewindkit.actions.recovery import RecoveryConfig, read_current, recovery_config, write_recovery_config
+from pgrewindkit.actions.recovery import (
+    RecoveryConfig,
+    current_recovery_settings,
+    read_current,
+    recovery_config,
+    write_recovery_config,
+)
 from pgrewindkit.actions.rewind import (
     ProgressEvent,
     RewindOptions,
@@ -65,6 +71,16 @@ from pgrewindkit.formats.controlfile import parse_control_file, read_control_fil
 from pgrewindkit.formats.lsn import LSN, TimelineID, WalSegment, check_segment_size, parse_timeline
 from pgrewindkit.formats.timeline import TimelineHistory, parse_timeline_history, read_timeline_history
 from pgrewindkit.formats.wal import BlockRef, EndOfWal, Wal, WalRecord, WalScan, open_wal
+from pgrewindkit.formats.wal.dump import (
+    RecordFilter,
+    SegmentName,
+    SegmentRange,
+    rmgr_list,
+    segment_name,
+    segment_range,
+    selected,
+    stats_of,
+)
 from pgrewindkit.formats.wal.parallel import scan_stats
 from pgrewindkit.formats.wal.stats import WalStats
 from pgrewindkit.majors.versions import MAJORS, Major
@@ -121,12 +137,15 @@ __all__ = [
     "ProgramNotFoundError",
     "ProgressEvent",
     "PsycopgMissingError",
+    "RecordFilter",
     "RecoveryConfig",
     "RewindError",
     "RewindOptions",
     "RewindOutcome",
     "RewindPlan",
     "RewindResult",
+    "SegmentName",
+    "SegmentRange",
     "Severity",
     "Source",
     "SourceError",
@@ -153,6 +172,7 @@ __all__ = [
     "check_segment_size",
     "controldata_json",
     "controldata_lines",
+    "current_recovery_settings",
     "failback",
     "find_divergence",
     "find_program",
@@ -169,7 +189,12 @@ __all__ = [
     "read_timeline_history",
     "recovery_config",
     "rewind",
+    "rmgr_list",
     "scan_stats",
+    "segment_name",
+    "segment_range",
+    "selected",
     "standby_conninfo",
+    "stats_of",
     "write_recovery_config",
 ]

@@ -88,6 +88,8 @@ class Kind(Words):
     TARGET_RUNNING = "target_running"
     NOT_STREAMING = "not_streaming"
     UNSAFE_PATH = "unsafe_path"
+    # issue 10, command line: arguments that do not fit together (in --json error objects)
+    USAGE = "usage"
 
 
 class TargetState(Words):

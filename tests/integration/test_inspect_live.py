@@ -33,8 +33,9 @@ def test_crashed_data_directory(pg15: pgbinaries.PgBinaries) -> None:
         crashed = inspect_datadir(cluster.pgdata)
         assert crashed.server.stale and crashed.control.state.description == "in production"
         assert crashed.wal.end is not None and crashed.wal.end >= LSN.parse(end_before_crash)
-        codes = {f.code for f in crashed.findings}
-        assert {"crashed", "needs_crash_recovery_before_rewind", "stale_postmaster_pid"} <= codes
+        severities = {f.code: str(f.severity) for f in crashed.findings}
+        # PostgreSQL will run crash recovery and start: a warning, not critical
+        assert severities.get("crashed") == "warning" and "stale_postmaster_pid" in severities
     finally:
         cluster.destroy()  # the postmaster is gone; its backends end when they notice
 

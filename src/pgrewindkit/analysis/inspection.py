@@ -4,6 +4,7 @@ findings a person should act on. Reads only."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -32,6 +33,11 @@ class WalOnDisk:
     end_reason: str | None
     records_after_checkpoint: int = 0
     missing_segment: str | None = None  # the segment whose absence ended the WAL, if that is why
+
+    @property
+    def checkpoint_readable(self) -> bool:
+        """Whether the checkpoint record pg_control names could be read (else PostgreSQL PANICs on start)."""
+        return self.records_after_checkpoint > 0
 
 
 @attrs.frozen
@@ -161,51 +167,112 @@ def _text(path: Path) -> str | None:
         return None
 
 
+@attrs.frozen
+class _StartPlan:
+    """How PostgreSQL will begin on this directory (``InitWalRecovery``): from which checkpoint, in
+    which mode, and where it may fetch WAL that is not in pg_wal."""
+
+    recovery: bool  # standby.signal, recovery.signal or recovery.conf: archive recovery or standby mode
+    standby: bool
+    fetch_from: tuple[str, ...]  # "restore_command", "primary_conninfo" (a standby streams)
+
+
+def _start_plan(recovery: dict[str, str]) -> _StartPlan:
+    standby = "standby.signal" in recovery or recovery.get("standby_mode") == "on"
+    requested = standby or "recovery.signal" in recovery or "recovery.conf" in recovery
+    sources = [name for name in ("restore_command", "primary_conninfo")
+               if recovery.get(name) and (name != "primary_conninfo" or standby)]
+    return _StartPlan(requested, standby, tuple(sources) if requested else ())
+
+
 def _findings(control: ControlFile, wal: WalOnDisk, server: ServerStatus, recovery: dict[str, str],
               backup_label: str | None, history_error: str | None) -> tuple[Finding, ...]:
+    """What PostgreSQL will do on start, as findings: critical when it will not start (or will lose
+    data), warning when it starts only if something holds (WAL it must fetch, crash recovery),
+    info when it is as it should be but worth knowing. Each message says what PostgreSQL will do."""
     found: list[Finding] = []
 
     def add(severity: Severity, code: str, message: str) -> None:
         found.append(Finding(severity, code, message))
 
-    clean = control.state.is_clean_shutdown
+    plan = _start_plan(recovery)
     if server.running:
+        # what is on disk is moving: a running server's pg_wal ends where it is writing (often at a
+        # segment boundary, the next segment not made yet), which is normal, not missing WAL
         add(Severity.INFO, "running",
-            f"a server runs on this data directory (pid {server.pid}); what is on disk is moving")
-    elif server.stale:
-        add(Severity.WARNING, "stale_postmaster_pid",
-            f"postmaster.pid names pid {server.pid}, which is not running: the server crashed or this is a copy")
-    if not clean and not server.running:
-        add(Severity.CRITICAL, "crashed",
-            f"the cluster was not shut down cleanly (state: {control.state.description}) and no server runs: "
-            f"crash recovery will replay WAL from REDO {control.checkpoint_copy.redo}"
-            + (f" to {wal.end}" if wal.end else ""))
-        add(Severity.WARNING, "needs_crash_recovery_before_rewind",
-            "pg_rewind needs a clean shutdown: start and stop the server (or let pg_rewind 13+ run single-user "
-            "crash recovery) before rewinding")
-    if wal.end is None:
-        add(Severity.CRITICAL, "wal_unreadable", f"the WAL from the latest checkpoint cannot be read: {wal.end_reason}")
-    elif wal.missing_segment is not None:
-        add(Severity.CRITICAL if not clean else Severity.WARNING, "wal_missing_after_checkpoint",
-            f"WAL ends at {wal.end} because a segment is missing: {wal.end_reason}")
+            f"a server runs on this data directory (pid {server.pid}); what is on disk is moving, so the end "
+            f"of WAL here ({wal.end or 'unknown'}) is where it is writing, not a loss")
+    else:
+        if server.stale:
+            add(Severity.WARNING, "stale_postmaster_pid",
+                f"postmaster.pid names pid {server.pid}, which is not running: the server crashed or this is "
+                f"a copy; PostgreSQL removes it on start when no process holds it")
+        _start_findings(add, control, wal, plan, backup_label)
     if wal.gaps:
         add(Severity.WARNING, "wal_gaps", f"segments missing in pg_wal: {', '.join(wal.gaps[:5])}"
-            + (f" and {len(wal.gaps) - 5} more" if len(wal.gaps) > 5 else ""))
-    if control.state is DBState.SHUTDOWNED and wal.records_after_checkpoint > 1:
+            + (f" and {len(wal.gaps) - 5} more" if len(wal.gaps) > 5 else "")
+            + "; a start needs only the WAL from REDO on, but a rewind or a standby may need these")
+    if control.state is DBState.SHUTDOWNED and wal.records_after_checkpoint > 1 and not server.running:
         add(Severity.WARNING, "wal_after_shutdown_checkpoint",
-            f"{wal.records_after_checkpoint - 1} records follow the shutdown checkpoint: this WAL went on elsewhere")
+            f"{wal.records_after_checkpoint - 1} records follow the shutdown checkpoint: this WAL went on "
+            f"elsewhere; PostgreSQL will replay them on start")
     if not (control.wal_log_hints or control.data_checksums):
         add(Severity.WARNING, "rewind_impossible",
             "neither wal_log_hints nor data checksums: pg_rewind cannot rewind this cluster")
-    if backup_label is not None:
-        add(Severity.WARNING, "backup_label",
-            "backup_label is present: the server will start from the backup's checkpoint (a base backup, or a "
-            "rewind that has not been started yet)")
-    if "standby.signal" in recovery or recovery.get("standby_mode") == "on":
+    if plan.standby:
         add(Severity.INFO, "standby", "configured to start as a standby"
             + (f" of {recovery['primary_conninfo']}" if "primary_conninfo" in recovery else ""))
     if history_error:
         add(Severity.WARNING, "history_missing", f"the timeline history cannot be read: {history_error}")
-    if control.state is DBState.IN_ARCHIVE_RECOVERY and not server.running:
+    if control.state is DBState.IN_ARCHIVE_RECOVERY and not server.running and backup_label is None:
         add(Severity.INFO, "was_standby", f"last running as a standby; consistent from {control.min_recovery_point}")
     return tuple(found)
+
+
+def _start_findings(add: Callable[[Severity, str, str], None], control: ControlFile, wal: WalOnDisk,
+                    plan: _StartPlan, backup_label: str | None) -> None:
+    """A stopped directory: will PostgreSQL find its checkpoint, and what will it replay?"""
+    fetch = " and ".join(plan.fetch_from)
+    if backup_label is not None:
+        # a base backup, or a rewind not yet started: the start point is the label's, not pg_control's
+        add(Severity.INFO, "backup_label",
+            "backup_label is present: PostgreSQL will start from the backup's checkpoint named in it and replay "
+            f"WAL at least to minRecoveryPoint {control.min_recovery_point} before it is consistent (a base "
+            "backup, or a rewound directory that has not been started yet)"
+            + (f"; WAL not in pg_wal comes through {fetch}" if fetch else ""))
+        return
+    if not wal.checkpoint_readable:
+        why = wal.end_reason or "it cannot be read"
+        if fetch:
+            add(Severity.WARNING, "checkpoint_wal_missing",
+                f"the checkpoint record at {control.checkpoint} is not readable in pg_wal ({why}): PostgreSQL "
+                f"will try to fetch it through {fetch}, and PANIC \"could not locate a valid checkpoint record\" "
+                "if that fails")
+        else:
+            add(Severity.CRITICAL, "checkpoint_unreadable",
+                f"the checkpoint record at {control.checkpoint} cannot be read ({why}): PostgreSQL will not "
+                "start (PANIC: could not locate a valid checkpoint record)")
+        return
+    clean = control.state.is_clean_shutdown
+    if not clean:
+        add(Severity.WARNING, "crashed",
+            f"the cluster was not shut down cleanly (state: {control.state.description}): on start PostgreSQL "
+            f"will run {'archive' if plan.recovery else 'crash'} recovery from REDO "
+            f"{control.checkpoint_copy.redo}" + (f" to {wal.end}" if wal.end and not plan.recovery else "")
+            + "; pg_rewind needs a clean shutdown, so start it and stop it cleanly before rewinding "
+              "(pg_rewind 13+ can run this crash recovery itself)")
+    if wal.missing_segment is None:
+        return
+    ends = f"WAL in pg_wal ends at {wal.end}: {wal.missing_segment} is not there"
+    if fetch:
+        add(Severity.WARNING, "wal_missing_after_checkpoint",
+            f"{ends}; as a {'standby' if plan.standby else 'recovering server'} PostgreSQL will fetch the rest "
+            f"through {fetch}")
+    elif wal.missing_segment in wal.gaps:
+        add(Severity.CRITICAL, "wal_missing_after_checkpoint",
+            f"{ends} but later segments are: PostgreSQL will end recovery at {wal.end} and the WAL after it "
+            "is lost (a new timeline or new WAL overwrites it)")
+    elif not clean:
+        add(Severity.INFO, "wal_end", f"{ends}, the segment being written at the crash: recovery will end there")
+
+

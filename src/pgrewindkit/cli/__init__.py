@@ -5,7 +5,8 @@ on a terminal; every character printed comes from ``render``.
 
 Exit codes: 0 success; 1 bad input (a pgrewindkit error, printed as one line); 2 wrong usage;
 3 the plan says pg_rewind would fail; 70 an internal error (a bug: printed as one line too);
-130 interrupted.
+130 interrupted. With ``--json`` an error is also printed on stdout as one JSON object
+(``render.error_json``), so that a tool reading stdout always gets JSON.
 """
 
 from __future__ import annotations
@@ -63,16 +64,22 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     try:
         return handler(args, out, err)
     except (UsageError, PsycopgMissingError) as exc:  # a live source without the live extra: how to get it
-        err.write(render.text([render.error_line(exc)]))
-        return EXIT_USAGE
+        return _fail(args, out, err, exc, render.error_line(exc), EXIT_USAGE)
     except PgRewindKitError as exc:
-        err.write(render.text([render.error_line(exc)]))
-        return EXIT_BAD_INPUT
+        return _fail(args, out, err, exc, render.error_line(exc), EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         err.write(render.text([render.interrupted_line()]))
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # a bug: still one line, never a traceback
-        err.write(render.text([render.internal_error_line(exc)]))
-        return EXIT_INTERNAL
+        return _fail(args, out, err, exc, render.internal_error_line(exc), EXIT_INTERNAL)
+
+
+def _fail(args: argparse.Namespace, out: TextIO, err: TextIO, exc: BaseException, line: str, code: int) -> int:
+    """An error as its one line on stderr; with ``--json`` also as one JSON object on stdout, where
+    a tool reads the result (``{"error": {"kind", "message", "target_state"}}``)."""
+    err.write(render.text([line]))
+    if getattr(args, "json", False):
+        out.write(render.json_document(render.error_json(exc, usage=isinstance(exc, UsageError))))
+    return code

@@ -7,6 +7,7 @@ to ``main``, which reports them.
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -44,25 +45,68 @@ def cmd_history(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_waldump(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    wal = pgrewindkit.open_wal(args.path, timeline=args.timeline)
-    scan = wal.scan(args.start, end=args.end)
-    size = wal.directory.segment_size
-    if args.start is not None and scan.start != args.start and args.start.segment_offset(size) != 0:
-        err.write(render.text([render.skipped_line(args.start, scan.start)]))
-    if args.stats:
+    if args.rmgr == ["list"]:
+        out.write(render.text(pgrewindkit.rmgr_list(pgrewindkit.MAJORS[-1].major)))
+        return EXIT_OK
+    if len(args.segments) > 2:
+        raise UsageError(f"too many command-line arguments (first is \"{args.segments[2]}\")")
+    names = [pgrewindkit.segment_name(s) for s in args.segments]
+    path = args.path or (names[0].directory if names and names[0].directory else ".")
+    wal = pgrewindkit.open_wal(path, timeline=names[0].timeline if names else args.timeline)
+    start, end = args.start, args.end
+    if names:
+        span = pgrewindkit.segment_range(wal.directory.path, names, wal.directory.size_from_segment_files(),
+                                         start, end)
+        start, end = span.start, span.end
+    scan = wal.scan(start, end=end)
+    if end is not None and scan.start >= end:  # pg_waldump's XLogFindNextRecord reads no further than the end
+        raise pgrewindkit.PgRewindKitError(f"could not find a valid record after {start or scan.start}")
+    if start is not None and scan.start != start and start.segment_offset(wal.directory.segment_size) != 0:
+        err.write(render.text([render.skipped_line(start, scan.start)]))
+    major = wal.wal_format(scan.start).major
+    chosen = pgrewindkit.RecordFilter.of_options(major, rmgrs=args.rmgr, xid=args.xid, relation=args.relation,
+                                                 block=args.block, fork=args.fork, fullpage=args.fullpage)
+    if args.stats and not (chosen.active or args.limit or args.follow):
         stats = pgrewindkit.scan_stats(wal, scan, on_progress=PartsProgress(err, not args.quiet, "reading WAL"))
-        out.write(render.text(render.format_stats(stats, per_record=args.stats == "record")))
+    elif args.stats:
+        stats = pgrewindkit.stats_of(major, pgrewindkit.selected(scan, chosen, args.limit), scan.start)
     else:
-        for count, record in enumerate(scan, start=1):
+        _dump(args, out, err, wal, scan, chosen)
+        return EXIT_OK
+    out.write(render.text(render.format_stats(stats, per_record=args.stats == "record")))
+    _end_of_wal(args, err, scan)
+    return EXIT_OK
+
+
+FOLLOW_INTERVAL = 1.0  # seconds between looks for new WAL with --follow (pg_waldump waits as long)
+
+
+def _dump(args: argparse.Namespace, out: TextIO, err: TextIO, wal: pgrewindkit.Wal, scan: pgrewindkit.WalScan,
+          chosen: pgrewindkit.RecordFilter) -> None:
+    """Records as text or JSON lines; with ``--follow``, on at the end of valid WAL as it grows,
+    from the record that could not be read yet, until interrupted or the limit or end is reached."""
+    left = args.limit
+    while True:
+        for record in pgrewindkit.selected(scan, chosen, left):
             out.write(render.json_line(render.record_json(record)) if args.json
                       else render.text(render.record_lines(record)))
-            if args.limit and count >= args.limit:
-                break
+            if left:
+                left -= 1
+        end = scan.end_of_wal
+        if not args.follow or (args.limit and not left) or end is None or end.reached_end:
+            break
+        out.flush()
+        time.sleep(FOLLOW_INTERVAL)
+        wal = pgrewindkit.open_wal(wal.directory.path, timeline=args.timeline)
+        scan = wal.scan(end.lsn, end=scan.end, exact=True, prev=end.last_record)
+    _end_of_wal(args, err, scan)
+
+
+def _end_of_wal(args: argparse.Namespace, err: TextIO, scan: pgrewindkit.WalScan) -> None:
     end = scan.end_of_wal
     if end is not None:
         err.write(render.json_line(render.end_of_wal_json(end)) if args.json
                   else render.text([render.end_of_wal_line(end)]))
-    return EXIT_OK
 
 
 def _source(args: argparse.Namespace) -> pgrewindkit.Source:
@@ -95,18 +139,32 @@ def cmd_rewind(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _pgdata(args: argparse.Namespace) -> str:
+    """The data directory, given as ``-D DIR`` or as the positional PGDATA (not both)."""
+    if args.pgdata and args.pgdata_option and args.pgdata != args.pgdata_option:
+        raise UsageError("give the data directory once: -D DIR or PGDATA")
+    path: str | None = args.pgdata_option or args.pgdata
+    if not path:
+        raise UsageError("a data directory is needed: -D DIR (or PGDATA)")
+    return path
+
+
 def cmd_recovery_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    major = pgrewindkit.DataDirectory(args.pgdata).control.major
+    pgdata = _pgdata(args)
+    major = pgrewindkit.DataDirectory(pgdata).control.major
+    current = pgrewindkit.read_current(pgdata, major)
     conninfo = args.primary_conninfo
     if args.application_name:
+        # the name goes into the conninfo given, else the one already configured
+        conninfo = conninfo or pgrewindkit.current_recovery_settings(current).get("primary_conninfo")
         conninfo = pgrewindkit.standby_conninfo(conninfo, args.application_name) if conninfo else None
     config = pgrewindkit.recovery_config(major, primary_conninfo=conninfo, primary_slot_name=args.slot,
-                                         restore_command=args.restore_command,
-                                         current_auto_conf=pgrewindkit.read_current(args.pgdata, major))
+                                         restore_command=args.restore_command, current_auto_conf=current,
+                                         keep_current=True)
     if args.dry_run:
         out.write(render.recovery_config_text(config))
         return EXIT_OK
-    written = pgrewindkit.write_recovery_config(args.pgdata, config)
+    written = pgrewindkit.write_recovery_config(pgdata, config)
     out.write(render.text(render.written_lines(written)))
     return EXIT_OK
 
@@ -127,7 +185,8 @@ def cmd_failback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    _show(out, args.json, pgrewindkit.inspect_datadir(args.pgdata), render.inspection_json, render.inspection_lines)
+    _show(out, args.json, pgrewindkit.inspect_datadir(_pgdata(args)), render.inspection_json,
+          render.inspection_lines)
     return EXIT_OK
 
 

@@ -9,6 +9,8 @@ from pgrewindkit import demo
 from pgrewindkit.cli import commands
 from pgrewindkit.render import PROG
 
+FORKS = ("main", "fsm", "vm", "init")  # pg_waldump's fork names, in ForkNumber order
+
 
 def _lsn_arg(text: str) -> pgrewindkit.LSN:
     try:
@@ -17,9 +19,31 @@ def _lsn_arg(text: str) -> pgrewindkit.LSN:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _relation_arg(text: str) -> tuple[int, int, int]:
+    """``-R T/D/R``: tablespace, database and relation file number, as pg_waldump reads them."""
+    parts = text.split("/")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f'invalid relation specification: "{text}"')
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    """``--verbose`` after the command too; SUPPRESS keeps one given before it from being reset."""
+    parser.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS,
+                        help="log what the library does (pg_rewind's output, each step) to stderr")
+
+
+def _add_pgdata(parser: argparse.ArgumentParser) -> None:
+    """A data directory as ``-D`` (as PostgreSQL's tools take it) or, as before, a positional PGDATA."""
+    parser.add_argument("pgdata", metavar="PGDATA", nargs="?", help="the data directory (or give -D)")
+    parser.add_argument("--pgdata", "-D", dest="pgdata_option", metavar="DIR", help="the data directory")
+
+
+TARGET_HELP = "the old primary's data directory, to rewind (read only by divergence and plan)"
+
+
 def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--target-pgdata", "-D", required=True, metavar="DIR",
-                        help="the data directory to rewind (read only here)")
+    parser.add_argument("--target-pgdata", "-D", required=True, metavar="DIR", help=TARGET_HELP)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--source-pgdata", metavar="DIR", help="source data directory (cleanly shut down)")
     source.add_argument("--source-server", metavar="CONNSTR",
@@ -42,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="log what the library does (pg_rewind's output, each step) to stderr")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_commands(subcommands)
+    for sub in subcommands.choices.values():
+        _add_verbose(sub)
+    return parser
+
+
+def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     demo_cmd = subcommands.add_parser(
         "demo", help="see what pgrewindkit is for, on a real failover",
@@ -62,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "postmaster.pid (and whether it is stale), backup_label, recovery settings (passwords masked) "
                     "and the findings to act on. Reads only.",
     )
-    inspect.add_argument("pgdata", metavar="PGDATA")
+    _add_pgdata(inspect)
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
     inspect.set_defaults(handler=commands.cmd_inspect)
 
@@ -89,22 +120,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     waldump = subcommands.add_parser(
         "waldump", help="decode WAL records like pg_waldump",
+        usage="%(prog)s [OPTION]... [STARTSEG [ENDSEG]]",
         description="Decode WAL records as PostgreSQL's own reader does, from a data directory, its pg_wal, "
-                    "or a directory of segments (a WAL archive). Records print like pg_waldump -b (record "
-                    "types, not their descriptions); the end of valid WAL and its reason go to stderr.",
+                    "or a directory of segments (a WAL archive), with pg_waldump's options. Records print like "
+                    "pg_waldump -b (record types, not their descriptions); the end of valid WAL and its reason go "
+                    "to stderr. STARTSEG [ENDSEG] are segment file names, as pg_waldump takes them: they give the "
+                    "timeline, the start (unless -s) and the end (unless -e; the end of ENDSEG, or of STARTSEG "
+                    "alone), and their directory is the path unless -p is given.",
     )
-    waldump.add_argument("--path", default=".", metavar="DIR", help="data directory or directory of WAL segments")
+    waldump.add_argument("segments", metavar="SEG", nargs="*", help=argparse.SUPPRESS)
+    waldump.add_argument("--path", "-p", metavar="DIR",
+                         help="data directory, its pg_wal, or a directory of WAL segments (default: STARTSEG's "
+                              "directory, else the current directory)")
     waldump.add_argument("--start", "-s", type=_lsn_arg, metavar="LSN",
-                         help="first record at or after this LSN (default: the oldest segment's start)")
+                         help="first record at or after this LSN (default: STARTSEG's or the oldest segment's start)")
     waldump.add_argument("--end", "-e", type=_lsn_arg, metavar="LSN", help="stop before records that pass it")
     waldump.add_argument("--timeline", "-t", type=int, metavar="N",
-                         help="follow timeline N's history (default: the newest history file here)")
-    waldump.add_argument("--limit", "-n", type=int, metavar="N", help="stop after N records")
+                         help="follow timeline N's history (default: STARTSEG's, else the newest history file here)")
+    waldump.add_argument("--limit", "-n", type=int, metavar="N", help="stop after N records (shown or counted)")
+    waldump.add_argument("--rmgr", "-r", action="append", metavar="RMGR",
+                         help="only records of resource manager RMGR (repeatable); '-r list' lists them")
+    waldump.add_argument("--xid", "-x", type=int, metavar="XID", help="only records of transaction XID")
+    waldump.add_argument("--relation", "-R", type=_relation_arg, metavar="T/D/R",
+                         help="only records that modify blocks of relation T/D/R (tablespace/database/relfilenode)")
+    waldump.add_argument("--block", "-B", type=int, metavar="N", help="with --relation, only records that modify "
+                                                                      "block N")
+    waldump.add_argument("--fork", "-F", choices=list(FORKS), metavar="FORK",
+                         help="only records that modify blocks of fork FORK: main, fsm, vm, init")
+    waldump.add_argument("--fullpage", "-w", action="store_true", help="only records with a full page image")
+    waldump.add_argument("--follow", "-f", action="store_true",
+                         help="at the end of valid WAL, wait for more (every second) until interrupted")
+    waldump.add_argument("--bkp-details", "-b", action="store_true",
+                         help="accepted for pg_waldump's sake: block references are always shown")
     waldump.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     output = waldump.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON object per record")
-    output.add_argument("--stats", nargs="?", const="rmgr", choices=["rmgr", "record"],
-                        help="per resource manager (or per record type) statistics, as pg_waldump --stats")
+    output.add_argument("--stats", "-z", nargs="?", const="rmgr", choices=["rmgr", "record"],
+                        help="per resource manager (or, --stats=record, per record type) statistics, "
+                             "as pg_waldump --stats")
     waldump.set_defaults(handler=commands.cmd_waldump)
 
     divergence = subcommands.add_parser(
@@ -139,14 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     recovery = subcommands.add_parser(
         "recovery-config", help="configure a data directory as a standby",
-        description="Write recovery.conf (up to 11) or standby.signal and postgresql.auto.conf settings (12+), "
-                    "replacing stale values; files holding a password are readable by their owner only.",
+        description="Write recovery.conf (up to 11) or standby.signal and postgresql.auto.conf settings (12+). "
+                    "The settings given replace the current ones; those not given keep their current value. "
+                    "Files holding a password are readable by their owner only.",
     )
-    recovery.add_argument("pgdata", metavar="PGDATA")
-    recovery.add_argument("--primary-conninfo", metavar="CONNSTR")
-    recovery.add_argument("--application-name", metavar="NAME")
+    _add_pgdata(recovery)
+    recovery.add_argument("--primary-conninfo", metavar="CONNSTR", help="where to stream from")
+    recovery.add_argument("--application-name", metavar="NAME",
+                          help="name to stream under (added to the given or the current primary_conninfo)")
     recovery.add_argument("--slot", metavar="NAME", help="primary_slot_name")
-    recovery.add_argument("--restore-command", metavar="CMD")
+    recovery.add_argument("--restore-command", metavar="CMD", help="how to fetch archived WAL")
     recovery.add_argument("--dry-run", action="store_true", help="print the files (passwords masked) instead")
     recovery.set_defaults(handler=commands.cmd_recovery_config)
 
@@ -156,15 +211,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "it as a standby of the source, start it with its own pg_ctl and wait until the source shows "
                     "it streaming in pg_stat_replication.",
     )
-    failback_cmd.add_argument("--target-pgdata", "-D", required=True, metavar="DIR")
-    failback_cmd.add_argument("--source-server", required=True, metavar="CONNSTR")
+    failback_cmd.add_argument("--target-pgdata", "-D", required=True, metavar="DIR", help=TARGET_HELP)
+    failback_cmd.add_argument("--source-server", required=True, metavar="CONNSTR",
+                              help="libpq connection string of the new primary (password from ~/.pgpass or "
+                                   "PGPASSWORD; it never reaches a command line)")
     failback_cmd.add_argument("--application-name", metavar="NAME", help="name to stream under")
     failback_cmd.add_argument("--slot", metavar="NAME", help="primary_slot_name")
-    failback_cmd.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS")
+    failback_cmd.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+                              help="how long to wait for the start and for streaming (default 120)")
     failback_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_action_arguments(failback_cmd)
     failback_cmd.set_defaults(handler=commands.cmd_failback)
-    return parser
 
 
 def _add_action_arguments(parser: argparse.ArgumentParser) -> None:

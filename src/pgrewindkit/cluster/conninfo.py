@@ -14,6 +14,12 @@ _PASSWORD_IN_URI = re.compile(r"(://[^:/@]*:)[^@]*@")
 _PASSWORD_KEYWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 
+def one_line(text: str) -> str:
+    """A message (libpq's and psycopg's span lines: a cause, then a hint) as one line, its lines
+    joined by ``"; "``, so that every error the command line prints is one line."""
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def mask_password(text: str) -> str:
     """``text`` with any password in a conninfo string or URI replaced by ``********``."""
     return mask_password_keyword(_PASSWORD_IN_URI.sub(r"\1********@", text))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from pgrewindkit.cluster.conninfo import mask_password_keyword
+from pgrewindkit.cluster.conninfo import mask_password
 
 _LINE = re.compile(r"""\s*([A-Za-z_][\w.\-]*)\s*=?\s*('(?:[^'\\]|''|\\.)*'|[^\s#]*)\s*(?:#.*)?$""")
 SECRET_HINTS = ("password", "conninfo", "passfile", "sslpassword")
@@ -39,11 +39,32 @@ def unquote(value: str) -> str:
     return value
 
 
+def quote(value: str) -> str:
+    """A configuration-file string literal: quotes and backslashes doubled, as PostgreSQL's tools write them."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
 def mask(name: str, value: str) -> str:
-    """A setting's value for display: anything that may hold a password is masked."""
+    """A setting's value for display: anything that may hold a password (keyword or URI) is masked."""
     if any(hint in name for hint in SECRET_HINTS):
-        return mask_password_keyword(value)
+        return mask_password(value)
     return value
+
+
+def mask_settings_text(text: str) -> str:
+    """A configuration file for display: each secret-bearing setting's value masked inside its own
+    quotes (masking the raw line would take the closing quote for part of the password); every
+    other character as it was."""
+    shown = []
+    for line in text.splitlines(keepends=True):
+        match = _LINE.match(line)
+        if match and not line.lstrip().startswith("#"):
+            value = unquote(match[2])
+            masked = mask(match[1].lower(), value)
+            if masked != value:
+                line = line[:match.start(2)] + quote(masked) + line[match.end(2):]
+        shown.append(line)
+    return "".join(shown)
 
 
 def settings_changes(ours: str, theirs: str, path: str) -> tuple[str, ...]:

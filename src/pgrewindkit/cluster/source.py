@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pgrewindkit.cluster.conninfo import mask_password as mask_password  # re-exported: public name
+from pgrewindkit.cluster.conninfo import one_line
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry, FileType
 from pgrewindkit.cluster.pgconf import parse_settings
 from pgrewindkit.errors import Kind, PgRewindKitError, SourceError
@@ -181,7 +182,7 @@ def connect(conninfo: str, *, connect_timeout: int = 10) -> psycopg.Connection[A
                                application_name="pgrewindkit")
     except psycopg.Error as exc:
         raise SourceError(f"could not connect to {mask_password(conninfo)}: "
-                          f"{mask_password(str(exc).strip())}") from None
+                          f"{one_line(mask_password(str(exc)))}") from None
 
 
 class LiveSource:
@@ -206,7 +207,7 @@ class LiveSource:
                 conn.execute(statement)
         except psycopg.Error as exc:
             conn.close()
-            raise SourceError(f"could not set up the session on {self.description}: {exc}") from None
+            raise SourceError(f"could not set up the session on {self.description}: {one_line(str(exc))}") from None
         return conn
 
     def close(self) -> None:
@@ -233,7 +234,7 @@ class LiveSource:
             raise SourceError(f"permission denied on {self.description} while {what}: {exc.diag.message_primary}",
                               kind=Kind.PERMISSION_DENIED) from None
         except psycopg.Error as exc:
-            raise SourceError(f"{what} failed on {self.description}: {str(exc).strip()}") from None
+            raise SourceError(f"{what} failed on {self.description}: {one_line(str(exc))}") from None
 
     @property
     def is_live(self) -> bool:

@@ -9,7 +9,6 @@ diverging writes, pre-check, failback, streaming again."""
 from __future__ import annotations
 
 import json
-import shutil
 import tarfile
 import tempfile
 import time
@@ -118,6 +117,9 @@ def live(major: int, bindir: str | None, say: Say) -> None:
         say("3. failover: server2 is promoted (timeline 2) and takes writes")
         standby.promote()
         standby.execute("INSERT INTO orders VALUES (2001, 'on the new primary')", "CHECKPOINT")
+        # pg_rewind reads the source's pg_control: until a checkpoint after the promotion reaches it,
+        # it still says timeline 1 and pg_rewind sees nothing to do (the promote-before-checkpoint trap)
+        _wait(lambda: standby.query_one("SELECT timeline_id FROM pg_control_checkpoint()") == 2)
         say("4. ... but server1 did not know, and took writes of its own: the clusters have diverged")
         primary.execute("INSERT INTO orders VALUES (3001, 'lost on the old primary')", "CHECKPOINT")
         primary.stop()
@@ -129,8 +131,7 @@ def live(major: int, bindir: str | None, say: Say) -> None:
             f"{len(plan.shown_files)} files to act on, {plan.bytes_to_copy // MB} MB to copy; outcome {plan.outcome}")
         say("6. failback: pgrewindkit failback --target-pgdata server1 --source-server server2 ...")
         result = failback(primary.pgdata, standby.conninfo(), restore_command=f"cp {archive}/%f %p", timeout=60,
-                          on_step=lambda s: say(f"   {s.name}: {s.detail}"))
-        primary.running = True
+                          bindir=str(bins.bindir), on_step=lambda s: say(f"   {s.name}: {s.detail}"))
         say("7. server1 streams from server2 again:")
         standby.execute("INSERT INTO orders VALUES (4001, 'after the failback')")
         _wait(lambda: primary.query_one("SELECT count(*) FROM orders WHERE id = 4001") == 1)
@@ -139,10 +140,12 @@ def live(major: int, bindir: str | None, say: Say) -> None:
         say(f"   it kept its own port {primary.port} and archive_command; {result.application_name} is streaming")
         say(f"done in {time.monotonic() - started:.1f} s; stopping and removing the servers")
     finally:
-        primary.destroy() if primary.pgdata.exists() else None
-        standby.destroy() if standby.pgdata.exists() else None
+        # every server down before any directory goes (both live in ``work``), whatever failed and
+        # whatever each one's flag says: a failed failback may have started the old primary
+        for cluster in (primary, standby):
+            if cluster.pgdata.exists():
+                cluster.stop("immediate")
         remove_tree(work)
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 60) -> None:

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from pgrewindkit.actions.recovery import RecoveryConfig
-from pgrewindkit.cluster.source import mask_password
+from pgrewindkit.cluster.pgconf import mask_settings_text
 
 
 def recovery_config_text(config: RecoveryConfig) -> str:
     """Each file under a ``== path`` line, its content as is but for passwords."""
-    return "".join(f"== {item.path}\n{mask_password(item.content)}" for item in config.files)
+    return "".join(f"== {item.path}\n{mask_settings_text(item.content)}" for item in config.files)
 
 
 def written_lines(paths: Iterable[str | Path]) -> list[str]:
