@@ -67,6 +67,7 @@ from pgrewindkit.formats.timeline import TimelineHistory, parse_timeline_history
 from pgrewindkit.formats.wal import BlockRef, EndOfWal, Wal, WalRecord, WalScan, open_wal
 from pgrewindkit.formats.wal.parallel import scan_stats
 from pgrewindkit.formats.wal.stats import WalStats
+from pgrewindkit.majors.rewind import parse_release
 from pgrewindkit.majors.versions import MAJORS, Major
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
 from pgrewindkit.render.controldata import controldata_json, controldata_lines
@@ -161,6 +162,7 @@ __all__ = [
     "mask_password",
     "open_wal",
     "parse_control_file",
+    "parse_release",
     "parse_timeline",
     "parse_timeline_history",
     "plan_rewind",

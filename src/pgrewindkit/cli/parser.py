@@ -17,6 +17,13 @@ def _lsn_arg(text: str) -> pgrewindkit.LSN:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _release_arg(text: str) -> tuple[int, int | None]:
+    try:
+        return pgrewindkit.parse_release(text)
+    except pgrewindkit.PgRewindKitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-pgdata", "-D", required=True, metavar="DIR",
                         help="the data directory to rewind (read only here)")
@@ -123,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_pair_arguments(plan)
     plan.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    plan.add_argument("--pg-rewind-version", metavar="X.Y", type=_release_arg,
+                      help="predict this pg_rewind release (e.g. 16.2); by default the pg_rewind that rewind "
+                           "would run for the target's major, else the newest minor known")
     plan.set_defaults(handler=commands.cmd_plan)
 
     rewind_cmd = subcommands.add_parser(
