@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,21 +111,11 @@ def test_json_equals_pg_control_functions(workload: Workload) -> None:
         assert str(value) == str(theirs) if not isinstance(theirs, bool) else value is theirs, column
 
 
+@pytest.mark.usefixtures("utc")  # the programs run in UTC (run_captured)
 def test_text_equals_pg_controldata(workload: Workload) -> None:
     theirs, errors = _program(workload, "pg_controldata", str(workload.cluster.pgdata))
     assert not errors
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"  # as run_captured runs the programs
-    time.tzset()
-    try:
-        ours = controldata_lines(read_control_file(workload.cluster.pgdata))
-    finally:
-        if old is None:
-            os.environ.pop("TZ")
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
-    assert ours == theirs
+    assert controldata_lines(read_control_file(workload.cluster.pgdata)) == theirs
 
 
 def test_records_equal_pg_waldump(workload: Workload) -> None:
