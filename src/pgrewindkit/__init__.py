@@ -83,6 +83,7 @@ from pgrewindkit.formats.wal.dump import (
 )
 from pgrewindkit.formats.wal.parallel import scan_stats
 from pgrewindkit.formats.wal.stats import WalStats
+from pgrewindkit.majors.rewind import parse_release
 from pgrewindkit.majors.versions import MAJORS, Major
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
 from pgrewindkit.render.controldata import controldata_json, controldata_lines
@@ -181,6 +182,7 @@ __all__ = [
     "mask_password",
     "open_wal",
     "parse_control_file",
+    "parse_release",
     "parse_timeline",
     "parse_timeline_history",
     "plan_rewind",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 
@@ -45,25 +44,14 @@ def test_live_server_agrees(cluster: Cluster) -> None:
     assert ours["state"] == "in production"
 
 
+@pytest.mark.usefixtures("utc")
 def test_text_equals_pg_controldata(cluster: Cluster, pg15: pgbinaries.PgBinaries) -> None:
     cluster.start()
     cluster.stop()
     env = {"LC_ALL": "C", "LANG": "C", "TZ": "UTC", "PATH": "/usr/bin:/bin"}
     theirs = subprocess.run([str(pg15.program("pg_controldata")), str(cluster.pgdata)],
                             capture_output=True, text=True, env=env, check=True).stdout
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    try:
-        import time
-
-        time.tzset()
-        ours = "".join(line + "\n" for line in controldata_lines(read_control_file(cluster.pgdata)))
-    finally:
-        if old is None:
-            os.environ.pop("TZ")
-        else:
-            os.environ["TZ"] = old
-        time.tzset()
+    ours = "".join(line + "\n" for line in controldata_lines(read_control_file(cluster.pgdata)))
     assert ours == theirs
     assert read_control_file(cluster.pgdata).state is DBState.SHUTDOWNED
 

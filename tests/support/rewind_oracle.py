@@ -39,7 +39,7 @@ def pg_rewind_dry_run(bins: PgBinaries, target: Path, *, source_pgdata: Path | N
         argv += ["--source-pgdata", source_pgdata]
     if source_server is not None:
         argv += ["--source-server", source_server]
-    result = run_captured(argv, check=False, timeout=600)
+    result = run_captured(argv, env=bins.env, check=False, timeout=600)
     decision = RewindDecision(result.returncode, result.stderr)
     for raw in result.stderr.splitlines():
         line = raw.removeprefix("pg_rewind: ")
@@ -53,8 +53,8 @@ def pg_rewind_dry_run(bins: PgBinaries, target: Path, *, source_pgdata: Path | N
             decision.no_rewind = True
         elif line == "source and target cluster are on the same timeline":
             decision.same_timeline = True
-        elif line.startswith("error: "):
-            decision.errors.append(line.removeprefix("error: "))
+        elif line.startswith(("error: ", "fatal: ")):  # pg_fatal() says "fatal:" up to 14, "error:" from 15
+            decision.errors.append(line.split(": ", 1)[1])
             decision.error = decision.error or decision.errors[-1]
         elif m := _FILE.match(line):
             decision.files.append((m[1], m[2], []))

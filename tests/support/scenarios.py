@@ -95,6 +95,17 @@ class Diverged:
         self.target.destroy()
         self.source.destroy()
 
+    def copy(self) -> Diverged:
+        """Cold copies of both (stopped) clusters, each in a work directory of its own."""
+        major = self.target.major
+        target = self.target.cold_copy(make_workdir(f"pgrk{major}-"), self.target.name)
+        try:
+            source = self.source.cold_copy(make_workdir(f"pgrk{major}-source-"), self.source.name)
+        except BaseException:
+            target.destroy()
+            raise
+        return Diverged(target, source)
+
 
 def diverged(bins: PgBinaries, *, setup: tuple[str, ...] = (), common: tuple[str, ...] = (),
              on_source: tuple[str, ...] = (), on_target: tuple[str, ...] = (), checksums: bool = False,

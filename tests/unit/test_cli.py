@@ -102,3 +102,17 @@ def test_progress_on_a_terminal_only() -> None:
     quiet = io.StringIO()
     ProgressBar(quiet, enabled=True)(ProgressEvent(1, 1, 100))
     assert quiet.getvalue() == ""
+
+
+def test_plan_predicts_the_pg_rewind_found_or_asked_for(failover_pair: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pgrewindkit
+
+    pair = ["-D", str(failover_pair / "old-primary"), "--source-pgdata", str(failover_pair / "old-primary"),
+            "--json"]
+    found = pgrewindkit.actions.programs.Program(Path("/x/pg_rewind"), 15, "pg_rewind (PostgreSQL) 15.7")
+    monkeypatch.setattr(pgrewindkit, "find_program", lambda name, major: found)
+    assert json.loads(run("plan", *pair)[1])["predicts"] == "pg_rewind 15.7"
+    assert json.loads(run("plan", *pair, "--pg-rewind-version", "15.2")[1])["predicts"] == "pg_rewind 15.2"
+    with pytest.raises(SystemExit) as usage:
+        run("plan", *pair, "--pg-rewind-version", "fifteen")
+    assert usage.value.code == 2

@@ -66,7 +66,9 @@ CASES: dict[str, list[Argv]] = {
                    *_pair("divergence", "new-primary", "old-primary"),
                    *_pair("divergence", "old-primary", "old-primary")],
     "plan": [*_pair("plan", "old-primary", "new-primary"), *_pair("plan", "new-primary", "old-primary"),
-             *_pair("plan", "old-primary", "old-primary")],
+             *_pair("plan", "old-primary", "old-primary"),
+             [*_pair("plan", "old-primary", "old-primary")[1], "--pg-rewind-version", "15.9"],
+             [*_pair("plan", "old-primary", "new-primary")[0], "--pg-rewind-version", "16.2"]],
     "inspect": [["inspect", "{PAIR}/old-primary"], ["inspect", "--json", "{PAIR}/old-primary"],
                 ["inspect", "{PAIR}/new-primary"], ["inspect", "--json", "{PAIR}/new-primary"],
                 ["inspect", "{WAL11}"], ["inspect", "--json", "{WAL11}"]],
@@ -99,6 +101,10 @@ def _fake_failback(pair: Path) -> Callable[..., FailbackResult]:
         return failback_result(pair, target, on_step)
 
     return fake
+
+
+def _no_program(name: str, major: int, *_args: object, **_options: object) -> object:
+    raise pgrewindkit.BinaryNotFoundError(f"no {name} of PostgreSQL {major} found")
 
 
 def _replace_everywhere(monkeypatch: pytest.MonkeyPatch, real: object, fake: object) -> None:
@@ -140,6 +146,8 @@ def test_output_equals_golden(name: str, failover_pair: Path, wal_dirs: dict[int
                               monkeypatch: pytest.MonkeyPatch) -> None:
     _replace_everywhere(monkeypatch, pgrewindkit.rewind, _fake_rewind(failover_pair))
     _replace_everywhere(monkeypatch, pgrewindkit.failback, _fake_failback(failover_pair))
+    # plan predicts the pg_rewind installed here, if any: none, so that it predicts the newest minor known
+    _replace_everywhere(monkeypatch, pgrewindkit.find_program, _no_program)
     places: dict[str, Path] = {"PAIR": failover_pair, **{f"WAL{m}": d for m, d in wal_dirs.items()}}
     actual = _document(name, places)
     golden = GOLDEN / f"{name}.txt"

@@ -135,3 +135,27 @@ def test_recovery_configuration_and_names(major: int) -> None:
     row = majors.for_major(major)
     assert row.uses_recovery_conf is (major in (10, 11))
     assert (row.programs.wal_directory, row.programs.waldump) == ("pg_wal", "pg_waldump")
+
+
+@pytest.mark.parametrize(("text", "release"), [
+    ("16.2", (16, 2)), ("16", (16, None)), ("pg_rewind (PostgreSQL) 16.2", (16, 2)),
+    ("pg_rewind (PostgreSQL) 15.18 (Debian 15.18-1.pgdg120+1)", (15, 18)),
+    ("pg_rewind (PostgreSQL) 18beta1", (18, None)),
+])
+def test_parse_release(text: str, release: tuple[int, int | None]) -> None:
+    assert rewind.parse_release(text) == release
+
+
+@pytest.mark.parametrize("text", ["x16.2", "16.2.1", "sixteen", ""])
+def test_parse_release_refuses_what_is_no_release(text: str) -> None:
+    with pytest.raises(UnsupportedVersionError, match="not a PostgreSQL release"):
+        rewind.parse_release(text)
+
+
+def test_predicted_release() -> None:
+    assert rewind.predicted_release(16, (16, 2)) == (16, 2)
+    assert rewind.predicted_release(16, None) == (16, rewind.NEWEST_MINOR[16])
+    assert rewind.predicted_release(18, (18, None)) == (18, rewind.NEWEST_MINOR[18])
+    assert set(rewind.NEWEST_MINOR) == set(rewind.REWIND_RULES)
+    with pytest.raises(UnsupportedVersionError, match="pg_rewind 15 cannot rewind a PostgreSQL 16 cluster"):
+        rewind.predicted_release(16, (15, 4))

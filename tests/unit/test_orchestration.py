@@ -149,6 +149,7 @@ def test_dry_run_changes_nothing(pair: Pair) -> None:
     assert runner.finished() and result.outcome == "dry_run" and result.bytes_copied == 0
     assert [str(result.divergence_lsn), result.divergence_timeline] == failover_expected()["pg_rewind"]["diverged"]
     assert result.backup is None and not pair.backups() and pair.snapshot() == before
+    assert result.plan.predicts == "pg_rewind 15.4"  # the pg_rewind it runs (VERSION), not the newest 15
 
 
 def test_rewound_keeps_the_targets_configuration(pair: Pair) -> None:

@@ -28,7 +28,7 @@ from pgrewindkit.cluster.source import LocalSource, Source
 from pgrewindkit.errors import CommandError, Kind, PgRewindKitError, RewindError, TargetState
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.majors.programs import first_major_with, programs_for
-from pgrewindkit.majors.rewind import rules_for
+from pgrewindkit.majors.rewind import parse_release, rules_for
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,8 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     src = LocalSource(source) if isinstance(source, (str, os.PathLike)) else source
     conninfo = source_conninfo if source_conninfo is not None else src.connection_string()
     _ensure_stopped(tgt, major, bindir, stop_target, runner)
-    plan, fetched = _plan_with_wal(src, tgt, restore_command, runner)
+    # predict the pg_rewind that will run: its minor may decide differently from the major's newest
+    plan, fetched = _plan_with_wal(src, tgt, restore_command, runner, parse_release(pg_rewind.version))
     if plan.error is not None and plan.error.kind != Kind.TARGET_NOT_CLEANLY_SHUT_DOWN:
         raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind=plan.error.kind)
     if plan.outcome is PlanOutcome.NO_REWIND_REQUIRED:
@@ -175,10 +176,10 @@ def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[st
     tgt.refresh()  # the control file may have changed
 
 
-def _plan_with_wal(src: Source, tgt: DataDirectory, restore_command: str | None,
-                   runner: CommandRunner) -> tuple[RewindPlan, list[str]]:
-    """The plan, once the WAL it needs is in ``pg_wal``; the segments fetched for it."""
-    plan = plan_rewind(src, tgt)
+def _plan_with_wal(src: Source, tgt: DataDirectory, restore_command: str | None, runner: CommandRunner,
+                   release: tuple[int, int | None]) -> tuple[RewindPlan, list[str]]:
+    """The plan of pg_rewind ``release``, once the WAL it needs is in ``pg_wal``; the segments fetched for it."""
+    plan = plan_rewind(src, tgt, pg_rewind_version=release)
     fetched: list[str] = []
     while plan.error is not None and plan.error.kind == Kind.WAL_MISSING:
         # each plan sees further once the segments it asked for are there
@@ -186,7 +187,7 @@ def _plan_with_wal(src: Source, tgt: DataDirectory, restore_command: str | None,
         if not more:
             break
         fetched += more
-        plan = plan_rewind(src, tgt)
+        plan = plan_rewind(src, tgt, pg_rewind_version=release)
     return plan, fetched
 
 

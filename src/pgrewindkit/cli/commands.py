@@ -121,9 +121,21 @@ def cmd_divergence(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _pg_rewind_release(args: argparse.Namespace) -> tuple[int, int | None] | None:
+    """The release asked for, else that of the pg_rewind ``rewind`` would run (None if there is none)."""
+    if args.pg_rewind_version is not None:
+        return args.pg_rewind_version  # type: ignore[no-any-return]
+    major = pgrewindkit.DataDirectory(args.target_pgdata).control.major
+    try:
+        return pgrewindkit.parse_release(pgrewindkit.find_program("pg_rewind", major).version)
+    except pgrewindkit.PgRewindKitError:
+        return None
+
+
 def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress = PartsProgress(err, not (args.json or args.quiet), "reading the target's WAL")
-    plan = pgrewindkit.plan_rewind(_source(args), args.target_pgdata, on_progress=progress)
+    plan = pgrewindkit.plan_rewind(_source(args), args.target_pgdata, on_progress=progress,
+                                   pg_rewind_version=_pg_rewind_release(args))
     _show(out, args.json, plan, render.plan_json, render.plan_lines)
     return EXIT_OK if plan.outcome != "error" else EXIT_PLAN_ERROR
 

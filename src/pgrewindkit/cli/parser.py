@@ -42,6 +42,13 @@ def _add_pgdata(parser: argparse.ArgumentParser) -> None:
 TARGET_HELP = "the old primary's data directory, to rewind (read only by divergence and plan)"
 
 
+def _release_arg(text: str) -> tuple[int, int | None]:
+    try:
+        return pgrewindkit.parse_release(text)
+    except pgrewindkit.PgRewindKitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_pair_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target-pgdata", "-D", required=True, metavar="DIR", help=TARGET_HELP)
     source = parser.add_mutually_exclusive_group(required=True)
@@ -176,6 +183,9 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     _add_pair_arguments(plan)
     plan.add_argument("--quiet", "-q", action="store_true", help="no progress display")
+    plan.add_argument("--pg-rewind-version", metavar="X.Y", type=_release_arg,
+                      help="predict this pg_rewind release (e.g. 16.2); by default the pg_rewind that rewind "
+                           "would run for the target's major, else the newest minor known")
     plan.set_defaults(handler=commands.cmd_plan)
 
     rewind_cmd = subcommands.add_parser(

@@ -34,6 +34,11 @@ class PgBinaries(Protocol):
     @property
     def major(self) -> int: ...
 
+    # extra environment every program of theirs needs (LD_LIBRARY_PATH for trees whose libpq is not found
+    # by RUNPATH: without it a standby's walreceiver loads another major's libpq and cannot stream)
+    @property
+    def env(self) -> Mapping[str, str]: ...
+
     def program(self, name: str) -> Path: ...
 
 
@@ -41,6 +46,7 @@ class PgBinaries(Protocol):
 class BinDir:
     major: int
     bindir: Path
+    env: Mapping[str, str] = attrs.field(factory=dict)
 
     def program(self, name: str) -> Path:
         return self.bindir / name
@@ -137,7 +143,7 @@ class Cluster:
                                   "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", *extra]
         # the segment size where this major lets initdb choose it; checksums as asked, whatever the default
         argv += for_major(self.major).programs.initdb_options(wal_segsize_mb=wal_segsize_mb, checksums=checksums)
-        run_pg(argv)
+        run_pg(argv, env=self.bins.env)
         self.set(
             listen_addresses="''",
             unix_socket_directories=f"'{self.socket_dir}'",
@@ -155,16 +161,16 @@ class Cluster:
 
     def start(self) -> None:
         run_pg([self.bins.program("pg_ctl"), "-D", self.pgdata, "-l", self.workdir / f"{self.name}.log",
-                "-w", "-t", "60", "start"])
+                "-w", "-t", "60", "start"], env=self.bins.env)
         self.running = True
 
     def stop(self, mode: str = "fast") -> None:
         run_pg([self.bins.program("pg_ctl"), "-D", self.pgdata, "-m", mode, "-w", "-t", "60", "stop"],
-               check=False)
+               check=False, env=self.bins.env)
         self.running = False
 
     def promote(self) -> None:
-        run_pg([self.bins.program("pg_ctl"), "-D", self.pgdata, "-w", "-t", "60", "promote"])
+        run_pg([self.bins.program("pg_ctl"), "-D", self.pgdata, "-w", "-t", "60", "promote"], env=self.bins.env)
         self.wait_for(lambda: self.query_one("SELECT NOT pg_is_in_recovery()") is True)
 
     def destroy(self) -> None:

@@ -3,10 +3,12 @@ in their last minor releases), and per-minor overrides where a minor release cha
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import attrs
 
+from pgrewindkit.errors import UnsupportedVersionError
 from pgrewindkit.majors import versions
 from pgrewindkit.majors.layouts.xlog import XLR_RMGR_INFO_MASK, XLR_SPECIAL_REL_UPDATE
 from pgrewindkit.majors.rmgrs import RM_DBASE_ID, RM_SMGR_ID, RM_XACT_ID
@@ -148,3 +150,33 @@ def rules_for(major: int, minor: int | None = None) -> RewindRules:
         if override.major == major and override.covers(minor):
             rules = attrs.evolve(rules, **override.changes)
     return rules
+
+
+# The newest minor of each major that the rows above describe: the release whose pg_rewind they were
+# last checked against (docs/versions.md). A plan that is told no pg_rewind release predicts this one.
+NEWEST_MINOR: dict[int, int] = {10: 23, 11: 22, 12: 22, 13: 23, 14: 23, 15: 19, 16: 15, 17: 11, 18: 6}
+
+# "16.2", "16", "pg_rewind (PostgreSQL) 16.2 (Debian ...)", "pg_rewind (PostgreSQL) 18beta1"
+_RELEASE = re.compile(r"(?:^|\(PostgreSQL\) )(\d+)(?:\.(\d+)|(?:beta|rc)\d+)?(?:\s|$)")
+
+
+def parse_release(text: str) -> tuple[int, int | None]:
+    """(major, minor) of a PostgreSQL release as written ("16.2") or as ``pg_rewind --version`` prints it;
+    the minor is None for a bare major ("16") or a pre-release ("18beta1")."""
+    match = _RELEASE.search(text.strip())
+    if match is None:
+        raise UnsupportedVersionError(f"not a PostgreSQL release: {text.strip()!r} (expected e.g. 16.2)")
+    return int(match[1]), None if match[2] is None else int(match[2])
+
+
+def predicted_release(major: int, release: tuple[int, int | None] | None) -> tuple[int, int]:
+    """The pg_rewind release whose decisions a plan for a ``major`` cluster predicts: ``release`` (that of
+    the pg_rewind to run, or asked for), else the newest minor known. pg_rewind of another major refuses
+    the cluster, so such a ``release`` is refused here."""
+    newest = NEWEST_MINOR[versions.lookup(REWIND_RULES, major, "pg_rewind rules").major]
+    if release is None:
+        return major, newest
+    if release[0] != major:
+        raise UnsupportedVersionError(f"pg_rewind {release[0]} cannot rewind a PostgreSQL {major} cluster: "
+                                      f"pg_rewind works only on clusters of its own major")
+    return major, newest if release[1] is None else release[1]

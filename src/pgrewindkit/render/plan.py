@@ -10,7 +10,7 @@ MB = 1024 * 1024
 
 
 def plan_lines(plan: RewindPlan) -> list[str]:
-    lines = ["Checks:"]
+    lines = [f"Predicting {plan.predicts}.", "", "Checks:"] if plan.predicts else ["Checks:"]
     lines += [f"  [{'ok' if c.ok else 'FAILED'}] {c.name}: {c.message}" for c in plan.checks]
     if plan.divergence is not None:
         lines += ["", *divergence_lines(plan.divergence)]
@@ -51,6 +51,7 @@ def plan_json(plan: RewindPlan) -> dict[str, object]:
         "outcome": plan.outcome,
         "error": None if plan.error is None else {"kind": plan.error.kind, "message": plan.error.message},
         "major": plan.major,
+        "predicts": plan.predicts,
         "divergence": divergence_point_json(d),
         "last_common_checkpoint": checkpoint_json(last_common_checkpoint(d)),
         "target_wal_end": lsn_json(d.target_wal_end if d else None),

@@ -91,6 +91,7 @@ class RewindPlan:
     config_changes: tuple[ConfigChange, ...] = ()
     provisional: bool = False  # an unclean target: blocks up to the end of valid WAL, not its checkpoint
     major: int = 0
+    predicts: str = ""  # the pg_rewind release whose decisions these are, e.g. "pg_rewind 16.2"
 
     @property
     def shown_files(self) -> tuple[FileAction, ...]:

@@ -27,29 +27,34 @@ from pgrewindkit.cluster.source import LocalSource, Source
 from pgrewindkit.errors import DivergenceError, Kind, PgRewindKitError, SourceError
 from pgrewindkit.formats.lsn import WalSegment
 from pgrewindkit.formats.wal import Wal, open_wal
-from pgrewindkit.majors.rewind import rules_for
+from pgrewindkit.majors.rewind import predicted_release, rules_for
 
 log = logging.getLogger(__name__)
 
 
 def plan_rewind(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str], *,
-                on_progress: Callable[[int, int], None] | None = None) -> RewindPlan:
+                on_progress: Callable[[int, int], None] | None = None,
+                pg_rewind_version: tuple[int, int | None] | None = None) -> RewindPlan:
     """What pg_rewind would do to make ``target`` follow ``source``; nothing is written anywhere.
-    ``on_progress(done, total)`` hears about the target's WAL being read, in parts."""
+    ``on_progress(done, total)`` hears about the target's WAL being read, in parts.
+    ``pg_rewind_version`` (major, minor): the pg_rewind release to predict (rules changed within majors);
+    by default the newest minor known of the target's major (``RewindPlan.predicts`` says which)."""
     src = LocalSource(source) if isinstance(source, (str, os.PathLike)) else source
     tgt = target if isinstance(target, DataDirectory) else DataDirectory(target)
-    return _Planner(src, tgt, on_progress).plan()
+    return _Planner(src, tgt, on_progress, pg_rewind_version).plan()
 
 
 class _Planner:
     def __init__(self, source: Source, target: DataDirectory,
-                 on_progress: Callable[[int, int], None] | None = None) -> None:
+                 on_progress: Callable[[int, int], None] | None = None,
+                 pg_rewind_version: tuple[int, int | None] | None = None) -> None:
         self.on_progress = on_progress
         self._target_wal: Wal | None = None
         self.source = source
         self.target = target
         self.target_cf = target.control
-        self.rules = rules_for(self.target_cf.major)
+        self.release = predicted_release(self.target_cf.major, pg_rewind_version)
+        self.rules = rules_for(*self.release)
         self.checks = CheckList()
 
     def plan(self) -> RewindPlan:
@@ -96,6 +101,7 @@ class _Planner:
             bytes_to_copy=bytes_to_copy(files, self.target_cf.blcksz), source_total_bytes=source_total_bytes(files),
             wal_segments_needed=wal, checks=tuple(self.checks.items),
             config_changes=self._config_changes(files), provisional=provisional, major=self.rules.major,
+            predicts="pg_rewind {}.{}".format(*self.release),
         )
 
     def _file_map(self, divergence: Divergence) -> tuple[list[FileAction], PlanFailure | None]:
