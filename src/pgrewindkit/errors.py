@@ -88,6 +88,8 @@ class Kind(Words):
     TARGET_RUNNING = "target_running"
     NOT_STREAMING = "not_streaming"
     UNSAFE_PATH = "unsafe_path"
+    # issue 10, analysis: what pg_rewind does not see
+    SOURCE_CHECKPOINT_PENDING = "source_checkpoint_pending"
 
 
 class TargetState(Words):
