@@ -6,6 +6,7 @@ file in its pg_wal."""
 from __future__ import annotations
 
 import io
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from pgrewindkit import LiveSource, cli, plan_rewind, read_control_file
 from pgrewindkit.analysis.plan import RewindPlan
 from tests.integration.test_plan_vs_pg_rewind import BASIC, assert_same_decisions
 from tests.support import pgbinaries
-from tests.support.cluster import Cluster, chown_postgres, run_captured
+from tests.support.cluster import Cluster, chown_postgres, make_workdir, new_cluster, run_captured
 from tests.support.rewind_oracle import pg_rewind_dry_run
 from tests.support.scenarios import Diverged, diverged, old_checkpoint_end, streaming_pair, wait_replayed
 
@@ -138,16 +139,60 @@ def _archive_everything_needed(target: Cluster, plan: RewindPlan) -> tuple[Path,
     return archive, log
 
 
-def test_the_wal_list_is_what_pg_rewind_reads(bins: pgbinaries.PgBinaries, made: list[Cluster]) -> None:
+def _two_promoted_standbys(bins: pgbinaries.PgBinaries, made: list[Cluster]) -> Diverged:
+    """Two standbys of one primary, both promoted: the target to timeline 2 and the source, which
+    saw 2's history file, to 3. The target's WAL after the last common checkpoint crosses its own
+    switch from timeline 1 to 2, so pg_rewind reads segments of both timelines."""
+    primary = new_cluster(bins)
+    made.append(primary)
+    primary.set(wal_log_hints="on", wal_keep_size="'1GB'")
+    primary.start()
+    primary.execute(*BASIC["setup"])
+    primary.stop()
+    target = primary.cold_copy(make_workdir(f"pgrk{bins.major}-target-"))
+    source = primary.cold_copy(make_workdir(f"pgrk{bins.major}-source-"))
+    made += [target, source]
+    primary.start()
+    for standby in (target, source):
+        standby.make_standby_of(primary)
+        standby.start()
+    # the last common checkpoint, then more than a segment of WAL before the switch
+    primary.execute(*BASIC["common"], "CHECKPOINT", "INSERT INTO tbl1 SELECT 'common' FROM generate_series(1, 40000)")
+    end = primary.query_one("SELECT pg_current_wal_insert_lsn()::text")
+    for standby in (target, source):
+        wait_replayed(standby, end)
+    primary.stop("immediate")  # no shutdown checkpoint: it would be the last common one
+    target.promote()
+    target.execute(*BASIC["on_target"], "INSERT INTO tbl1 SELECT 'target' FROM generate_series(1, 20000)")
+    target.stop()
+    shutil.copy(target.pgdata / "pg_wal" / "00000002.history", source.pgdata / "pg_wal")
+    chown_postgres(source.pgdata)
+    source.promote()
+    source.execute(*BASIC["on_source"], "CHECKPOINT")
+    source.stop()
+    assert read_control_file(source.pgdata).timeline == 3 and read_control_file(target.pgdata).timeline == 2
+    return Diverged(target, source)
+
+
+@pytest.mark.parametrize("shape", ["old_primary", "two_timelines"])
+def test_the_wal_list_is_what_pg_rewind_reads(bins: pgbinaries.PgBinaries, made: list[Cluster], shape: str) -> None:
     """pg_rewind --restore-target-wal fetches every segment it reads that pg_wal lacks: with all of
     the plan's list in the archive, it asks for exactly that list. Without them, the plan lists all
     it knows to be missing, and says the list is not complete."""
-    on_target = (*BASIC["on_target"], "INSERT INTO tbl1 SELECT 'more' FROM generate_series(1, 40000)", "CHECKPOINT")
-    pair = _pair(bins, made, setup=BASIC["setup"], common=BASIC["common"], on_source=BASIC["on_source"],
-                 on_target=on_target)
+    if shape == "old_primary":
+        on_target = (*BASIC["on_target"], "INSERT INTO tbl1 SELECT 'more' FROM generate_series(1, 40000)",
+                     "CHECKPOINT")
+        pair = _pair(bins, made, setup=BASIC["setup"], common=BASIC["common"], on_source=BASIC["on_source"],
+                     on_target=on_target)
+    else:
+        pair = _two_promoted_standbys(bins, made)
     target, source = pair.target, pair.source
+    assert_same_decisions(plan_rewind(source.pgdata, target.pgdata),
+                          pg_rewind_dry_run(bins, target.pgdata, source_pgdata=source.pgdata))
     plan = plan_rewind(source.pgdata, target.pgdata)
     assert plan.outcome == "rewind_needed" and plan.wal_list_complete and len(plan.wal_segments_needed) >= 3
+    if shape == "two_timelines":
+        assert {s.timeline for s in plan.wal_segments_needed} == {1, 2}
     _, log = _archive_everything_needed(target, plan)
     missing = plan_rewind(source.pgdata, target.pgdata)
     assert missing.outcome == "error" and missing.error is not None and missing.error.kind == "wal_missing"
