@@ -224,3 +224,43 @@ def test_unarchived_wal_is_reported(bins: pgbinaries.PgBinaries, made: list[Clus
             assert not (wal / u.name).exists(), u
         if u.marker_action is not None and u.marker_action.name == "REMOVE":
             assert not (wal / "archive_status" / f"{u.name}.ready").exists(), u
+
+
+def test_standby_source_that_followed_a_promotion(bins: pgbinaries.PgBinaries, made: list[Cluster]) -> None:
+    """A cascading standby follows its upstream's promotion to timeline 2 and has no restartpoint on
+    it yet: its pg_control still shows timeline 1. As a source (14+), it is on timeline 2 for real;
+    the plan's outcome still equals pg_rewind's, and the truth is told when pg_rewind does not see it."""
+    primary = new_cluster(bins)
+    made.append(primary)
+    primary.set(wal_log_hints="on", wal_keep_size="'1GB'", checkpoint_timeout="'1h'",
+                checkpoint_completion_target="0.9")
+    primary.start()
+    primary.execute("CREATE TABLE t (id int, pad text)")
+    primary.stop()
+    upstream = primary.cold_copy(make_workdir(f"pgrk{bins.major}-upstream-"))
+    cascade = primary.cold_copy(make_workdir(f"pgrk{bins.major}-cascade-"))
+    made += [upstream, cascade]
+    upstream.make_standby_of(primary)
+    cascade.make_standby_of(upstream)
+    primary.start()
+    upstream.start()
+    cascade.start()
+    primary.execute("INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g")
+    primary.stop()
+    wait_replayed(cascade, old_checkpoint_end(primary))
+    upstream.promote()
+    cascade.wait_for(lambda: cascade.query_one("SELECT received_tli FROM pg_stat_wal_receiver") == 2)
+    primary.start()
+    primary.execute("INSERT INTO t VALUES (-1, 'old primary, after the promotion')", "CHECKPOINT")
+    primary.stop()
+    with LiveSource(cascade.conninfo()) as live:
+        assert live.in_recovery() and live.current_timeline() == 2
+        plan = plan_rewind(live, primary.pgdata)
+    theirs = pg_rewind_dry_run(bins, primary.pgdata, source_server=cascade.conninfo())
+    assert_same_decisions(plan, theirs)
+    d = plan.divergence
+    assert d is not None and d.source_current_timeline == 2 and not d.target_is_ancestor
+    assert (plan.truth_error is not None) == (d.source_timeline == 1) == d.source_checkpoint_pending
+    if bins.major == 15:
+        assert theirs.no_rewind and plan.truth_error is not None
+        assert plan.truth_error.kind == "source_checkpoint_pending"
