@@ -26,6 +26,7 @@ from pgrewindkit.actions.rewind import (
 from pgrewindkit.analysis.divergence import CommonCheckpoint, Divergence, find_divergence
 from pgrewindkit.analysis.inspection import Finding, Inspection, Severity, inspect_datadir
 from pgrewindkit.analysis.plan import (
+    AbandonedHistory,
     Action,
     Check,
     ConfigChange,
@@ -33,8 +34,12 @@ from pgrewindkit.analysis.plan import (
     PlanFailure,
     PlanOutcome,
     RewindPlan,
+    UnarchivedWal,
     WalSegmentNeeded,
+    abandoned_history_files,
     plan_rewind,
+    unarchived_wal,
+    wal_segments_needed,
 )
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry, FileType
 from pgrewindkit.cluster.source import LiveSource, LocalSource, Source, mask_password
@@ -96,6 +101,7 @@ __version__ = "0.1.0"
 __all__ = [
     "LSN",
     "MAJORS",
+    "AbandonedHistory",
     "Action",
     "BinaryNotFoundError",
     "BlockRef",
@@ -157,6 +163,7 @@ __all__ = [
     "TimelineID",
     "TimelineSpan",
     "TruncatedError",
+    "UnarchivedWal",
     "UnsafePathError",
     "UnsupportedVersionError",
     "Wal",
@@ -169,6 +176,7 @@ __all__ = [
     "WalSegmentNeeded",
     "WalStats",
     "__version__",
+    "abandoned_history_files",
     "build_command",
     "check_segment_size",
     "controldata_json",
@@ -198,5 +206,7 @@ __all__ = [
     "selected",
     "standby_conninfo",
     "stats_of",
+    "unarchived_wal",
+    "wal_segments_needed",
     "write_recovery_config",
 ]

@@ -90,6 +90,8 @@ class Kind(Words):
     UNSAFE_PATH = "unsafe_path"
     # issue 10, command line: arguments that do not fit together (in --json error objects)
     USAGE = "usage"
+    # issue 10, analysis: what pg_rewind does not see
+    SOURCE_CHECKPOINT_PENDING = "source_checkpoint_pending"
 
 
 class TargetState(Words):

@@ -73,6 +73,7 @@ def produced(failover_pair: Path, wal_dirs: dict[int, Path],
     divergences: list[object] = [render.divergence_json(find_divergence(new, old)),
                                  render.divergence_json(find_divergence(old, old))]
     plans = [render.plan_json(plan_rewind(source, target)) for source, target in ((new, old), (old, new), (old, old))]
+    plans.append(render.plan_json(plan_rewind(*_doctored_pair(old, new, tmp_path_factory.mktemp("pending")))))
     wal = open_wal(wal_dirs[15])
     scan = wal.scan(None)
     records: list[object] = [render.record_json(r) for r in scan]
@@ -99,6 +100,23 @@ def produced(failover_pair: Path, wal_dirs: dict[int, Path],
         "failback --json": [render.failback_json(failback_result(failover_pair, t)) for t in (old, new)],
         "error": [render.error_json(failed.value), render.error_json(RuntimeError("a bug"))],
     }
+
+
+def _doctored_pair(old: Path, new: Path, where: Path) -> tuple[Path, Path]:
+    """A source promoted again without a checkpoint (a newer history file than its pg_control's
+    timeline), and a target with WAL not archived yet and an abandoned timeline's history file."""
+    source, target = where / "new", where / "old"
+    shutil.copytree(new, source)
+    shutil.copytree(old, target)
+    (source / "pg_wal" / "00000003.history").write_text("1\t0/BB1A80\tno recovery target specified\n"
+                                                        "2\t0/F000000\tno recovery target specified\n")
+    status = target / "pg_wal" / "archive_status"
+    status.mkdir(exist_ok=True)
+    for name in sorted(p.name for p in (target / "pg_wal").iterdir() if len(p.name) == 24)[-2:]:
+        (status / f"{name}.ready").write_text("")
+    (target / "pg_wal" / "00000004.history").write_text("1\t0/BB0000\tno recovery target specified\n"
+                                                        "3\t0/C00000\tno recovery target specified\n")
+    return source, target
 
 
 def test_every_output_is_documented(produced: dict[str, list[object]]) -> None:

@@ -283,6 +283,9 @@ class FakeServer:
     def in_recovery(self) -> bool:
         return False
 
+    def current_timeline(self) -> int:
+        return self._files.current_timeline()
+
     def wal_position(self) -> LSN:
         return self._files.wal_position()
 

@@ -47,6 +47,22 @@ class Divergence:
     last_common_checkpoint: CommonCheckpoint | None
     wal_segments_read: tuple[str, ...] = ()  # pg_wal/... files read walking back (pg_rewind keeps them)
     warnings: tuple[str, ...] = ()
+    # What pg_rewind does not look at. The source's real timeline (``Source.current_timeline()``;
+    # None when it could not be asked): ahead of ``source_timeline`` right after a promotion, before
+    # the first checkpoint, where pg_rewind 10-15 still sees the old one.
+    source_current_timeline: int | None = None
+    # The target can follow the source as a standby without a rewind, proven: its WAL end is at or
+    # before where its timeline leaves the source's real history (or, on the source's own timeline,
+    # it is not past the source's WAL and holds the same record at its checkpoint). Never true when
+    # a rewind is needed, nor when it cannot be proven (a history or the target's WAL unreadable).
+    target_is_ancestor: bool = False
+    target_checkpoint_end: LSN | None = None  # the end of the target's checkpoint record (readOneRecord)
+
+    @property
+    def source_checkpoint_pending(self) -> bool:
+        """The source is on a newer timeline than its pg_control says, so pg_rewind (before 16)
+        decides on the old one: a checkpoint on the source must come first."""
+        return self.source_current_timeline is not None and self.source_current_timeline > self.source_timeline
 
 
 def side_timeline(control: ControlFile, rules: RewindRules) -> int:
@@ -99,16 +115,24 @@ def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> 
     target_tli = side_timeline(target_cf, rules)
     target_history = _history(target, target_tli, "target")
     source_history = _history(source, source_tli, "source")
+    current = _current_timeline(source)
     base: dict[str, Any] = {"major": rules.major, "source_timeline": source_tli, "target_timeline": target_tli,
-            "source_history": source_history.spans, "target_history": target_history.spans}
+            "source_history": source_history.spans, "target_history": target_history.spans,
+            "source_current_timeline": current}
+    truth = _Truth(source, current, source_history, target_tli)
     if source_tli == target_tli:
+        warnings = _same_timeline_warnings(source, target)
+        checkpoint_end = _target_checkpoint_end(target)
+        end = None if checkpoint_end is None else max(target_cf.min_recovery_point, checkpoint_end)
         return Divergence(**base, rewind_needed=False, reason="source and target cluster are on the same timeline",
                           lsn=None, timeline=None, common_index=None, target_wal_end=None,
-                          last_common_checkpoint=None, warnings=_same_timeline_warnings(source, target))
+                          last_common_checkpoint=None, warnings=warnings,
+                          target_is_ancestor=truth.is_ancestor(end, same_tip=not warnings))
     divergence_lsn, index = common_ancestor(source_history.spans, target_history.spans)
     common_tli = target_history.spans[index].timeline
     wal = open_wal(target.path, history=target_history)
     checkpoint_end = _read_one_record(wal, target_cf.checkpoint).end
+    base["target_checkpoint_end"] = checkpoint_end
     if through_end_of_wal:
         for record in wal.scan(target_cf.checkpoint, exact=True):
             checkpoint_end = record.end
@@ -116,7 +140,7 @@ def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> 
     if target_end <= divergence_lsn:
         return Divergence(**base, rewind_needed=False, reason="no rewind required", lsn=divergence_lsn,
                           timeline=common_tli, common_index=index, target_wal_end=target_end,
-                          last_common_checkpoint=None)
+                          last_common_checkpoint=None, target_is_ancestor=truth.is_ancestor(target_end))
     known = Divergence(**base, rewind_needed=True, reason=None, lsn=divergence_lsn, timeline=common_tli,
                        common_index=index, target_wal_end=target_end, last_common_checkpoint=None)
     try:
@@ -125,6 +149,48 @@ def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> 
         exc.partial = known
         raise
     return attrs.evolve(known, last_common_checkpoint=checkpoint, wal_segments_read=segments)
+
+
+def _current_timeline(source: Source) -> int | None:
+    """The source's real timeline, or None when it cannot be told (then nothing is proven by it)."""
+    try:
+        return source.current_timeline()
+    except PgRewindKitError:
+        return None
+
+
+@attrs.frozen
+class _Truth:
+    """What the source's real history says of the target, beside pg_rewind's view."""
+
+    source: Source
+    current: int | None
+    taken: TimelineHistory  # the source's history as pg_rewind takes it
+    target_timeline: int
+
+    def is_ancestor(self, target_end: LSN | None, *, same_tip: bool = True) -> bool:
+        """Whether WAL of the target's timeline up to ``target_end`` is part of the source's real
+        history; on the source's own (newest) timeline, ``same_tip`` says the WAL is the same."""
+        if target_end is None or self.current is None:
+            return False
+        history = self.taken
+        if self.current != self.taken.timeline:
+            try:
+                history = self.source.history(self.current)
+            except PgRewindKitError:
+                return False
+        if not history.contains(self.target_timeline, target_end):
+            return False
+        return history.switchpoint(self.target_timeline) is not None or same_tip
+
+
+def _target_checkpoint_end(target: DataDirectory) -> LSN | None:
+    """Where the target's checkpoint record ends; None when it cannot be read."""
+    try:
+        return open_wal(target.path, history=target.history(target.control.timeline)).read_record(
+            target.control.checkpoint).end
+    except PgRewindKitError:
+        return None
 
 
 def _in_pg_rewind_words(end: EndOfWal | None, wal: Wal) -> str:
@@ -167,7 +233,7 @@ def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tupl
             checkpoint = record.checkpoint()
             return CommonCheckpoint(record.lsn, checkpoint.timeline, checkpoint.redo), tuple(segments)
     end = scan.end_of_wal
-    where = end.lsn if end else search
+    where = end.lsn if end is not None else search
     reason = _in_pg_rewind_words(end, wal)
     raise DivergenceError(f"could not find previous WAL record at {where}" + (f": {reason}" if reason else ""),
                           kind=Kind.WAL_MISSING, missing_segments=_missing(end))

@@ -137,7 +137,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     plan = pgrewindkit.plan_rewind(_source(args), args.target_pgdata, on_progress=progress,
                                    pg_rewind_version=_pg_rewind_release(args))
     _show(out, args.json, plan, render.plan_json, render.plan_lines)
-    return EXIT_OK if plan.outcome != "error" else EXIT_PLAN_ERROR
+    return EXIT_OK if plan.failure is None else EXIT_PLAN_ERROR
 
 
 def cmd_rewind(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -12,7 +12,12 @@ import attrs
 
 from pgrewindkit.errors import DataFileNotFoundError, PgRewindKitError, file_error
 from pgrewindkit.formats.controlfile import CONTROL_FILE_PATH, read_control_file
-from pgrewindkit.formats.timeline import TimelineHistory, history_file_name, parse_timeline_history
+from pgrewindkit.formats.timeline import (
+    TimelineHistory,
+    history_file_name,
+    parse_timeline_history,
+    timeline_from_file_name,
+)
 from pgrewindkit.formats.wal import Wal, open_wal
 from pgrewindkit.majors.programs import programs_for
 from pgrewindkit.model import ControlFile
@@ -89,6 +94,41 @@ class DataDirectory:
             self._histories[timeline] = parse_timeline_history(self.read_file(relative), timeline=timeline,
                                                                path=str(self.path / relative))
         return self._histories[timeline]
+
+    def wal_names(self) -> list[str]:
+        """The names in the WAL directory (segments, history files, ``archive_status``...), sorted."""
+        try:
+            return sorted(entry.name for entry in self.wal_path.iterdir())
+        except OSError as exc:
+            raise file_error(exc, self.wal_path, "WAL directory") from None
+
+    def ready_for_archive(self) -> list[str]:
+        """The WAL files the archiver has not archived yet: ``archive_status/NAME.ready``, as
+        ``NAME`` (a segment, a ``.partial`` segment, a history or backup history file), sorted."""
+        status = self.wal_path / "archive_status"
+        try:
+            names = [entry.name for entry in status.iterdir()]
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise file_error(exc, status, "archive status directory") from None
+        return sorted(n[:-len(".ready")] for n in names if n.endswith(".ready") and len(n) > len(".ready"))
+
+    def newest_timeline(self) -> int:
+        """The newest timeline this directory has been on: its control file's (checkpoint or minimum
+        recovery point), or a newer one whose history file in the WAL directory descends from it
+        (a promotion not yet followed by a checkpoint, 10-15's pg_rewind does not see it)."""
+        control = self.control
+        known = max(control.checkpoint_copy.timeline, control.min_recovery_point_tli)
+        newer = sorted((t for t in map(timeline_from_file_name, self.wal_names()) if t is not None and t > known),
+                       reverse=True)
+        for timeline in newer:
+            try:
+                if known in self.history(timeline).timelines:
+                    return timeline
+            except PgRewindKitError:
+                continue  # an unreadable history file is no evidence
+        return known
 
     def postmaster_pid(self) -> int | None:
         """The PID in ``postmaster.pid``, if the file is there."""

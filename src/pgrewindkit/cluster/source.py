@@ -72,6 +72,14 @@ class Source(Protocol):
         a data directory's last checkpoint or minimum recovery point, whichever is later."""
         ...
 
+    def current_timeline(self) -> int:
+        """The timeline the source is really on, which its pg_control may not show yet: right after
+        a promotion, until the first checkpoint on the new timeline, pg_control still has the old
+        one (and pg_rewind 10-15 takes that). A server: the timeline of the WAL it writes (a primary)
+        or replays and receives (a standby); a data directory: the newest timeline its history files
+        descend to from its control file's."""
+        ...
+
     def wal_record(self, lsn: LSN, timeline: int) -> WalRecord | None:
         """The record at ``lsn`` of ``timeline`` in the source's own WAL, to compare with the
         target's; None when the source cannot show it (a server, or a segment it no longer has).
@@ -131,6 +139,9 @@ class LocalSource:
     def wal_position(self) -> LSN:
         control = self.control
         return max(control.checkpoint, control.min_recovery_point)
+
+    def current_timeline(self) -> int:
+        return self.datadir.newest_timeline()
 
     def wal_record(self, lsn: LSN, timeline: int) -> WalRecord | None:
         try:
@@ -254,6 +265,18 @@ class LiveSource:
         rows = self._query("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
                            "ELSE pg_current_wal_insert_lsn() END::text", what="reading its WAL position")
         return LSN.parse(rows[0][0]) if rows and rows[0][0] else LSN(0)
+
+    def current_timeline(self) -> int:
+        control = self.control
+        known = max(control.checkpoint_copy.timeline, control.min_recovery_point_tli)
+        if not self.in_recovery():
+            # the file name of the WAL being written carries the timeline it is written on
+            rows = self._query("SELECT pg_walfile_name(pg_current_wal_lsn())", what="reading its WAL file name")
+            return max(known, int(str(rows[0][0])[:8], 16))
+        # a standby: the timeline it receives on (hidden from roles without pg_read_all_stats: NULL)
+        rows = self._query("SELECT max(received_tli) FROM pg_stat_wal_receiver", what="reading its WAL receiver")
+        received = rows[0][0] if rows and rows[0][0] is not None else 0
+        return max(known, int(received))
 
     def wal_record(self, lsn: LSN, timeline: int) -> None:
         return None  # pg_rewind's libpq source reads no WAL, and neither do we

@@ -92,6 +92,11 @@ class TimelineHistory:
     def __len__(self) -> int:
         return len(self.entries)
 
+    def __bool__(self) -> bool:
+        """A history is a value even without entries (timeline 1's): never falsy, so that
+        ``history or default`` cannot silently replace timeline 1 by another timeline."""
+        return True
+
 
 def timeline_from_file_name(name: str) -> int | None:
     match = HISTORY_NAME.fullmatch(name)

@@ -28,6 +28,23 @@ def divergence_lines(d: Divergence) -> list[str]:
         if d.reason != "no rewind required" and d.lsn is None:
             lines.append("no rewind required")
     lines += [f"warning: {w}" for w in d.warnings]
+    lines += _truth_lines(d)
+    return lines
+
+
+def _truth_lines(d: Divergence) -> list[str]:
+    """What pg_rewind does not look at: the source's real timeline, and whether the target can
+    follow the source without a rewind."""
+    lines = []
+    if d.source_checkpoint_pending:
+        lines.append(f"warning: the source is on timeline {d.source_current_timeline}, but its pg_control still "
+                     f"shows timeline {d.source_timeline} (no checkpoint since its promotion): pg_rewind "
+                     f"{d.major} decides on timeline {d.source_timeline}")
+    if not d.rewind_needed:
+        lines.append("the target's WAL is part of the source's history: it can follow the source without a rewind"
+                     if d.target_is_ancestor else
+                     "not proven that the target's WAL is part of the source's history: do not start it as a "
+                     "standby of the source without a rewind")
     return lines
 
 
@@ -43,4 +60,7 @@ def divergence_json(d: Divergence) -> dict[str, object]:
         "source_history": [span_json(s) for s in d.source_history],
         "target_history": [span_json(s) for s in d.target_history],
         "warnings": list(d.warnings),
+        "source_current_timeline": d.source_current_timeline,
+        "source_checkpoint_pending": d.source_checkpoint_pending,
+        "target_is_ancestor": d.target_is_ancestor,
     }

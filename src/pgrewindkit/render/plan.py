@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pgrewindkit.analysis.plan import RewindPlan
+from pgrewindkit.analysis.plan import Action, PlanFailure, PlanOutcome, RewindPlan, UnarchivedWal, WalSegmentNeeded
 from pgrewindkit.render.divergence import divergence_lines
 from pgrewindkit.render.shapes import checkpoint_json, divergence_point_json, last_common_checkpoint, lsn_json
 
@@ -20,17 +20,61 @@ def plan_lines(plan: RewindPlan) -> list[str]:
         for f in shown:
             lines.append(f"{f.path} ({f.action.name})")
             lines += [f"block {b}" for b in f.blocks]
-    if plan.wal_segments_needed:
-        lines += ["", "WAL segments the rewind reads:"]
-        lines += [f"  pg_wal/{s.name}{'' if s.present else '  (MISSING)'}" for s in plan.wal_segments_needed]
+    lines += _wal_lines(plan)
     for change in plan.config_changes:
         lines += ["", f"{change.path}: the source's copy replaces the target's; it differs in:"]
         lines += [f"  {d}" for d in change.differences]
-    lines += ["", _summary(plan)]
+    lines += ["", *_summary(plan)]
     return lines
 
 
-def _summary(plan: RewindPlan) -> str:
+def _segment_state(s: WalSegmentNeeded) -> str:
+    if s.present:
+        return ""
+    return {None: "  (MISSING)", True: "  (MISSING, in the archive)", False: "  (MISSING, not in the archive)"}[
+        s.in_archive]
+
+
+def _unarchived_fate(u: UnarchivedWal, planned: bool) -> str:
+    if not planned:
+        return "not archived yet (no file map: what a rewind does to it is not known)"
+    if u.lost:
+        done = "removed" if u.action is Action.REMOVE else "overwritten with the source's copy"
+        return f"{done} by the rewind: it will never reach the archive"
+    if u.marker_lost:
+        return "kept, but its .ready marker is removed: the archiver will not archive it"
+    return "kept, still to be archived"
+
+
+def _wal_lines(plan: RewindPlan) -> list[str]:
+    """The WAL the rewind reads, the WAL not archived yet, the history files of abandoned timelines."""
+    lines: list[str] = []
+    if plan.wal_segments_needed:
+        lines += ["", "WAL segments the rewind reads:"]
+        lines += [f"  pg_wal/{s.name}{_segment_state(s)}" for s in plan.wal_segments_needed]
+    if not plan.wal_list_complete:
+        lines.append("  (and maybe older ones, back to the last common checkpoint: restore these and plan again)")
+    if plan.unarchived_wal:
+        lines += ["", "WAL not archived yet (archive_status/*.ready):"]
+        planned = bool(plan.files) or plan.outcome is not PlanOutcome.ERROR
+        lines += [f"  pg_wal/{u.name}: {_unarchived_fate(u, planned)}" for u in plan.unarchived_wal]
+    if plan.abandoned_history_files:
+        lines += ["", "History files of timelines the source does not follow:"]
+        lines += [f"  pg_wal/{h.name}" + ("  (newer than the source's timeline: recovery_target_timeline = "
+                                          "'latest' would look for it)" if h.newer_than_source else "")
+                  for h in plan.abandoned_history_files]
+    return lines
+
+
+def _summary(plan: RewindPlan) -> list[str]:
+    """pg_rewind's own conclusion, then what it does not see."""
+    lines = [_pg_rewind_summary(plan)]
+    if plan.truth_error is not None:
+        lines.append(f"error: {plan.truth_error.kind}: {plan.truth_error.message}")
+    return lines
+
+
+def _pg_rewind_summary(plan: RewindPlan) -> str:
     if plan.outcome == "error" and plan.error is not None:
         provisional = " (provisional: blocks up to the end of valid WAL)" if plan.provisional and plan.files else ""
         return f"error: {plan.error.kind}: {plan.error.message}{provisional}"
@@ -49,7 +93,7 @@ def plan_json(plan: RewindPlan) -> dict[str, object]:
     d = plan.divergence
     return {
         "outcome": plan.outcome,
-        "error": None if plan.error is None else {"kind": plan.error.kind, "message": plan.error.message},
+        "error": failure_json(plan.error),
         "major": plan.major,
         "predicts": plan.predicts,
         "divergence": divergence_point_json(d),
@@ -59,9 +103,22 @@ def plan_json(plan: RewindPlan) -> dict[str, object]:
         "files": [{"path": f.path, "action": f.action.name, "blocks": list(f.blocks)} for f in plan.shown_files],
         "bytes_to_copy": plan.bytes_to_copy,
         "source_total_bytes": plan.source_total_bytes,
-        "wal_segments_needed": [{"name": s.name, "timeline": s.timeline, "present": s.present}
-                                for s in plan.wal_segments_needed],
+        "wal_segments_needed": [{"name": s.name, "timeline": s.timeline, "present": s.present,
+                                 "in_archive": s.in_archive} for s in plan.wal_segments_needed],
+        "wal_list_complete": plan.wal_list_complete,
         "checks": [{"name": c.name, "ok": c.ok, "message": c.message, "kind": c.kind} for c in plan.checks],
         "config_changes": [{"path": ch.path, "differences": list(ch.differences)} for ch in plan.config_changes],
         "warnings": list(d.warnings) if d else [],
+        "truth_error": failure_json(plan.truth_error),
+        "source_current_timeline": d.source_current_timeline if d else None,
+        "target_is_ancestor": d.target_is_ancestor if d else False,
+        "unarchived_wal": [{"name": u.name, "action": u.action.name if u.action else None,
+                            "marker_action": u.marker_action.name if u.marker_action else None,
+                            "lost": u.lost, "marker_lost": u.marker_lost} for u in plan.unarchived_wal],
+        "abandoned_history_files": [{"name": h.name, "timeline": h.timeline, "newer_than_source": h.newer_than_source}
+                                    for h in plan.abandoned_history_files],
     }
+
+
+def failure_json(f: PlanFailure | None) -> dict[str, object] | None:
+    return None if f is None else {"kind": f.kind, "message": f.message}

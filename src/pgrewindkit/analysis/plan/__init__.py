@@ -4,6 +4,7 @@ checks (checks), its file map (filemap) and its page map (pagemap)."""
 from __future__ import annotations
 
 from pgrewindkit.analysis.plan.model import (
+    AbandonedHistory,
     Action,
     Check,
     ConfigChange,
@@ -11,9 +12,12 @@ from pgrewindkit.analysis.plan.model import (
     PlanFailure,
     PlanOutcome,
     RewindPlan,
+    UnarchivedWal,
     WalSegmentNeeded,
 )
 from pgrewindkit.analysis.plan.planner import plan_rewind
+from pgrewindkit.analysis.plan.walfiles import abandoned_history_files, unarchived_wal, wal_segments_needed
 
-__all__ = ["Action", "Check", "ConfigChange", "FileAction", "PlanFailure", "PlanOutcome", "RewindPlan",
-           "WalSegmentNeeded", "plan_rewind"]
+__all__ = ["AbandonedHistory", "Action", "Check", "ConfigChange", "FileAction", "PlanFailure", "PlanOutcome",
+           "RewindPlan", "UnarchivedWal", "WalSegmentNeeded", "abandoned_history_files", "plan_rewind",
+           "unarchived_wal", "wal_segments_needed"]

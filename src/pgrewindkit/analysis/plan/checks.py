@@ -3,6 +3,7 @@ state (``sanityChecks``), and a live source's settings (``libpq_source``'s check
 
 from __future__ import annotations
 
+from pgrewindkit.analysis.divergence import Divergence
 from pgrewindkit.analysis.plan.model import Check, PlanFailure
 from pgrewindkit.cluster.source import Source
 from pgrewindkit.errors import Kind
@@ -71,3 +72,22 @@ def live_source_checks(checks: CheckList, source: Source, rules: RewindRules) ->
         primary = not source.in_recovery()
         checks.add("source_not_in_recovery", primary, "source is a primary" if primary
                    else "source server must not be in recovery mode", Kind.SOURCE_IN_RECOVERY)
+
+
+def source_checkpointed(divergence: Divergence | None) -> Check | None:
+    """Not pg_rewind's check: whether the timeline it takes for the source is the source's real one.
+    Right after a promotion, until its first checkpoint, the source's pg_control shows the old
+    timeline, and pg_rewind before 16 decides on it ("no rewind required", or the wrong divergence).
+    None when there is no divergence to judge."""
+    if divergence is None:
+        return None
+    taken, current = divergence.source_timeline, divergence.source_current_timeline
+    if current is None:
+        return Check("source_checkpointed", True,
+                     f"source on timeline {taken} (its current timeline could not be asked)")
+    if current <= taken:
+        return Check("source_checkpointed", True, f"source's pg_control shows its current timeline {current}")
+    return Check("source_checkpointed", False,
+                 f"source is on timeline {current}, but its pg_control still shows timeline {taken} (no checkpoint "
+                 f"since its promotion): pg_rewind {divergence.major} decides on timeline {taken}; run CHECKPOINT "
+                 "on the source and plan again", Kind.SOURCE_CHECKPOINT_PENDING)

@@ -49,9 +49,35 @@ class Check:
 
 @attrs.frozen
 class WalSegmentNeeded:
+    """A segment file pg_rewind reads from the target's ``pg_wal`` (or fetches with its restore
+    command)."""
+
     name: str
     timeline: int
-    present: bool
+    present: bool  # in the target's pg_wal
+    # in the archive: set by a probe of the restore command (an action), None when not probed
+    in_archive: bool | None = None
+
+
+@attrs.frozen
+class UnarchivedWal:
+    """A WAL file of the target with ``archive_status/NAME.ready``: not in the archive yet."""
+
+    name: str  # as in pg_wal: a segment, a .partial segment, a history or backup history file
+    action: Action | None  # what the rewind does to pg_wal/NAME (None: nothing, or no rewind)
+    marker_action: Action | None  # ... and to pg_wal/archive_status/NAME.ready
+    lost: bool  # the rewind removes or overwrites it: it will never reach the archive
+    marker_lost: bool  # the file stays but its .ready marker goes: the archiver will not archive it
+
+
+@attrs.frozen
+class AbandonedHistory:
+    """A history file of a timeline the source does not follow."""
+
+    name: str
+    timeline: int
+    # newer than the source's timeline: recovery_target_timeline = 'latest' would pick it up
+    newer_than_source: bool
 
 
 @attrs.frozen
@@ -92,6 +118,31 @@ class RewindPlan:
     provisional: bool = False  # an unclean target: blocks up to the end of valid WAL, not its checkpoint
     major: int = 0
     predicts: str = ""  # the pg_rewind release whose decisions these are, e.g. "pg_rewind 16.2"
+    # What pg_rewind does not say. ``outcome`` and ``error`` are pg_rewind's; ``truth_error`` is why
+    # following them would still be wrong (``source_checkpoint_pending``).
+    truth_error: PlanFailure | None = None
+    # False when the WAL walk stopped at a missing segment: once it is restored, older segments
+    # (back to the last common checkpoint) may be needed too; plan again after fetching.
+    wal_list_complete: bool = True
+    unarchived_wal: tuple[UnarchivedWal, ...] = ()
+    abandoned_history_files: tuple[AbandonedHistory, ...] = ()  # in the target's pg_wal
+
+    @property
+    def failure(self) -> PlanFailure | None:
+        """pg_rewind's failure, else the truth's: what makes ``plan`` exit 3."""
+        return self.error if self.error is not None else self.truth_error
+
+    @property
+    def standby_without_rewind_is_safe(self) -> bool:
+        """The target may start as a standby of the source as it is: pg_rewind needs no rewind and
+        the target is proven to be on the source's real history (``Divergence.target_is_ancestor``)."""
+        return (self.outcome is PlanOutcome.NO_REWIND_REQUIRED and self.truth_error is None
+                and self.divergence is not None and self.divergence.target_is_ancestor)
+
+    @property
+    def wal_missing(self) -> tuple[WalSegmentNeeded, ...]:
+        """The segments pg_rewind reads that are not in the target's pg_wal."""
+        return tuple(s for s in self.wal_segments_needed if not s.present)
 
     @property
     def shown_files(self) -> tuple[FileAction, ...]:

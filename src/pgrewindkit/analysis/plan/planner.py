@@ -4,23 +4,27 @@ bytes to fetch, the WAL it must read, and the configuration files the source's c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable
 
 from pgrewindkit.analysis.divergence import Divergence, find_divergence
-from pgrewindkit.analysis.plan.checks import CheckList, live_source_checks, sanity_checks
+from pgrewindkit.analysis.plan.checks import CheckList, live_source_checks, sanity_checks, source_checkpointed
 from pgrewindkit.analysis.plan.filemap import bytes_to_copy, collect_entries, decide_actions, source_total_bytes
 from pgrewindkit.analysis.plan.model import (
+    AbandonedHistory,
     Action,
     ConfigChange,
     FileAction,
     PlanFailure,
     PlanOutcome,
     RewindPlan,
+    UnarchivedWal,
     WalSegmentNeeded,
 )
 from pgrewindkit.analysis.plan.pagemap import page_map
+from pgrewindkit.analysis.plan.walfiles import abandoned_history_files, unarchived_wal, wal_segments_needed
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import CONFIG_FILES, settings_changes
 from pgrewindkit.cluster.source import LocalSource, Source
@@ -28,6 +32,7 @@ from pgrewindkit.errors import DivergenceError, Kind, PgRewindKitError, SourceEr
 from pgrewindkit.formats.lsn import WalSegment
 from pgrewindkit.formats.wal import Wal, open_wal
 from pgrewindkit.majors.rewind import predicted_release, rules_for
+from pgrewindkit.model import TimelineSpan
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +80,9 @@ class _Planner:
             divergence = find_divergence(self.source, self.target, through_end_of_wal=provisional)
         except DivergenceError as exc:
             self.checks.add("divergence_found", False, str(exc.problem), exc.kind)
-            missing = tuple(WalSegmentNeeded(name, int(name[:8], 16), False) for name in exc.missing_segments)
             failure = error or PlanFailure(exc.kind, str(exc.problem))
-            return self._result(PlanOutcome.ERROR, failure, exc.partial, wal=missing)
+            return self._result(PlanOutcome.ERROR, failure, exc.partial,
+                                wal=self._wal_needed(exc.partial, exc.missing_segments))
         log.debug("source timeline %s, target timeline %s; diverged at %s; rewind needed: %s",
                   divergence.source_timeline, divergence.target_timeline, divergence.lsn, divergence.rewind_needed)
         self.checks.add("different_timelines", divergence.source_timeline != divergence.target_timeline,
@@ -85,7 +90,7 @@ class _Planner:
                         Kind.SAME_TIMELINE)
         if not divergence.rewind_needed:
             outcome = PlanOutcome.ERROR if error else PlanOutcome.NO_REWIND_REQUIRED
-            return self._result(outcome, error, divergence)
+            return self._result(outcome, error, divergence, wal=self._wal_needed(divergence))
         files, wal_error = self._file_map(divergence)
         error = error or wal_error
         outcome = PlanOutcome.ERROR if error else PlanOutcome.REWIND_NEEDED
@@ -95,13 +100,19 @@ class _Planner:
     def _result(self, outcome: PlanOutcome, error: PlanFailure | None, divergence: Divergence | None, *,
                 files: list[FileAction] | None = None, provisional: bool = False,
                 wal: tuple[WalSegmentNeeded, ...] = ()) -> RewindPlan:
-        files = files or []
+        files = [] if files is None else files
+        truth_check = source_checkpointed(divergence)
+        checks = tuple(self.checks.items) + (() if truth_check is None else (truth_check,))
+        truth_error = None if truth_check is None or truth_check.ok or truth_check.kind is None else PlanFailure(
+            truth_check.kind, truth_check.message)
         return RewindPlan(
             outcome=outcome, error=error, divergence=divergence, files=tuple(files),
             bytes_to_copy=bytes_to_copy(files, self.target_cf.blcksz), source_total_bytes=source_total_bytes(files),
-            wal_segments_needed=wal, checks=tuple(self.checks.items),
+            wal_segments_needed=wal, checks=checks,
             config_changes=self._config_changes(files), provisional=provisional, major=self.rules.major,
             predicts="pg_rewind {}.{}".format(*self.release),
+            truth_error=truth_error, wal_list_complete=self._wal_list_complete(divergence, wal),
+            unarchived_wal=self._unarchived(files), abandoned_history_files=self._abandoned(divergence),
         )
 
     def _file_map(self, divergence: Divergence) -> tuple[list[FileAction], PlanFailure | None]:
@@ -123,20 +134,72 @@ class _Planner:
             self._target_wal = open_wal(self.target.path, history=self.target.history(divergence.target_timeline))
         return self._target_wal
 
-    def _wal_needed(self, divergence: Divergence) -> tuple[WalSegmentNeeded, ...]:
-        checkpoint = divergence.last_common_checkpoint
+    def _wal_needed(self, divergence: Divergence | None,
+                    missing: tuple[str, ...] = ()) -> tuple[WalSegmentNeeded, ...]:
+        """Every segment pg_rewind reads, present or not, from the LSN ranges it reads (the
+        target's checkpoint record; the last common checkpoint, or the missing segment the walk
+        back stopped at, to the end of the target's WAL). Without a divergence (the target's
+        checkpoint record missing): its segment alone."""
+        cf = self.target_cf
+        size = cf.xlog_seg_size
+        present = set(self._wal_names())
+        if divergence is None:  # stopped before the divergence: only reading the checkpoint record can fail
+            history = self._target_history()
+            if not missing or history is None:
+                return ()
+            return wal_segments_needed(history, size, [(cf.checkpoint, cf.checkpoint + 1)], present)
+        ranges = []
+        if divergence.lsn is not None:  # different timelines: pg_rewind reads the target's checkpoint record
+            checkpoint_end = divergence.target_checkpoint_end
+            ranges.append((cf.checkpoint, cf.checkpoint + 1 if checkpoint_end is None else checkpoint_end))
         end = divergence.target_wal_end
-        if checkpoint is None or end is None:
+        if divergence.rewind_needed and end is not None:
+            common = divergence.last_common_checkpoint
+            starts = [] if common is None else [common.lsn]
+            starts += [WalSegment.from_file_name(name, size).start(size) for name in missing]
+            ranges.append((min(starts, default=divergence.lsn or end), end))
+        return wal_segments_needed(divergence.target_history, size, ranges, present)
+
+    @staticmethod
+    def _wal_list_complete(divergence: Divergence | None, wal: tuple[WalSegmentNeeded, ...]) -> bool:
+        """Whether the list names every segment: not when the walk back to the last common
+        checkpoint did not get there, nor when the divergence could not be decided."""
+        if divergence is None:
+            return not wal
+        return not divergence.rewind_needed or divergence.last_common_checkpoint is not None
+
+    def _target_history(self) -> tuple[TimelineSpan, ...] | None:
+        try:
+            return self.target.history(self.target_cf.timeline).spans
+        except PgRewindKitError:
+            return None
+
+    def _wal_names(self) -> list[str]:
+        try:
+            return self.target.wal_names()
+        except PgRewindKitError:
+            return []
+
+    def _unarchived(self, files: list[FileAction]) -> tuple[UnarchivedWal, ...]:
+        try:
+            ready = self.target.ready_for_archive()
+        except PgRewindKitError:
             return ()
-        wal = self._wal(divergence)
-        size = wal.directory.segment_size
-        last = max(end.value - 1, checkpoint.lsn.value) // size
-        needed = []
-        for segno in range(checkpoint.lsn.segment_number(size), last + 1):
-            tli = wal.directory.timeline_for_segment(segno)
-            name = WalSegment(tli, segno).file_name(size)
-            needed.append(WalSegmentNeeded(name, tli, name in wal.directory.segment_names))
-        return tuple(needed)
+        return unarchived_wal(ready, files, wal_directory=self.target.wal_directory)
+
+    def _abandoned(self, divergence: Divergence | None) -> tuple[AbandonedHistory, ...]:
+        """History files in the target's pg_wal of timelines off the source's real history (the
+        target's own history left out: pg_rewind reads it)."""
+        if divergence is None:
+            return ()
+        source_history: tuple[TimelineSpan, ...] = divergence.source_history
+        current = divergence.source_current_timeline
+        if current is not None and current != divergence.source_timeline:
+            with contextlib.suppress(PgRewindKitError):
+                source_history = self.source.history(current).spans
+        return abandoned_history_files(self._wal_names(), {s.timeline for s in source_history},
+                                       source_history[-1].timeline,
+                                       keep={s.timeline for s in divergence.target_history})
 
     def _config_changes(self, files: list[FileAction]) -> tuple[ConfigChange, ...]:
         """The configuration files the source's copies replace, and how they differ."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
@@ -21,6 +22,7 @@ from pgrewindkit.formats.timeline import (
 )
 from pgrewindkit.majors.layouts.xlog import LONG_PAGE_TAIL_OFFSET, SIZE_OF_LONG_PHD, WAL_STRUCTS, XLP_LONG_HEADER
 from pgrewindkit.majors.programs import WAL_DIRECTORY_NAMES
+from pgrewindkit.model import TimelineSpan
 
 
 def find_wal_directory(path: str | os.PathLike[str]) -> tuple[Path, Path | None]:
@@ -34,6 +36,17 @@ def find_wal_directory(path: str | os.PathLike[str]) -> tuple[Path, Path | None]
     if path.name in WAL_DIRECTORY_NAMES and (path.parent / CONTROL_FILE_PATH).is_file():
         return path, path.parent
     return path, None
+
+
+def timeline_for_segment(spans: Sequence[TimelineSpan], segno: int, segment_size: int) -> int:
+    """pg_rewind's rule (``SimpleXLogPageRead``): the first timeline of the history whose end is at
+    or after the segment's end, so a segment holding a switchpoint is read from the newer
+    timeline's file; the tip past every end."""
+    seg_end = LSN((segno + 1) * segment_size)
+    for span in spans:
+        if span.end is None or span.end >= seg_end:
+            return span.timeline
+    return spans[-1].timeline
 
 
 @attrs.frozen
@@ -65,7 +78,8 @@ class WalDirectory:
         self.segment_names = frozenset(n for n in names if is_segment_file_name(n))
         self.history_names = frozenset(n for n in names if timeline_from_file_name(n) is not None)
         self._segment_size = segment_size
-        self.history = history or self.newest_history()
+        # timeline 1's history has no entries: test for None, never for truth
+        self.history = self.newest_history() if history is None else history
 
     # -- timelines -----------------------------------------------------------------------------------
 
@@ -84,11 +98,7 @@ class WalDirectory:
     def timeline_for_segment(self, segno: int) -> int:
         """pg_rewind's rule: the first timeline of the history whose end is at or after the segment's
         end, so a segment holding a switchpoint is read from the newer timeline's file."""
-        seg_end = LSN((segno + 1) * self.segment_size)
-        for span in self.history.spans:
-            if span.end is None or span.end >= seg_end:
-                return span.timeline
-        return self.history.timeline
+        return timeline_for_segment(self.history.spans, segno, self.segment_size)
 
     # -- segment size ------------------------------------------------------------------------------
 

@@ -130,7 +130,7 @@ class Wal:
         for record in scan:
             return record
         end = scan.end_of_wal
-        raise WalReadError(f"could not read WAL record at {lsn}: {end.reason if end else 'no record'}",
+        raise WalReadError(f"could not read WAL record at {lsn}: {end.reason if end is not None else 'no record'}",
                            end=end, path=self.directory.path)
 
     def backward(self, start: LSN) -> BackwardScan:
@@ -158,8 +158,8 @@ class BackwardScan:
                 raw = next(iter(reader.records(lsn)), None)
                 if raw is None:
                     end = reader.end_of_wal
-                    self.end_of_wal = EndOfWal(lsn, end.reason if end else "no record", lsn,
-                                               missing_segment=end.missing_segment if end else None)
+                    self.end_of_wal = EndOfWal(lsn, end.reason if end is not None else "no record", lsn,
+                                               missing_segment=end.missing_segment if end is not None else None)
                     return
                 record = wal_record(raw, reader.fmt)
                 yield record
