@@ -6,7 +6,15 @@ whether and where two clusters diverged; run pg_rewind safely.
 
 from __future__ import annotations
 
-from pgrewindkit.actions.failback import FailbackResult, Step, failback, standby_conninfo
+from pgrewindkit.actions.archive import ArchiveProbe, probe_archive
+from pgrewindkit.actions.failback import (
+    FailbackOutcome,
+    FailbackResult,
+    Step,
+    configure_standby,
+    failback,
+    standby_conninfo,
+)
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.recovery import RecoveryConfig, read_current, recovery_config, write_recovery_config
 from pgrewindkit.actions.rewind import (
@@ -80,6 +88,7 @@ __all__ = [
     "LSN",
     "MAJORS",
     "Action",
+    "ArchiveProbe",
     "BinaryNotFoundError",
     "BlockRef",
     "Check",
@@ -99,6 +108,7 @@ __all__ = [
     "DivergenceError",
     "EndOfWal",
     "FailbackError",
+    "FailbackOutcome",
     "FailbackResult",
     "FileAction",
     "FileEntry",
@@ -151,6 +161,7 @@ __all__ = [
     "__version__",
     "build_command",
     "check_segment_size",
+    "configure_standby",
     "controldata_json",
     "controldata_lines",
     "failback",
@@ -164,6 +175,7 @@ __all__ = [
     "parse_timeline",
     "parse_timeline_history",
     "plan_rewind",
+    "probe_archive",
     "read_control_file",
     "read_current",
     "read_timeline_history",

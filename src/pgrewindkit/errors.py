@@ -88,6 +88,13 @@ class Kind(Words):
     TARGET_RUNNING = "target_running"
     NOT_STREAMING = "not_streaming"
     UNSAFE_PATH = "unsafe_path"
+    # issue 10, actions: a failback that cannot hurt
+    TARGET_IS_SOURCE = "target_is_source"
+    SOURCE_CHECKPOINT_PENDING = "source_checkpoint_pending"
+    TARGET_NOT_ANCESTOR = "target_not_ancestor"
+    UNARCHIVED_WAL = "unarchived_wal"
+    SLOT_MISSING = "slot_missing"
+    START_FAILED = "start_failed"
 
 
 class TargetState(Words):

@@ -39,7 +39,7 @@ class RecoveryConfig:
 
 
 def _settings(primary_conninfo: str | None, primary_slot_name: str | None, restore_command: str | None,
-              major: int) -> list[tuple[str, str]]:
+              major: int, target_timeline: str) -> list[tuple[str, str]]:
     settings = []
     if programs_for(major).recovery_conf:
         settings.append(("standby_mode", "'on'"))
@@ -49,14 +49,17 @@ def _settings(primary_conninfo: str | None, primary_slot_name: str | None, resto
         settings.append(("primary_slot_name", quote_setting(primary_slot_name)))
     if restore_command:
         settings.append(("restore_command", quote_setting(restore_command)))
-    settings.append(("recovery_target_timeline", "'latest'"))
+    settings.append(("recovery_target_timeline", quote_setting(target_timeline)))
     return settings
 
 
 def recovery_config(major: int, *, primary_conninfo: str | None = None, primary_slot_name: str | None = None,
-                    restore_command: str | None = None, current_auto_conf: str = "") -> RecoveryConfig:
-    """The files for a standby of PostgreSQL ``major`` (pure: nothing is read or written)."""
-    settings = _settings(primary_conninfo, primary_slot_name, restore_command, major)
+                    restore_command: str | None = None, current_auto_conf: str = "",
+                    target_timeline: str | int = "latest") -> RecoveryConfig:
+    """The files for a standby of PostgreSQL ``major`` (pure: nothing is read or written).
+    ``target_timeline``: a failback writes the source's timeline (a number), since ``'latest'``
+    follows any newer timeline's history file an archive holds, an abandoned one too."""
+    settings = _settings(primary_conninfo, primary_slot_name, restore_command, major, str(target_timeline))
     private = "password" in (primary_conninfo or "").lower()
     lines = "".join(f"{name} = {value}\n" for name, value in settings)
     if programs_for(major).recovery_conf:
