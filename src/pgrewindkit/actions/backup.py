@@ -22,6 +22,7 @@ from pathlib import Path
 from pgrewindkit.actions.safefs import private_directory
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import CONFIG_FILES, parse_settings, settings_changes
+from pgrewindkit.errors import UnsafePathError
 
 LIST = "files.txt"  # in the backup directory: the original path of every file kept, one a line
 
@@ -50,12 +51,30 @@ def run_directory(kind: str, tgt: DataDirectory) -> Path:
 def start_log(tgt: DataDirectory) -> Path:
     """A new, empty ``<state>/logs/<target>-<time>-start.log`` that the target's owner may append to
     (pg_ctl -l runs as the owner): the directory may be traversed, not listed, by others."""
+    owner = tgt.path.stat()
+    with private_directory(state_directory()) as state:
+        os.fchmod(state.fd, 0o711)  # searchable on the way to the log, not listable
+    _reachable(state_directory() / "logs", owner.st_uid, owner.st_gid)
     with private_directory(state_directory() / "logs") as logs:
         os.fchmod(logs.fd, 0o711)
         name = f"{tgt.path.name}-{_stamp()}-start.log"
         if logs.lstat(name) is None:
             logs.write(name, b"", mode=0o600, owner=(tgt.path.stat().st_uid, tgt.path.stat().st_gid))
         return logs.path / name
+
+
+def _reachable(directory: Path, uid: int, gid: int) -> None:
+    """Refuse a log directory the data directory's owner cannot reach (pg_ctl opens the log as
+    that owner): every existing directory on the way must be searchable by it."""
+    for parent in [directory, *directory.parents]:
+        try:
+            info = parent.stat()
+        except FileNotFoundError:
+            continue
+        bit = 0o100 if info.st_uid == uid else 0o010 if info.st_gid == gid else 0o001
+        if uid != 0 and not info.st_mode & bit:
+            raise UnsafePathError(f"the data directory's owner cannot reach {directory} for the start log: set "
+                                  "PGREWINDKIT_STATE_DIR to a directory it may reach", path=parent)
 
 
 def remove_backup(backup: Path | None) -> None:

@@ -192,20 +192,24 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
 
 def _already_following(tgt: DataDirectory, source: Source, name: str, config: str | None) -> RewindPlan | None:
     """The plan, when the target is already a running standby that streams from the source and
-    needs no rewind: then nothing is to be done (no stop, no restart)."""
+    needs no rewind: then nothing is to be done (no stop, no restart). The server itself vouches for
+    the histories (a walreceiver whose timeline forked off the source's cannot stream from it); its
+    pg_control must show it replaying the source's current timeline, since the plan of a running
+    standby judges by its last restartpoint, which may be on an older one."""
     if not tgt.server_running():
         return None
     standby = (tgt.path / "standby.signal").exists() or (tgt.path / "recovery.conf").exists()
     names = {name, *_configured_application_names(tgt, config)}
     if not standby or not any(source.standby_streaming(n) for n in names):
         return None
+    control = tgt.control
+    replaying = max(control.min_recovery_point_tli, control.checkpoint_copy.timeline)
+    if replaying != source.current_timeline():
+        return None
     try:
-        plan = plan_rewind(source, tgt)
+        return plan_rewind(source, tgt)
     except PgRewindKitError:
         return None
-    d = plan.divergence
-    usable = plan.error is None or plan.error.kind == Kind.TARGET_NOT_CLEANLY_SHUT_DOWN  # it runs, as it should
-    return plan if usable and d is not None and not d.rewind_needed else None
 
 
 def _configured_application_names(tgt: DataDirectory, config: str | None) -> list[str]:
