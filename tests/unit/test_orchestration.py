@@ -16,8 +16,10 @@ import attrs
 import pytest
 
 from pgrewindkit.actions.archive import probe_archive
-from pgrewindkit.actions.failback import default_application_name, failback
+from pgrewindkit.actions.failback import configure_standby, default_application_name, failback
+from pgrewindkit.actions.interlocks import target_is_source
 from pgrewindkit.actions.rewind import ProgressEvent, rewind
+from pgrewindkit.cli.parser import build_parser
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry
 from pgrewindkit.cluster.pgconf import parse_settings
 from pgrewindkit.cluster.source import LocalSource, ServerIdentity
@@ -712,3 +714,46 @@ def test_failback_with_a_start_command(pair: Pair) -> None:
     result = failback(pair.target, CONNINFO, bindir=pair.bindir, runner=runner,
                       connect=lambda _: FakeServer(pair.source), start_command="systemctl start postgresql@15-main")
     assert runner.finished() and result.streaming and result.start_log is None
+
+
+def test_a_running_target_on_the_source_servers_port_is_the_source(pair: Pair,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the privilege to read data_directory: the target's postmaster.pid names the port the
+    source answers on, over a Unix socket of this host: never stopped."""
+    (pair.target / "postmaster.pid").write_text(f"4242\n{pair.target}\n1700000000\n5432\n/run/postgresql\n*\n")
+    monkeypatch.setattr(DataDirectory, "server_running", lambda self: True)
+    before = pair.target_hash()
+    server = FakeServer(pair.source, identity=ServerIdentity(None, 5432, None, 1.8e9))
+    runner = FakeRunner(pair.bindir, [])
+    with pytest.raises(RewindError) as info:
+        failback(pair.target, CONNINFO, bindir=pair.bindir, runner=runner, connect=lambda _: server)
+    assert info.value.kind == "target_is_source" and "postmaster.pid: port 5432" in str(info.value)
+    assert runner.ran == [] and pair.target_hash() == before
+    elsewhere = FakeServer(pair.source, identity=ServerIdentity(None, 5432, "192.0.2.10", 1.8e9))
+    assert target_is_source(DataDirectory(pair.target), elsewhere) is None, "another host's server on that port"
+    elsewhere.pg_control_bytes = (pair.target / "global" / "pg_control").read_bytes()
+    assert "byte for byte" in (target_is_source(DataDirectory(pair.target), elsewhere) or "")
+
+
+def test_configure_standby_pins_the_sources_timeline(pair: Pair) -> None:
+    written = configure_standby(pair.target, FakeServer(pair.source), CONNINFO, slot_name="old")
+    assert {p.name for p in written} == {"standby.signal", "postgresql.auto.conf"}
+    settings = _auto_conf(pair)
+    assert settings["recovery_target_timeline"] == "2" and settings["primary_slot_name"] == "old"
+    assert f"application_name={default_application_name(DataDirectory(pair.target))}" in settings["primary_conninfo"]
+
+
+def test_command_line_spellings() -> None:
+    parser = build_parser()
+    args = parser.parse_args(["rewind", "-D", "old", "--source-server", "host=new", "-n", "-R", "-c", "-P",
+                              "--no-ensure-shutdown", "--checkpoint-source", "--backup-dir", "/b", "--keep-backup"])
+    assert (args.dry_run, args.write_recovery_conf, args.restore_target_wal, args.progress) == (True,) * 4
+    assert args.no_ensure_shutdown and args.checkpoint_source and args.backup_dir == "/b" and args.keep_backup
+    assert parser.parse_args(["rewind", "--target-pgdata", "old", "--source-pgdata", "new", "--dry-run",
+                              "--stop-target"]).stop_target
+    args = parser.parse_args(["failback", "-D", "old", "--source-server", "host=new", "--no-start",
+                              "--start-command", "systemctl start pg", "--slot", "s", "--create-slot",
+                              "--checkpoint-source", "--wait-for-checkpoint", "30", "--discard-unarchived-wal",
+                              "--recovery-target-timeline", "latest", "--backup-dir", "/b", "--keep-backup"])
+    assert args.no_start and args.start_command == "systemctl start pg" and args.create_slot
+    assert args.wait_for_checkpoint == 30 and args.discard_unarchived_wal and args.recovery_target_timeline == "latest"
