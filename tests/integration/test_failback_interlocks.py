@@ -133,6 +133,11 @@ def test_a_failback_that_cannot_hurt(story: Story, bins: pgbinaries.PgBinaries) 
     _refused("target_is_source", lambda: failback(new.pgdata, new.conninfo(), bindir=bindir, timeout=30))
     with LiveSource(new.conninfo()) as source:
         _refused("target_is_source", lambda: rewind(new.pgdata, source, bindir=bindir, stop_target=True))
+    # without the privilege to read data_directory: the port and socket of postmaster.pid tell
+    new.execute("CREATE ROLE rewinder LOGIN")
+    unprivileged = new.conninfo().replace("user=postgres", "user=rewinder")
+    error = _refused("target_is_source", lambda: failback(new.pgdata, unprivileged, bindir=bindir, timeout=30))
+    assert "postmaster.pid" in str(error)
     assert new.query_one("SELECT 1") == 1
     assert (new.pgdata / "postmaster.pid").read_text().split("\n", 1)[0] == new_pid
 

@@ -729,6 +729,10 @@ def test_a_running_target_on_the_source_servers_port_is_the_source(pair: Pair,
         failback(pair.target, CONNINFO, bindir=pair.bindir, runner=runner, connect=lambda _: server)
     assert info.value.kind == "target_is_source" and "postmaster.pid: port 5432" in str(info.value)
     assert runner.ran == [] and pair.target_hash() == before
+    by_socket = FakeServer(pair.source, identity=ServerIdentity(None, 5432, None, 1.8e9, "/run/postgresql"))
+    assert target_is_source(DataDirectory(pair.target), by_socket) is not None
+    other_socket = FakeServer(pair.source, identity=ServerIdentity(None, 5432, None, 1.8e9, "/var/run/other"))
+    assert target_is_source(DataDirectory(pair.target), other_socket) is None, "another socket directory"
     elsewhere = FakeServer(pair.source, identity=ServerIdentity(None, 5432, "192.0.2.10", 1.8e9))
     assert target_is_source(DataDirectory(pair.target), elsewhere) is None, "another host's server on that port"
     elsewhere.pg_control_bytes = (pair.target / "global" / "pg_control").read_bytes()

@@ -94,23 +94,37 @@ def target_is_source(tgt: DataDirectory, source: Source) -> str | None:
 
 def _live_source_is_target(tgt: DataDirectory, identity: ServerIdentity, source: Source) -> str | None:
     local = is_local_address(identity.address)
-    pid_file = read_pid_file(tgt.path)
     running = tgt.server_running()
-    if local and identity.data_directory is not None and _same_path(identity.data_directory, tgt.path):
-        return f"the source server's data_directory ({identity.data_directory}) is the target"
-    if running and pid_file is not None:
-        if local and pid_file.port == identity.port:
-            return (f"the target's server (postmaster.pid: port {pid_file.port}, socket "
-                    f"{pid_file.socket_directory}) listens where the source server does, on this host")
-        if pid_file.port == identity.port and identity.started is not None and pid_file.started is not None \
-                and abs(pid_file.started - identity.started) < 2:
-            return "the target's server started at the same second on the same port as the source server"
+    if local and identity.data_directory is not None:
+        # decisive where it can be read: the server says which directory it runs on
+        if _same_path(identity.data_directory, tgt.path):
+            return f"the source server's data_directory ({identity.data_directory}) is the target"
+    elif running:
+        reason = _same_listener(read_pid_file(tgt.path), identity, local)
+        if reason is not None:
+            return reason
     if running:
         try:
             if source.read_file("global/pg_control") == tgt.read_file("global/pg_control"):
                 return "the source server's pg_control is byte for byte the target's"
         except PgRewindKitError:
             pass  # not readable there: the other proofs stand
+    return None
+
+
+def _same_listener(pid_file: PidFile | None, identity: ServerIdentity, local: bool) -> str | None:
+    """Without the source's data_directory: whether the running target listens where the source
+    answered (its port on this host, and the same socket directory when we came by a socket), or
+    started on that port the same second."""
+    if pid_file is None or pid_file.port != identity.port:
+        return None
+    sockets_differ = identity.socket_directory is not None and pid_file.socket_directory is not None \
+        and not _same_path(identity.socket_directory, Path(pid_file.socket_directory))
+    if local and not sockets_differ:
+        return (f"the target's server (postmaster.pid: port {pid_file.port}, socket {pid_file.socket_directory}) "
+                "listens where the source server does, on this host")
+    if identity.started is not None and pid_file.started is not None and abs(pid_file.started - identity.started) < 2:
+        return "the target's server started at the same second on the same port as the source server"
     return None
 
 

@@ -120,6 +120,7 @@ class ServerIdentity:
     port: int
     address: str | None  # inet_server_addr(): None over a Unix socket
     started: float | None  # pg_postmaster_start_time(), seconds since the epoch
+    socket_directory: str | None = None  # the Unix socket's directory we reached it by, if we did
 
 
 class LocalSource:
@@ -356,7 +357,9 @@ class LiveSource:
                                                     what="reading data_directory")[0][0])
         except SourceError:
             directory = None
-        return ServerIdentity(directory, int(port), address, float(started) if started is not None else None)
+        host = self._conn.info.host
+        return ServerIdentity(directory, int(port), address, float(started) if started is not None else None,
+                              host if address is None and host.startswith("/") else None)
 
     def current_timeline(self) -> int:
         rows = self._query("SELECT CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint())"
