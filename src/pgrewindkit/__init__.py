@@ -6,7 +6,15 @@ whether and where two clusters diverged; run pg_rewind safely.
 
 from __future__ import annotations
 
-from pgrewindkit.actions.failback import FailbackResult, Step, failback, standby_conninfo
+from pgrewindkit.actions.archive import ArchiveProbe, probe_archive
+from pgrewindkit.actions.failback import (
+    FailbackOutcome,
+    FailbackResult,
+    Step,
+    configure_standby,
+    failback,
+    standby_conninfo,
+)
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.recovery import (
     RecoveryConfig,
@@ -103,6 +111,7 @@ __all__ = [
     "MAJORS",
     "AbandonedHistory",
     "Action",
+    "ArchiveProbe",
     "BinaryNotFoundError",
     "BlockRef",
     "Check",
@@ -122,6 +131,7 @@ __all__ = [
     "DivergenceError",
     "EndOfWal",
     "FailbackError",
+    "FailbackOutcome",
     "FailbackResult",
     "FileAction",
     "FileEntry",
@@ -179,6 +189,7 @@ __all__ = [
     "abandoned_history_files",
     "build_command",
     "check_segment_size",
+    "configure_standby",
     "controldata_json",
     "controldata_lines",
     "current_recovery_settings",
@@ -194,6 +205,7 @@ __all__ = [
     "parse_timeline",
     "parse_timeline_history",
     "plan_rewind",
+    "probe_archive",
     "read_control_file",
     "read_current",
     "read_timeline_history",

@@ -92,6 +92,12 @@ class Kind(Words):
     USAGE = "usage"
     # issue 10, analysis: what pg_rewind does not see
     SOURCE_CHECKPOINT_PENDING = "source_checkpoint_pending"
+    # issue 10, actions: a failback that cannot hurt
+    TARGET_IS_SOURCE = "target_is_source"
+    TARGET_NOT_ANCESTOR = "target_not_ancestor"
+    UNARCHIVED_WAL = "unarchived_wal"
+    SLOT_MISSING = "slot_missing"
+    START_FAILED = "start_failed"
 
 
 class TargetState(Words):

@@ -20,6 +20,17 @@ from tests.support.scenarios import wait_replayed
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+def state_directory(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Backups and start logs in a throwaway state directory the postgres user can reach."""
+    state = make_workdir("pgrk-state-")
+    monkeypatch.setenv("PGREWINDKIT_STATE_DIR", str(state / "state"))
+    yield
+    import shutil
+
+    shutil.rmtree(state, ignore_errors=True)
+
+
 @attrs.define
 class Seed:
     old: Cluster  # server1: the old primary

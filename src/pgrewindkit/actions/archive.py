@@ -1,25 +1,52 @@
-"""WAL the target needs and no longer has, fetched from its archive the way the server would: the
-target's own ``restore_command`` (or one given), ``%f`` the file name, ``%p`` the path to write,
-run for each segment as the target's owner."""
+"""The target's WAL archive, used the way the server uses it.
+
+* Fetching (``restore_segments``): the target's own ``restore_command`` (or one given), ``%f`` the
+  file name, ``%p`` the path to write, run for each segment as the target's owner into ``pg_wal``;
+  ``remove_fetched`` takes them out again when the rewind is then refused.
+* Probing (``probe_archive``): the same command into a private temporary directory, never
+  ``pg_wal``: what the archive holds, for a plan, or the history files of abandoned timelines.
+* Archiving (``archive_ready``): segments the target marked ``archive_status/*.ready`` have not
+  reached the archive, and a rewind removes or overwrites them; they go there first with the
+  target's ``archive_command``, and are marked ``.done`` as the archiver marks them.
+
+Every command runs under ``timeout``: a restore or archive command that hangs (an unreachable NFS
+archive) ends as a failure instead of a hung failover.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import pwd
+import shutil
+import tempfile
+from pathlib import Path
+
+import attrs
 
 from pgrewindkit.actions.pgctl import CommandRunner, owner_of
+from pgrewindkit.actions.safefs import Directory
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import parse_settings
 from pgrewindkit.errors import CommandError
+from pgrewindkit.formats.timeline import history_file_name
 from pgrewindkit.majors.programs import programs_for
 
+log = logging.getLogger(__name__)
 
-def target_restore_command(tgt: DataDirectory) -> str | None:
-    """The target's own ``restore_command`` (recovery.conf/recovery.done up to 11, the configuration from 12)."""
-    names = (("recovery.conf", "recovery.done") if programs_for(tgt.control.major).recovery_conf
-             else ("postgresql.auto.conf", "postgresql.conf"))
-    for name in names:
+COMMAND_TIMEOUT = 300.0  # seconds one restore or archive command may take
+
+
+def target_setting(tgt: DataDirectory, name: str, config_file: str | os.PathLike[str] | None = None) -> str | None:
+    """A setting of the target as its files set it: recovery.conf/recovery.done up to 11 for
+    recovery settings, then ``postgresql.auto.conf`` over ``postgresql.conf`` (or ``config_file``)."""
+    names: list[Path] = []
+    if name == "restore_command" and programs_for(tgt.control.major).recovery_conf:
+        names += [tgt.path / "recovery.conf", tgt.path / "recovery.done"]
+    names += [tgt.path / "postgresql.auto.conf", Path(config_file) if config_file else tgt.path / "postgresql.conf"]
+    for path in names:
         try:
-            value = parse_settings((tgt.path / name).read_text()).get("restore_command")
+            value = parse_settings(path.read_text(errors="replace")).get(name)
         except OSError:
             continue
         if value:
@@ -27,21 +54,127 @@ def target_restore_command(tgt: DataDirectory) -> str | None:
     return None
 
 
+def target_restore_command(tgt: DataDirectory, config_file: str | os.PathLike[str] | None = None) -> str | None:
+    """The target's own ``restore_command`` (recovery.conf/recovery.done up to 11, the configuration from 12)."""
+    return target_setting(tgt, "restore_command", config_file)
+
+
 def placeholder_problem(command: str) -> str | None:
     """Why ``command`` cannot fetch WAL for a rewind: ``%r`` (the restart point) has no meaning here."""
     return "cannot use restore_command with %r placeholder" if "%r" in command else None
 
 
-def restore_segments(tgt: DataDirectory, names: list[str], command: str, runner: CommandRunner) -> list[str]:
-    """Fetch each segment into ``pg_wal``; the first that fails raises ``CommandError``."""
-    fetched = []
+def shell_argv(command: str, name: str, path: Path, timeout: float = COMMAND_TIMEOUT) -> list[str]:
+    """``command`` with ``%f`` and ``%p`` replaced, as a shell command killed after ``timeout`` seconds."""
+    shell = command.replace("%f", name).replace("%p", str(path)).replace("%%", "%")
+    return ["timeout", "-k", "5", f"{timeout:g}", "/bin/sh", "-c", shell]
+
+
+def _run(runner: CommandRunner, argv: list[str], owner: str) -> tuple[int, list[str]]:
+    lines: list[str] = []
+    code = runner(argv, env=dict(os.environ), user=owner, on_line=lines.append)
+    return code, lines
+
+
+def _why(code: int, lines: list[str]) -> str:
+    if code == 124:
+        return "timed out"
+    return f"exit {code}" + (f": {' | '.join(lines[-2:])}" if lines else "")
+
+
+def restore_segments(tgt: DataDirectory, names: list[str], command: str, runner: CommandRunner, *,
+                     timeout: float = COMMAND_TIMEOUT) -> list[str]:
+    """Fetch each segment into ``pg_wal``; the first that fails raises ``CommandError`` (those
+    fetched before it are removed again)."""
+    fetched: list[str] = []
+    owner = owner_of(tgt.path)
     for name in names:
-        path = tgt.path / "pg_wal" / name
-        shell = command.replace("%f", name).replace("%p", str(path)).replace("%%", "%")
-        lines: list[str] = []
-        code = runner(["/bin/sh", "-c", shell], env=dict(os.environ), user=owner_of(tgt.path), on_line=lines.append)
+        path = tgt.wal_path / name
+        code, lines = _run(runner, shell_argv(command, name, path, timeout), owner)
         if code != 0 or not path.exists():
-            raise CommandError(f"restore command failed for {name} (exit {code}): {' | '.join(lines[-2:])}",
-                               output="\n".join(lines))
+            remove_fetched(tgt, [*fetched, name] if path.exists() else fetched)
+            raise CommandError(f"restore command failed for {name} ({_why(code, lines)})", output="\n".join(lines))
         fetched.append(name)
     return fetched
+
+
+def remove_fetched(tgt: DataDirectory, names: list[str]) -> None:
+    """Take the segments a refused rewind had fetched out of ``pg_wal`` again."""
+    if not names:
+        return
+    with Directory.open(tgt.wal_path.resolve()) as wal:  # pg_wal may be a link (initdb -X)
+        for name in names:
+            wal.remove(name)
+
+
+@attrs.frozen
+class ArchiveProbe:
+    name: str
+    present: bool
+    detail: str = ""  # why not, when the command failed in another way than a missing file
+
+
+def probe_archive(names: list[str], command: str, owner: str, runner: CommandRunner, *,
+                  timeout: float = COMMAND_TIMEOUT) -> list[ArchiveProbe]:
+    """Whether the archive holds each file: ``command`` restores it into a private temporary
+    directory (the owner's alone), which is removed afterwards; nothing reaches ``pg_wal``."""
+    scratch = Path(tempfile.mkdtemp(prefix="pgrewindkit-probe-"))
+    try:
+        if os.geteuid() == 0:  # the command runs as the owner, who must write there
+            user = pwd.getpwnam(owner)
+            os.chown(scratch, user.pw_uid, user.pw_gid)
+        probes = []
+        for name in names:
+            path = scratch / name
+            code, lines = _run(runner, shell_argv(command, name, path, timeout), owner)
+            present = code == 0 and path.is_file()
+            probes.append(ArchiveProbe(name, present, "" if present else _why(code, lines)))
+            path.unlink(missing_ok=True)
+        return probes
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def newer_history_files(after: int, command: str, owner: str, runner: CommandRunner, *,
+                        limit: int = 32) -> list[str]:
+    """History files of timelines after ``after`` the archive holds, probed one by one as
+    ``recovery_target_timeline = 'latest'`` looks for them (up to the first missing)."""
+    found = []
+    for timeline in range(after + 1, after + 1 + limit):
+        name = history_file_name(timeline)
+        if not probe_archive([name], command, owner, runner, timeout=60)[0].present:
+            break
+        found.append(name)
+    return found
+
+
+# -- WAL that has not reached the archive -----------------------------------------------------------------
+
+
+def unarchived(tgt: DataDirectory) -> list[str]:
+    """Files of ``pg_wal`` marked ``.ready``: not archived yet (history files first, as the archiver
+    sends them)."""
+    status = tgt.wal_path / "archive_status"
+    try:
+        names = [p.name[:-len(".ready")] for p in status.iterdir() if p.name.endswith(".ready")]
+    except OSError:
+        return []
+    return sorted((n for n in names if (tgt.wal_path / n).is_file()), key=lambda n: (not n.endswith(".history"), n))
+
+
+def archive_ready(tgt: DataDirectory, names: list[str], command: str, runner: CommandRunner, *,
+                  timeout: float = COMMAND_TIMEOUT) -> list[str]:
+    """Archive each file with the target's ``archive_command`` and mark it ``.done``; the first
+    failure raises ``CommandError`` (those archived before it stay archived and marked)."""
+    owner = owner_of(tgt.path)
+    done = []
+    with Directory.open((tgt.wal_path / "archive_status").resolve()) as status:
+        for name in names:
+            code, lines = _run(runner, shell_argv(command, name, tgt.wal_path / name, timeout), owner)
+            if code != 0:
+                raise CommandError(f"archive_command failed for {name} ({_why(code, lines)})",
+                                   output="\n".join(lines))
+            status.rename(f"{name}.ready", f"{name}.done")
+            done.append(name)
+            log.info("archived %s", name)
+    return done

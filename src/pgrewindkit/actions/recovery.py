@@ -36,7 +36,7 @@ class RecoveryConfig:
 
 
 def _settings(primary_conninfo: str | None, primary_slot_name: str | None, restore_command: str | None,
-              major: int) -> list[tuple[str, str]]:
+              major: int, target_timeline: str) -> list[tuple[str, str]]:
     settings = []
     if programs_for(major).recovery_conf:
         settings.append(("standby_mode", "'on'"))
@@ -46,25 +46,27 @@ def _settings(primary_conninfo: str | None, primary_slot_name: str | None, resto
         settings.append(("primary_slot_name", quote_setting(primary_slot_name)))
     if restore_command:
         settings.append(("restore_command", quote_setting(restore_command)))
-    settings.append(("recovery_target_timeline", "'latest'"))
+    settings.append(("recovery_target_timeline", quote_setting(target_timeline)))
     return settings
 
 
 def recovery_config(major: int, *, primary_conninfo: str | None = None, primary_slot_name: str | None = None,
                     restore_command: str | None = None, current_auto_conf: str = "",
-                    keep_current: bool = False) -> RecoveryConfig:
+                    keep_current: bool = False, target_timeline: str | int = "latest") -> RecoveryConfig:
     """The files for a standby of PostgreSQL ``major`` (pure: nothing is read or written).
 
     ``current_auto_conf`` is the current file (``read_current``): its other settings are kept, its
     recovery settings replaced. With ``keep_current`` a recovery setting not given here keeps its
     current value (``recovery-config`` with some options changes only those); without it (a
-    failback, which names the new primary) every recovery setting is replaced or removed."""
+    failback, which names the new primary) every recovery setting is replaced or removed.
+    ``target_timeline``: a failback writes the source's timeline (a number), since ``'latest'``
+    follows any newer timeline's history file an archive holds, an abandoned one too."""
     if keep_current:
         current = current_recovery_settings(current_auto_conf)
         primary_conninfo = primary_conninfo or current.get("primary_conninfo")
         primary_slot_name = primary_slot_name or current.get("primary_slot_name")
         restore_command = restore_command or current.get("restore_command")
-    settings = _settings(primary_conninfo, primary_slot_name, restore_command, major)
+    settings = _settings(primary_conninfo, primary_slot_name, restore_command, major, str(target_timeline))
     private = "password" in (primary_conninfo or "").lower()
     lines = "".join(f"{name} = {value}\n" for name, value in settings)
     if programs_for(major).recovery_conf:

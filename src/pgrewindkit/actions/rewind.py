@@ -16,7 +16,7 @@ from pathlib import Path
 import attrs
 
 from pgrewindkit._enum import Words
-from pgrewindkit.actions import archive, backup
+from pgrewindkit.actions import archive, backup, interlocks
 from pgrewindkit.actions.pgctl import CommandRunner, owner_of, run_command, single_user_recovery, stop
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.rewind_output import ProgressEvent as ProgressEvent  # re-exported: the public name
@@ -129,28 +129,49 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
            stop_target: bool = False, backup_dir: str | os.PathLike[str] | None = None,
            on_progress: Callable[[ProgressEvent], None] | None = None, runner: CommandRunner = run_command,
            dry_run: bool = False, source_conninfo: str | None = None,
-           config_file: str | None = None) -> RewindResult:
+           config_file: str | os.PathLike[str] | None = None, keep_backup: bool = False,
+           ensure_shutdown: bool = True, checkpoint_source: bool = False, wait_for_checkpoint: float = 0.0,
+           before_rewind: Callable[[RewindPlan, DataDirectory], None] | None = None) -> RewindResult:
     """Rewind ``target`` to follow ``source`` (a data directory, or a :class:`LiveSource`), keeping
     the target's own configuration. ``source_conninfo`` overrides the live source's connection string.
     ``config_file``: the target's postgresql.conf when it lives outside the data directory
-    (Debian's layout); pg_rewind 15+ needs it for crash recovery."""
+    (Debian's layout); pg_rewind 15+ needs it for crash recovery.
+
+    Before anything is stopped or written, the target is proven not to be the source and of the same
+    system (``interlocks``), and a source whose pg_control lags its timeline (just promoted) is
+    refused unless ``checkpoint_source`` (run CHECKPOINT) or ``wait_for_checkpoint`` seconds settle
+    it. WAL fetched for the plan is removed again when the rewind is then refused. ``before_rewind``
+    runs once the plan is final, before the point of no return (a failback archives WAL there). The
+    backup of pg_control and configuration is removed after a success unless ``keep_backup``."""
     started = time.monotonic()
-    tgt = DataDirectory(target)
+    tgt = DataDirectory(Path(target).absolute())
     major = tgt.control.major
+    src = LocalSource(Path(source).absolute()) if isinstance(source, (str, os.PathLike)) else source
+    interlocks.prove_target(tgt, src)
+    interlocks.settle_source(src, checkpoint=checkpoint_source, wait=wait_for_checkpoint)
+    bindir = Path(bindir).absolute() if bindir else None
+    config_file = str(Path(config_file).absolute()) if config_file else None
     pg_rewind = find_program("pg_rewind", major, bindir, runner=runner)
-    src = LocalSource(source) if isinstance(source, (str, os.PathLike)) else source
     conninfo = source_conninfo if source_conninfo is not None else src.connection_string()
-    _ensure_stopped(tgt, major, bindir, stop_target, runner)
+    _ensure_stopped(tgt, major, bindir, stop_target, runner, ensure_shutdown)
     # predict the pg_rewind that will run: its minor may decide differently from the major's newest
-    plan, fetched = _plan_with_wal(src, tgt, restore_command, runner, parse_release(pg_rewind.version))
-    if plan.error is not None and plan.error.kind != Kind.TARGET_NOT_CLEANLY_SHUT_DOWN:
-        raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind=plan.error.kind)
-    if plan.outcome is PlanOutcome.NO_REWIND_REQUIRED:
-        return _result(RewindOutcome.NO_REWIND_REQUIRED, plan, started, "", fetched=fetched)
+    plan, fetched = _plan_with_wal(src, tgt, restore_command or archive.target_restore_command(tgt, config_file),
+                                   runner, parse_release(pg_rewind.version))
+    try:
+        if plan.error is not None and plan.error.kind != Kind.TARGET_NOT_CLEANLY_SHUT_DOWN:
+            raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind=plan.error.kind)
+        if plan.outcome is PlanOutcome.NO_REWIND_REQUIRED:
+            return _result(RewindOutcome.NO_REWIND_REQUIRED, plan, started, "", fetched=fetched)
+        if before_rewind is not None and not dry_run:
+            before_rewind(plan, tgt)
+    except PgRewindKitError:
+        archive.remove_fetched(tgt, fetched)
+        raise
     takes_config_file = "--config-file" in programs_for(major).pg_rewind_options
     options = RewindOptions(target_pgdata=tgt.path, source_pgdata=src.pgdata,
                             source_server=conninfo if src.is_live else None, dry_run=dry_run, progress=True,
-                            debug=False, config_file=config_file if takes_config_file else None)
+                            debug=False, config_file=config_file if takes_config_file else None,
+                            ensure_shutdown=ensure_shutdown or not rules_for(major).ensures_shutdown)
     command = build_command(pg_rewind.path, options, major)
     kept_aside = None if dry_run else backup.keep_aside(tgt, backup_dir)
     code, lines = _run_pg_rewind(command, tgt, runner, on_progress)
@@ -159,18 +180,26 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     if dry_run:
         return _result(RewindOutcome.DRY_RUN, plan, started, command.shown(), lines=lines, fetched=fetched)
     kept, differences = backup.restore_configuration(kept_aside)
+    if not keep_backup:
+        backup.remove_backup(kept_aside)
     return _result(RewindOutcome.REWOUND, plan, started, command.shown(), lines=lines, fetched=fetched,
-                   backup=kept_aside, kept=kept, differences=differences, output="\n".join(lines))
+                   backup=kept_aside if keep_backup else None, kept=kept, differences=differences,
+                   output="\n".join(lines))
+
+
+def no_rewind_result(plan: RewindPlan) -> RewindResult:
+    """What a rewind reports when there was nothing to do and nothing ran."""
+    return _result(RewindOutcome.NO_REWIND_REQUIRED, plan, time.monotonic(), "")
 
 
 def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[str] | None, stop_target: bool,
-                    runner: CommandRunner) -> None:
+                    runner: CommandRunner, ensure_shutdown: bool = True) -> None:
     if tgt.server_running():
         if not stop_target:
             raise RewindError("the target server is running; stop it cleanly first (or ask for it to be stopped)",
                               kind=Kind.TARGET_RUNNING)
         stop(find_program("pg_ctl", major, bindir, runner=runner).path, tgt.path, runner=runner)
-    if not tgt.control.state.is_clean_shutdown and not rules_for(major).ensures_shutdown:
+    if not tgt.control.state.is_clean_shutdown and not rules_for(major).ensures_shutdown and ensure_shutdown:
         # pg_rewind 13+ does this itself; before, it just refuses
         single_user_recovery(find_program("postgres", major, bindir, runner=runner).path, tgt.path, runner=runner)
     tgt.refresh()  # the control file may have changed
@@ -178,23 +207,30 @@ def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[st
 
 def _plan_with_wal(src: Source, tgt: DataDirectory, restore_command: str | None, runner: CommandRunner,
                    release: tuple[int, int | None]) -> tuple[RewindPlan, list[str]]:
-    """The plan of pg_rewind ``release``, once the WAL it needs is in ``pg_wal``; the segments fetched for it."""
+    """The plan of pg_rewind ``release``, once the WAL it needs is in ``pg_wal``; the segments
+    fetched for it (taken out again when fetching fails half way)."""
     plan = plan_rewind(src, tgt, pg_rewind_version=release)
     fetched: list[str] = []
-    while plan.error is not None and plan.error.kind == Kind.WAL_MISSING:
-        # each plan sees further once the segments it asked for are there
-        more = _fetch_missing_wal(tgt, plan, restore_command, runner)
-        if not more:
-            break
-        fetched += more
-        plan = plan_rewind(src, tgt, pg_rewind_version=release)
+    try:
+        while plan.error is not None and plan.error.kind == Kind.WAL_MISSING:
+            # each plan sees further once the segments it asked for are there
+            more = _fetch_missing_wal(tgt, plan, restore_command)
+            if not more:
+                break
+            fetched += archive.restore_segments(tgt, more, restore_command or "", runner)
+            plan = plan_rewind(src, tgt, pg_rewind_version=release)
+    except CommandError as exc:
+        archive.remove_fetched(tgt, fetched)
+        raise RewindError(exc.problem, kind=Kind.WAL_MISSING) from None
+    except PgRewindKitError:
+        archive.remove_fetched(tgt, fetched)
+        raise
     return plan, fetched
 
 
-def _fetch_missing_wal(tgt: DataDirectory, plan: RewindPlan, restore_command: str | None,
-                       runner: CommandRunner) -> list[str]:
-    """The segments the plan needs and ``pg_wal`` lacks, from the archive, for every major."""
-    command = restore_command or archive.target_restore_command(tgt)
+def _fetch_missing_wal(tgt: DataDirectory, plan: RewindPlan, command: str | None) -> list[str]:
+    """The segments the plan needs and ``pg_wal`` lacks (every major), once it is known they can be
+    fetched."""
     missing = [s.name for s in plan.wal_segments_needed if not s.present]
     if not missing:
         if plan.error is not None:
@@ -206,10 +242,7 @@ def _fetch_missing_wal(tgt: DataDirectory, plan: RewindPlan, restore_command: st
     problem = archive.placeholder_problem(command)
     if problem is not None:
         raise RewindError(problem, kind=Kind.RESTORE_COMMAND_INVALID)
-    try:
-        return archive.restore_segments(tgt, missing, command, runner)
-    except CommandError as exc:
-        raise RewindError(exc.problem, kind=Kind.WAL_MISSING) from None
+    return missing
 
 
 def _run_pg_rewind(command: Command, tgt: DataDirectory, runner: CommandRunner,

@@ -141,13 +141,25 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_rewind(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.restore_target_wal and args.restore_command:
+        raise UsageError("give --restore-target-wal (the target's own restore_command) or --restore-command, not both")
+    if args.write_recovery_conf and not args.source_server:
+        raise UsageError("--write-recovery-conf needs --source-server")
     source: pgrewindkit.Source | str = (pgrewindkit.LiveSource(args.source_server) if args.source_server
                                         else args.source_pgdata)
     result = pgrewindkit.rewind(args.target_pgdata, source, bindir=args.bindir, restore_command=args.restore_command,
                                 stop_target=args.stop_target, dry_run=args.dry_run,
                                 source_conninfo=args.source_server, config_file=args.config_file,
+                                backup_dir=args.backup_dir, keep_backup=args.keep_backup,
+                                ensure_shutdown=not args.no_ensure_shutdown,
+                                checkpoint_source=args.checkpoint_source, wait_for_checkpoint=args.wait_for_checkpoint,
                                 on_progress=ProgressBar(err, not (args.json or args.quiet)))
     _show(out, args.json, result, render.rewind_json, render.rewind_lines)
+    if args.write_recovery_conf and not args.dry_run and not isinstance(source, str):
+        written = pgrewindkit.configure_standby(args.target_pgdata, source, args.source_server,
+                                                config_file=args.config_file)
+        if not args.json:
+            out.write(render.text(render.written_lines(written)))
     return EXIT_OK
 
 
@@ -189,9 +201,15 @@ def cmd_failback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     result = pgrewindkit.failback(args.target_pgdata, args.source_server, restore_command=args.restore_command,
                                   bindir=args.bindir, application_name=args.application_name, slot_name=args.slot,
-                                  timeout=args.timeout, on_step=step,
+                                  create_slot=args.create_slot, timeout=args.timeout, on_step=step,
                                   on_progress=ProgressBar(err, not (args.json or args.quiet)),
-                                  config_file=args.config_file)
+                                  config_file=args.config_file, checkpoint_source=args.checkpoint_source,
+                                  wait_for_checkpoint=args.wait_for_checkpoint,
+                                  discard_unarchived_wal=args.discard_unarchived_wal, start_server=not args.no_start,
+                                  start_command=args.start_command, backup_dir=args.backup_dir,
+                                  keep_backup=args.keep_backup,
+                                  recovery_target_timeline="latest" if args.recovery_target_timeline == "latest"
+                                  else None)
     _show(out, args.json, result, render.failback_json, lambda r: render.failback_lines(r, args.target_pgdata))
     return EXIT_OK
 

@@ -196,8 +196,22 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     )
     _add_pair_arguments(rewind_cmd)
     _add_action_arguments(rewind_cmd)
-    rewind_cmd.add_argument("--stop-target", action="store_true", help="stop a running target cleanly first")
-    rewind_cmd.add_argument("--dry-run", action="store_true", help="pass --dry-run to pg_rewind")
+    rewind_cmd.add_argument("--stop-target", action="store_true",
+                            help="stop a running target cleanly first (never one that could be the source)")
+    rewind_cmd.add_argument("--dry-run", "-n", action="store_true", help="pass --dry-run to pg_rewind")
+    rewind_cmd.add_argument("--write-recovery-conf", "-R", action="store_true",
+                            help="then configure the target as a standby of --source-server (on its current "
+                                 "timeline)")
+    rewind_cmd.add_argument("--restore-target-wal", "-c", action="store_true",
+                            help="fetch missing WAL with the target's own restore_command (the default when no "
+                                 "--restore-command is given)")
+    rewind_cmd.add_argument("--no-ensure-shutdown", action="store_true",
+                            help="do not recover an uncleanly stopped target first (pg_rewind then refuses it)")
+    rewind_cmd.add_argument("--progress", "-P", action="store_true", help="accepted: progress is shown unless -q")
+    rewind_cmd.add_argument("--checkpoint-source", action="store_true",
+                            help="run CHECKPOINT on a just promoted source whose pg_control lags its timeline")
+    rewind_cmd.add_argument("--wait-for-checkpoint", type=float, default=0.0, metavar="SECONDS",
+                            help="or wait up to SECONDS for its own checkpoint (default: refuse at once)")
     rewind_cmd.set_defaults(handler=commands.cmd_rewind)
 
     recovery = subcommands.add_parser(
@@ -227,8 +241,26 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
                                    "PGPASSWORD; it never reaches a command line)")
     failback_cmd.add_argument("--application-name", metavar="NAME", help="name to stream under")
     failback_cmd.add_argument("--slot", metavar="NAME", help="primary_slot_name")
+    failback_cmd.add_argument("--create-slot", action="store_true",
+                              help="create the --slot on the source when it has none (else refuse)")
     failback_cmd.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
                               help="how long to wait for the start and for streaming (default 120)")
+    failback_cmd.add_argument("--checkpoint-source", action="store_true",
+                              help="run CHECKPOINT on a just promoted source whose pg_control lags its timeline "
+                                   "(as Patroni does)")
+    failback_cmd.add_argument("--wait-for-checkpoint", type=float, default=0.0, metavar="SECONDS",
+                              help="or wait up to SECONDS for its own checkpoint (default: refuse at once)")
+    failback_cmd.add_argument("--discard-unarchived-wal", action="store_true",
+                              help="rewind even though WAL marked .ready never reached the archive (by default it "
+                                   "is archived with the target's archive_command first, or the failback stops)")
+    failback_cmd.add_argument("--no-start", action="store_true",
+                              help="rewind and configure, leave starting to systemd, pg_ctlcluster or an orchestrator")
+    failback_cmd.add_argument("--start-command", metavar="CMD",
+                              help="start the standby with CMD (run by the shell as the invoking user) instead of "
+                                   "pg_ctl, e.g. 'systemctl start postgresql@15-main'")
+    failback_cmd.add_argument("--recovery-target-timeline", choices=["current", "latest"], default="current",
+                              help="the source's current timeline (default), or 'latest' (follows any newer "
+                                   "timeline's history file the archive holds, an abandoned one too)")
     failback_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_action_arguments(failback_cmd)
     failback_cmd.set_defaults(handler=commands.cmd_failback)
@@ -242,3 +274,7 @@ def _add_action_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config-file", metavar="FILE",
                         help="the target's postgresql.conf when it is outside the data directory (Debian's layout)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    parser.add_argument("--backup-dir", metavar="DIR",
+                        help="keep pg_control and the configuration here (default: a new private directory under "
+                             "/var/lib/pgrewindkit/backups as root, ~/.local/state/pgrewindkit/backups otherwise)")
+    parser.add_argument("--keep-backup", action="store_true", help="keep that backup after a success")

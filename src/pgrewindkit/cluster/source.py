@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+import attrs
+
 from pgrewindkit.cluster.conninfo import mask_password as mask_password  # re-exported: public name
 from pgrewindkit.cluster.conninfo import one_line
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry, FileType
@@ -92,6 +94,38 @@ class Source(Protocol):
 
     def close(self) -> None: ...
 
+    # -- what a failback checks before it touches the target (issue 10, actions) --
+
+    def server_identity(self) -> ServerIdentity | None:
+        """Who the running server is (its data directory, port, address, start time); None for a
+        data directory."""
+        ...
+
+    def checkpoint(self) -> None:
+        """Run ``CHECKPOINT`` (a server) and forget the control file read before."""
+        ...
+
+    def refresh(self) -> None:
+        """Forget the control file read before."""
+        ...
+
+    def replication_slot(self, name: str) -> str | None:
+        """The type of the replication slot ``name`` ("physical", "logical"), None when there is none."""
+        ...
+
+    def create_physical_slot(self, name: str) -> None: ...
+
+
+@attrs.frozen
+class ServerIdentity:
+    """What tells a running server apart from another on the same host."""
+
+    data_directory: str | None  # None without the privilege to read it
+    port: int
+    address: str | None  # inet_server_addr(): None over a Unix socket
+    started: float | None  # pg_postmaster_start_time(), seconds since the epoch
+    socket_directory: str | None = None  # the Unix socket's directory we reached it by, if we did
+
 
 class LocalSource:
     """A data directory as the source (``--source-pgdata``)."""
@@ -158,6 +192,21 @@ class LocalSource:
 
     def close(self) -> None:
         pass
+
+    def server_identity(self) -> None:
+        return None
+
+    def checkpoint(self) -> None:
+        pass  # a stopped data directory's pg_control is already its last word
+
+    def refresh(self) -> None:
+        self.datadir.refresh()
+
+    def replication_slot(self, name: str) -> str | None:
+        return None
+
+    def create_physical_slot(self, name: str) -> None:
+        raise SourceError("a data directory cannot create a replication slot")
 
 
 FILE_LIST_SQL = """
@@ -314,3 +363,42 @@ class LiveSource:
             kind = FileType.SYMLINK if link_target else FileType.DIRECTORY if isdir else FileType.REGULAR
             entries.append(FileEntry(path, kind, int(size), link_target or None))
         return entries
+
+    def server_identity(self) -> ServerIdentity:
+        rows = self._query("SELECT current_setting('port'), inet_server_addr()::text, "
+                           "extract(epoch FROM pg_postmaster_start_time())::float8", what="reading its identity")
+        port, address, started = rows[0]
+        try:  # superusers and pg_read_all_settings only
+            directory: str | None = str(self._query("SELECT current_setting('data_directory')",
+                                                    what="reading data_directory")[0][0])
+        except SourceError:
+            directory = None
+        host = self._conn.info.host
+        return ServerIdentity(directory, int(port), address, float(started) if started is not None else None,
+                              host if address is None and host.startswith("/") else None)
+
+    def checkpoint(self) -> None:
+        import psycopg
+
+        try:  # the session is read only; CHECKPOINT needs superuser or pg_checkpoint (15+)
+            self._conn.execute("SET default_transaction_read_only = off")
+            self._conn.execute("CHECKPOINT")
+            self._conn.execute("SET default_transaction_read_only = on")
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise SourceError(f"permission denied on {self.description} for CHECKPOINT: {exc.diag.message_primary}",
+                              kind=Kind.PERMISSION_DENIED) from None
+        except psycopg.Error as exc:
+            raise SourceError(f"CHECKPOINT failed on {self.description}: {str(exc).strip()}") from None
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._control = None
+
+    def replication_slot(self, name: str) -> str | None:
+        rows = self._query("SELECT slot_type FROM pg_replication_slots WHERE slot_name = %s", (name,),
+                           what="reading pg_replication_slots")
+        return str(rows[0][0]) if rows else None
+
+    def create_physical_slot(self, name: str) -> None:
+        self._query("SELECT pg_create_physical_replication_slot(%s, true) IS NOT NULL", (name,),
+                    what=f"creating the physical replication slot {name}")

@@ -25,4 +25,8 @@ def failback_json(result: FailbackResult) -> dict[str, object]:
 
 def failback_lines(result: FailbackResult, target: str | os.PathLike[str]) -> list[str]:
     """What follows the steps: the target and the name it streams under."""
+    if result.outcome == "nothing_to_do":
+        return [f"nothing to do: {os.fspath(target)} already streams from the source as {result.application_name}"]
+    if result.outcome == "not_started":
+        return [f"failback configured: start {os.fspath(target)}; it will stream as {result.application_name}"]
     return [f"failback done: {os.fspath(target)} streams from the source as {result.application_name}"]

