@@ -20,11 +20,10 @@ from pgrewindkit.errors import SourceError
 from tests.fix_postgres import EVERY_MAJOR, FULL, install, release_of
 from tests.support import pgbinaries
 from tests.support.cluster import Cluster, chown_postgres, make_workdir
-from tests.support.rewind_oracle import RewindDecision, pg_rewind_dry_run
+from tests.support.rewind_oracle import assert_same_decisions, pg_rewind_dry_run
 from tests.support.scenarios import Diverged, diverged, wait_replayed
 
 pytestmark = pytest.mark.integration
-MB = 1024 * 1024
 on_full = pytest.mark.parametrize("bins", FULL, indirect=True)
 on_every_major = pytest.mark.parametrize("bins", EVERY_MAJOR, indirect=True)
 
@@ -43,32 +42,6 @@ BASIC = {
                   "INSERT INTO trunc_tbl SELECT 'in primary, after promotion' FROM generate_series(1, 10000)",
                   "CREATE TABLE only_target AS SELECT 1 a", "CHECKPOINT", "UPDATE tbl1 SET d = d || 'x'"),
 }
-
-
-def assert_same_decisions(plan: RewindPlan, theirs: RewindDecision) -> None:
-    if theirs.returncode != 0:
-        assert plan.outcome == "error", theirs.output
-        assert plan.error is not None and theirs.errors
-        # pg_rewind may print a cause first ("could not open file ...") and the failure after it
-        assert all(e in plan.error.message or plan.error.message.startswith(e) for e in theirs.errors), (
-            plan.error, theirs.errors)
-    elif theirs.no_rewind:
-        assert plan.outcome == "no_rewind_required", theirs.output
-    else:
-        assert plan.outcome == "rewind_needed", (plan.error, theirs.output)
-    d = plan.divergence
-    if theirs.diverged is not None:
-        assert d is not None and (str(d.lsn), d.timeline) == theirs.diverged
-    if theirs.checkpoint is not None:
-        assert d is not None and d.last_common_checkpoint is not None
-        assert (str(d.last_common_checkpoint.lsn), d.last_common_checkpoint.timeline) == theirs.checkpoint
-    if theirs.same_timeline:
-        assert d is not None and d.reason == "source and target cluster are on the same timeline"
-    if theirs.returncode == 0:
-        ours = [(f.path, f.action.name, list(f.blocks)) for f in plan.shown_files]
-        assert ours == theirs.files
-    if theirs.need_mb is not None:
-        assert (plan.bytes_to_copy // MB, plan.source_total_bytes // MB) == theirs.need_mb
 
 
 @pytest.fixture(scope="session")

@@ -107,6 +107,11 @@ class Diverged:
         return Diverged(target, source)
 
 
+def keep_wal(major: int) -> dict[str, object]:
+    """Settings keeping 1 GB of WAL for standbys: wal_keep_size from 13, wal_keep_segments before."""
+    return {"wal_keep_size": "'1GB'"} if major >= 13 else {"wal_keep_segments": 1024}
+
+
 def diverged(bins: PgBinaries, *, setup: tuple[str, ...] = (), common: tuple[str, ...] = (),
              on_source: tuple[str, ...] = (), on_target: tuple[str, ...] = (), checksums: bool = False,
              wal_log_hints: bool = True, stop_target: str = "fast", **settings: object) -> Diverged:
@@ -114,7 +119,7 @@ def diverged(bins: PgBinaries, *, setup: tuple[str, ...] = (), common: tuple[str
     the standby is promoted and runs ``on_source``; the old primary runs on with ``on_target``.
     Both are stopped (the target with ``stop_target``)."""
     target, source = streaming_pair(
-        bins, {"wal_log_hints": "on" if wal_log_hints else "off", "wal_keep_size": "'1GB'", **settings},
+        bins, {"wal_log_hints": "on" if wal_log_hints else "off", **keep_wal(bins.major), **settings},
         setup=setup, checksums=checksums, prefix="source")
     try:
         if common:

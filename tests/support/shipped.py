@@ -53,3 +53,14 @@ def history_cases() -> list[tuple[int, str]]:
 
 
 WAL_MAJORS = [int(d.name[2:]) for d in MAJOR_DIRS if (d / "wal.tar.gz").is_file()]
+
+
+def rewind_recordings() -> list[Path]:
+    """Every failover shipped with what a real pg_rewind decided on it (``pair.tar.gz``,
+    ``pg_rewind-dry-run-debug.txt``, ``expected.json``): the PostgreSQL 15 one, and 10–13's fixtures."""
+    return [FAILOVER, *sorted(p.parent for p in FIXTURES.glob("failover*/**/expected.json"))]
+
+
+def recording_id(recording: Path) -> str:
+    """``failover15``, ``failover10``, ``failover10/files``."""
+    return recording.name if recording == FAILOVER else recording.relative_to(FIXTURES).as_posix()

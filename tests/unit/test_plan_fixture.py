@@ -1,4 +1,5 @@
-"""The shipped failover, planned offline: every decision equals what pg_rewind printed for it."""
+"""The shipped PostgreSQL 15 failover, offline: divergence and the CLI on it (its plan against pg_rewind's
+recording: test_plan_recordings.py), and the file map's rules."""
 
 from __future__ import annotations
 
@@ -8,27 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pgrewindkit import Action, FileType, cli, find_divergence, plan_rewind
+from pgrewindkit import Action, FileType, cli, find_divergence
 from pgrewindkit.analysis.plan.filemap import relation_path, sort_key
 from pgrewindkit.analysis.plan.model import FileAction
 from pgrewindkit.majors.rewind import rules_for
 from tests.support.shipped import failover_expected
-
-MB = 1024 * 1024
-
-
-def test_plan_equals_pg_rewind(failover_pair: Path) -> None:
-    theirs = failover_expected()["pg_rewind"]
-    plan = plan_rewind(failover_pair / "new-primary", failover_pair / "old-primary")
-    assert plan.outcome == "rewind_needed" and plan.error is None
-    d = plan.divergence
-    assert d is not None and d.last_common_checkpoint is not None
-    assert [str(d.lsn), d.timeline] == theirs["diverged"]
-    assert [str(d.last_common_checkpoint.lsn), d.last_common_checkpoint.timeline] == theirs["checkpoint"]
-    assert [[f.path, f.action.name, list(f.blocks)] for f in plan.shown_files] == theirs["files"]
-    assert [plan.bytes_to_copy // MB, plan.source_total_bytes // MB] == theirs["need_mb"]
-    assert all(s.present for s in plan.wal_segments_needed)
-    assert all(c.ok for c in plan.checks)
 
 
 def test_divergence_alone(failover_pair: Path) -> None:

@@ -20,7 +20,9 @@ EXCLUDED_DIR_CONTENTS = ("pg_stat_tmp", "pg_replslot", "pg_dynshmem", "pg_notify
 EXCLUDED_FILES = (("postgresql.auto.conf.tmp", False), ("current_logfiles.tmp", False), ("pg_internal.init", True),
                   ("backup_label", False), ("tablespace_map", False), ("backup_manifest", False),
                   ("postmaster.pid", False), ("postmaster.opts", False))
-EXCLUDED_FILES_10 = (("postmaster.pid", False), ("postmaster.opts", False))
+# pg_rewind 10 has no exclusion lists: these two paths (at the top of the data directory) are left out
+# of its file map on both sides, so neither copied nor removed
+IGNORED_PATHS_10 = ("postmaster.pid", "postmaster.opts")
 
 XLOG_SMGR_CREATE, XLOG_SMGR_TRUNCATE = 0x10, 0x20
 XLOG_XACT_OPMASK = 0x70
@@ -41,7 +43,19 @@ class RewindRules:
     # Database records pg_rewind recognises: CREATE (≤14) / CREATE_FILE_COPY, CREATE_WAL_LOG (15+); DROP
     dbase_infos: tuple[int, ...]
     excluded_dir_contents: tuple[str, ...]  # directories whose contents are never copied (11+)
-    excluded_files: tuple[tuple[str, bool], ...]
+    excluded_files: tuple[tuple[str, bool], ...]  # removed from the target, never copied (11+)
+    ignored_paths: tuple[str, ...]  # neither copied nor removed (10)
+    # files excluded from copying are in the file map (decided NONE, counted in the "total source
+    # directory size"; 14+), or left out of it (10–13)
+    maps_excluded_files: bool
+    # global/pg_control is in the file map like any file: COPY (and counted), before pg_rewind writes its
+    # own; from 14 it is NONE (filemap.c of 10–13 against decide_file_action() of 14)
+    copies_control_file: bool
+    # a PG_VERSION the target lacks is copied (14+); 10–13 leave it out ("avoid overwriting it for paranoia")
+    copies_missing_pg_version: bool
+    # paths with ".DS_Store" in them are neither copied nor removed: c1fc502f59, back-patched to 12
+    # (see MINOR_OVERRIDES); 10 and 11 never
+    skips_ds_store: bool
     # WAL segments read while looking for the last common checkpoint are not removed ("Not removing
     # file ... because it is required for recovery"): commit 90bcc7c2db of 2024-11-15, back-patched to
     # 14 only (13 never got it); see MINOR_OVERRIDES for the minors before it
@@ -77,40 +91,49 @@ _V = versions.by_major
 # One explicit row per major, every field spelled out, as the last minor release of each behaves.
 REWIND_RULES: dict[int, RewindRules] = versions.keyed((
     RewindRules(version=_V(10), timeline_from_min_recovery_point=False, xact_records_flagged=False,
-                dbase_infos=DBASE_INFOS_10, excluded_dir_contents=(), excluded_files=EXCLUDED_FILES_10,
-                keeps_wal_read=False, standby_source=False, ensures_shutdown=False,
-                unrecognised_names_rmid=False, takes_config_file=False),
+                dbase_infos=DBASE_INFOS_10, excluded_dir_contents=(), excluded_files=(),
+                ignored_paths=IGNORED_PATHS_10, maps_excluded_files=False, copies_control_file=True,
+                copies_missing_pg_version=False, skips_ds_store=False, keeps_wal_read=False, standby_source=False,
+                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False),
     RewindRules(version=_V(11), timeline_from_min_recovery_point=False, xact_records_flagged=False,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
-                excluded_files=EXCLUDED_FILES, keeps_wal_read=False, standby_source=False,
+                excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=False, copies_control_file=True,
+                copies_missing_pg_version=False, skips_ds_store=False, keeps_wal_read=False, standby_source=False,
                 ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False),
     RewindRules(version=_V(12), timeline_from_min_recovery_point=False, xact_records_flagged=False,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
-                excluded_files=EXCLUDED_FILES, keeps_wal_read=False, standby_source=False,
+                excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=False, copies_control_file=True,
+                copies_missing_pg_version=False, skips_ds_store=True, keeps_wal_read=False, standby_source=False,
                 ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False),
     RewindRules(version=_V(13), timeline_from_min_recovery_point=False, xact_records_flagged=False,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
-                excluded_files=EXCLUDED_FILES, keeps_wal_read=False, standby_source=False,
+                excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=False, copies_control_file=True,
+                copies_missing_pg_version=False, skips_ds_store=True, keeps_wal_read=False, standby_source=False,
                 ensures_shutdown=True, unrecognised_names_rmid=False, takes_config_file=False),
     RewindRules(version=_V(14), timeline_from_min_recovery_point=False, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
-                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=True,
+                excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=True, copies_control_file=False,
+                copies_missing_pg_version=True, skips_ds_store=True, keeps_wal_read=True, standby_source=True,
                 ensures_shutdown=True, unrecognised_names_rmid=False, takes_config_file=False),
     RewindRules(version=_V(15), timeline_from_min_recovery_point=False, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
-                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=True,
+                excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=True, copies_control_file=False,
+                copies_missing_pg_version=True, skips_ds_store=True, keeps_wal_read=True, standby_source=True,
                 ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
     RewindRules(version=_V(16), timeline_from_min_recovery_point=True, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
-                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=True,
+                excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=True, copies_control_file=False,
+                copies_missing_pg_version=True, skips_ds_store=True, keeps_wal_read=True, standby_source=True,
                 ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
     RewindRules(version=_V(17), timeline_from_min_recovery_point=True, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
-                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=True,
+                excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=True, copies_control_file=False,
+                copies_missing_pg_version=True, skips_ds_store=True, keeps_wal_read=True, standby_source=True,
                 ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
     RewindRules(version=_V(18), timeline_from_min_recovery_point=True, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
-                excluded_files=EXCLUDED_FILES, keeps_wal_read=True, standby_source=True,
+                excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=True, copies_control_file=False,
+                copies_missing_pg_version=True, skips_ds_store=True, keeps_wal_read=True, standby_source=True,
                 ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
 ), key="major")
 
@@ -138,6 +161,14 @@ MINOR_OVERRIDES: tuple[MinorOverride, ...] = (
     MinorOverride(15, 0, 9, {"keeps_wal_read": False}),
     MinorOverride(16, 0, 5, {"keeps_wal_read": False}),
     MinorOverride(17, 0, 1, {"keeps_wal_read": False}),
+    # ".DS_Store" skipped (c1fc502f59, 2024-02-13, "Backpatch-through v12"): first in the releases of
+    # 2024-05-09 (12.19, 13.15, 14.12, 15.7, 16.3; inferred from the date); 12.7 and 13.3 copy and
+    # remove such files (fixtures/failover12/files, failover13/files)
+    MinorOverride(12, 0, 18, {"skips_ds_store": False}),
+    MinorOverride(13, 0, 14, {"skips_ds_store": False}),
+    MinorOverride(14, 0, 11, {"skips_ds_store": False}),
+    MinorOverride(15, 0, 6, {"skips_ds_store": False}),
+    MinorOverride(16, 0, 2, {"skips_ds_store": False}),
 )
 
 

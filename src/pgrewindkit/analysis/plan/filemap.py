@@ -40,14 +40,19 @@ class _FileError(Exception):
 def collect_entries(source_files: Iterable[FileEntry], target_files: Iterable[FileEntry], rules: RewindRules,
                     problems: list[str]) -> dict[str, Entry]:
     """Both sides' files by path (``process_source_file``/``process_target_file``); a relation file
-    that is not a regular file in the source is a problem."""
+    that is not a regular file in the source is a problem. Before 14 excluded source files, and on 10
+    its ignored paths on both sides, are left out of the map."""
     entries: dict[str, Entry] = {}
     for entry in source_files:
+        if entry.path in rules.ignored_paths or (not rules.maps_excluded_files and _excluded(entry.path, rules)):
+            continue
         kind = _type(entry)
         if kind is not FileType.REGULAR and relation_path(entry.path, rules):
             problems.append(f'data file "{entry.path}" in source is not a regular file')
         entries.setdefault(entry.path, Entry(entry.path)).source = attrs.evolve(entry, type=kind)
     for entry in target_files:
+        if entry.path in rules.ignored_paths:
+            continue
         entries.setdefault(entry.path, Entry(entry.path)).target = attrs.evolve(entry, type=_type(entry))
     log.debug("%d entries in the source and target file lists", len(entries))
     return entries
@@ -87,12 +92,15 @@ def _excluded(path: str, rules: RewindRules) -> bool:
 def _decide(entry: Entry, rules: RewindRules, keep: set[str]) -> Action:
     """``decide_file_action``."""
     path, source, target = entry.path, entry.source, entry.target
-    if path == "global/pg_control" or ".DS_Store" in path:
+    if (path == "global/pg_control" and not rules.copies_control_file) or (
+            ".DS_Store" in path and rules.skips_ds_store):
         return Action.NONE
     if _excluded(path, rules):
         return Action.REMOVE if target else Action.NONE
     if source and not target:
-        return Action.CREATE if source.type in (FileType.DIRECTORY, FileType.SYMLINK) else Action.COPY
+        if source.type in (FileType.DIRECTORY, FileType.SYMLINK):
+            return Action.CREATE
+        return Action.COPY if rules.copies_missing_pg_version or not path.endswith("PG_VERSION") else Action.NONE
     if target and not source:
         return Action.NONE if path in keep else Action.REMOVE
     assert source is not None and target is not None
