@@ -15,10 +15,10 @@ import pytest
 
 from pgrewindkit import LiveSource, cli, plan_rewind, read_control_file
 from pgrewindkit.analysis.plan import RewindPlan
-from tests.integration.test_plan_vs_pg_rewind import BASIC, assert_same_decisions
+from tests.integration.test_plan_vs_pg_rewind import BASIC
 from tests.support import pgbinaries
 from tests.support.cluster import Cluster, chown_postgres, make_workdir, new_cluster, run_captured
-from tests.support.rewind_oracle import pg_rewind_dry_run
+from tests.support.rewind_oracle import assert_same_decisions, pg_rewind_dry_run
 from tests.support.scenarios import Diverged, diverged, old_checkpoint_end, streaming_pair, wait_replayed
 
 pytestmark = pytest.mark.integration
