@@ -88,6 +88,8 @@ class Kind(Words):
     TARGET_RUNNING = "target_running"
     NOT_STREAMING = "not_streaming"
     UNSAFE_PATH = "unsafe_path"
+    # issue 11, read side: a process of the parallel WAL scan died (killed, out of memory)
+    WORKER_FAILED = "worker_failed"
 
 
 class TargetState(Words):

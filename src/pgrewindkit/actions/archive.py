@@ -19,7 +19,7 @@ def target_restore_command(tgt: DataDirectory) -> str | None:
              else ("postgresql.auto.conf", "postgresql.conf"))
     for name in names:
         try:
-            value = parse_settings((tgt.path / name).read_text()).get("restore_command")
+            value = parse_settings(tgt.read_text(name) or "").get("restore_command")
         except OSError:
             continue
         if value:
