@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import attrs
@@ -207,3 +208,22 @@ class MappedSegment:
     def close(self) -> None:
         if isinstance(self.data, mmap.mmap):
             self.data.close()
+
+
+def segment_gaps(timeline: int, present: Iterable[int], segment_size: int, *,
+                 limit: int = 100) -> tuple[tuple[str, ...], int]:
+    """The segments missing between the first and the last of ``present`` on ``timeline``: the names
+    of the first ``limit`` of them and how many there are in all.
+
+    The work is bounded by the files there, not by the numbers they bear: one empty file named
+    ``00000001FFFFFFFF00000000`` beside ``000000010000000000000001`` makes trillions of gaps, which
+    are counted, not listed."""
+    numbers = sorted(set(present))
+    names: list[str] = []
+    total = 0
+    for before, after in zip(numbers, numbers[1:]):
+        missing = after - before - 1
+        total += missing
+        for segno in range(before + 1, before + 1 + min(missing, limit - len(names))):
+            names.append(WalSegment(timeline, segno).file_name(segment_size))
+    return tuple(names), total
