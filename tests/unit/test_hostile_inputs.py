@@ -7,10 +7,8 @@ import os
 import shutil
 import signal
 import struct
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
-from types import FrameType
 
 import pytest
 
@@ -21,27 +19,14 @@ from pgrewindkit.formats.files import printable, read_regular
 from pgrewindkit.formats.lsn import parse_timeline
 from pgrewindkit.formats.wal import open_wal, parallel
 from pgrewindkit.formats.wal.segments import segment_gaps
+from tests.support import limits
 from tests.support.shipped import wal_expected
 
 SECONDS = 10  # far more than any of these reads takes; a blocked read fails the test instead of hanging it
 
 
-class StillReading(Exception):
-    """A read that blocked (not an OSError: code that swallows those must not swallow this)."""
-
-
-@contextmanager
-def time_limit(seconds: int = SECONDS) -> Iterator[None]:
-    def expire(_signum: int, _frame: FrameType | None) -> None:
-        raise StillReading(f"still reading after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+def time_limit(seconds: int = SECONDS) -> AbstractContextManager[None]:
+    return limits.time_limit(seconds)
 
 
 @pytest.fixture
