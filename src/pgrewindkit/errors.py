@@ -98,6 +98,8 @@ class Kind(Words):
     UNARCHIVED_WAL = "unarchived_wal"
     SLOT_MISSING = "slot_missing"
     START_FAILED = "start_failed"
+    # issue 11, read side: a process of the parallel WAL scan died (killed, out of memory)
+    WORKER_FAILED = "worker_failed"
 
 
 class TargetState(Words):

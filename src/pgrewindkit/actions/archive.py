@@ -29,6 +29,7 @@ from pgrewindkit.actions.safefs import Directory
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import parse_settings
 from pgrewindkit.errors import CommandError
+from pgrewindkit.formats.files import MAX_CONFIG_FILE, read_optional_text
 from pgrewindkit.formats.timeline import history_file_name
 from pgrewindkit.majors.programs import programs_for
 
@@ -46,7 +47,7 @@ def target_setting(tgt: DataDirectory, name: str, config_file: str | os.PathLike
     names += [tgt.path / "postgresql.auto.conf", Path(config_file) if config_file else tgt.path / "postgresql.conf"]
     for path in names:
         try:
-            value = parse_settings(path.read_text(errors="replace")).get(name)
+            value = parse_settings(read_optional_text(path, MAX_CONFIG_FILE, "configuration file") or "").get(name)
         except OSError:
             continue
         if value:

@@ -122,7 +122,7 @@ def _give_to_owner(directory: Path, pgdata: Path) -> None:
 def _included_files(tgt: DataDirectory) -> list[Path]:
     """Files ``postgresql.conf`` includes from inside the data directory (pg_rewind copies those too)."""
     try:
-        settings = parse_settings((tgt.path / "postgresql.conf").read_text())
+        settings = parse_settings(tgt.read_text("postgresql.conf") or "")
     except OSError:
         return []
     paths = []

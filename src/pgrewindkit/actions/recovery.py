@@ -11,6 +11,7 @@ import attrs
 
 from pgrewindkit.cluster.pgconf import RECOVERY_SETTINGS, parse_settings, quote
 from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.formats.files import MAX_CONFIG_FILE, read_regular_text
 from pgrewindkit.majors.programs import programs_for
 
 AUTO_CONF = "postgresql.auto.conf"
@@ -128,5 +129,5 @@ def read_current(pgdata: str | os.PathLike[str], major: int) -> str:
     path = Path(pgdata) / ("recovery.conf" if programs_for(major).recovery_conf else AUTO_CONF)
     if not path.exists():
         return ""
-    return path.read_text()
+    return read_regular_text(path, MAX_CONFIG_FILE, AUTO_CONF)
 

@@ -14,6 +14,7 @@ from pgrewindkit.cluster.conninfo import mask_password
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import RECOVERY_SETTINGS, mask, parse_settings
 from pgrewindkit.errors import PgRewindKitError
+from pgrewindkit.formats.files import MAX_CONFIG_FILE, printable, read_optional_text
 from pgrewindkit.formats.lsn import LSN, WalSegment, is_segment_file_name
 from pgrewindkit.formats.timeline import TimelineHistory
 from pgrewindkit.formats.wal import open_wal
@@ -161,10 +162,8 @@ def _recovery(datadir: DataDirectory, control: ControlFile) -> dict[str, str]:
 
 
 def _text(path: Path) -> str | None:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return None
+    text = read_optional_text(path, MAX_CONFIG_FILE, path.name)  # a regular file, capped; escaped for terminals
+    return None if text is None else printable(text)
 
 
 @attrs.frozen

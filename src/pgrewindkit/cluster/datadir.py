@@ -5,13 +5,27 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import stat
 from pathlib import Path
 
 import attrs
 
-from pgrewindkit.errors import DataFileNotFoundError, PgRewindKitError, file_error
+from pgrewindkit.errors import DataFileAccessError, DataFileNotFoundError, FormatError, PgRewindKitError, file_error
 from pgrewindkit.formats.controlfile import CONTROL_FILE_PATH, read_control_file
+from pgrewindkit.formats.files import (
+    MAX_CONFIG_FILE,
+    MAX_HISTORY_FILE,
+    MAX_PID_FILE,
+    MAX_SMALL_FILE,
+    is_directory,
+    list_names,
+    printable,
+    read_optional_text,
+    read_regular,
+    stat_or_none,
+)
+from pgrewindkit.formats.lsn import WalSegment, is_segment_file_name
 from pgrewindkit.formats.timeline import (
     TimelineHistory,
     history_file_name,
@@ -21,6 +35,9 @@ from pgrewindkit.formats.timeline import (
 from pgrewindkit.formats.wal import Wal, open_wal
 from pgrewindkit.majors.programs import programs_for
 from pgrewindkit.model import ControlFile
+
+_PID = re.compile(r"-?[0-9]+")  # ASCII digits only, as pg_ctl's %ld
+_MAX_PID = 0x7FFFFFFF  # pid_t
 
 
 class FileType(enum.Enum):
@@ -44,9 +61,9 @@ class DataDirectory:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        if not self.path.is_dir():
+        if not is_directory(self.path, "data directory"):
             raise DataFileNotFoundError("data directory does not exist", path=self.path)
-        if not (self.path / CONTROL_FILE_PATH).is_file():
+        if stat_or_none(self.path / CONTROL_FILE_PATH, "control file") is None:  # a FIFO there: read_control_file says
             raise DataFileNotFoundError("not a PostgreSQL data directory (no global/pg_control)", path=self.path)
         self._control: ControlFile | None = None
         self._histories: dict[int, TimelineHistory] = {}
@@ -72,18 +89,50 @@ class DataDirectory:
 
     @property
     def wal_path(self) -> Path:
-        return self.path / self.wal_directory
+        """The WAL directory (through a link, as PostgreSQL follows it); a pgrewindkit error when it is
+        missing, not a directory, a dangling or looping link, or cannot be listed."""
+        path = self.path / self.wal_directory
+        info = stat_or_none(path, "WAL directory")
+        if info is None:
+            raise DataFileNotFoundError(f"the WAL directory {self.wal_directory} does not exist "
+                                        "(or is a dangling link)", path=path)
+        if not stat.S_ISDIR(info.st_mode):
+            raise FormatError(f"the WAL directory {self.wal_directory} is not a directory", path=path)
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise DataFileAccessError(f"cannot read the WAL directory {self.wal_directory}: Permission denied",
+                                      path=path)
+        return path
+
+    def wal_segment_names(self) -> tuple[list[str], list[str]]:
+        """The WAL segment files in the WAL directory by name, sorted, and the names that look like
+        segments (24 hex digits) but cannot be one of this cluster's segment size: those are
+        reported and skipped, as PostgreSQL never reads them."""
+        size = self.control.xlog_seg_size
+        good, bad = [], []
+        for name in sorted(list_names(self.wal_path, "WAL directory")):
+            if not is_segment_file_name(name):
+                continue
+            try:
+                WalSegment.from_file_name(name, size)
+            except FormatError:
+                bad.append(name)
+            else:
+                good.append(name)
+        return good, bad
 
     def wal(self, history: TimelineHistory | None = None) -> Wal:
         """The WAL in the WAL directory, read with this directory's control file (read once)."""
         return open_wal(self.path, history=history, control=self.control)
 
-    def read_file(self, relative: str) -> bytes:
-        path = self.path / relative
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise file_error(exc, path, "file") from None
+    def read_file(self, relative: str, limit: int = MAX_SMALL_FILE) -> bytes:
+        """A regular file below the data directory, whole (at most ``limit`` bytes)."""
+        return read_regular(self.path / relative, limit, "file")
+
+    def read_text(self, relative: str, limit: int = MAX_CONFIG_FILE) -> str | None:
+        """A text file below the data directory (``backup_label``, a configuration file), undecodable
+        bytes replaced; None when there is no such file. Control characters are kept: pass what
+        is shown to a terminal through ``formats.files.printable``."""
+        return read_optional_text(self.path / relative, limit, relative)
 
     def history(self, timeline: int) -> TimelineHistory:
         """The history of ``timeline`` from ``pg_wal`` (timeline 1 has none)."""
@@ -91,8 +140,8 @@ class DataDirectory:
             return TimelineHistory.initial()
         if timeline not in self._histories:
             relative = f"{self.wal_directory}/{history_file_name(timeline)}"
-            self._histories[timeline] = parse_timeline_history(self.read_file(relative), timeline=timeline,
-                                                               path=str(self.path / relative))
+            self._histories[timeline] = parse_timeline_history(self.read_file(relative, MAX_HISTORY_FILE),
+                                                               timeline=timeline, path=str(self.path / relative))
         return self._histories[timeline]
 
     def wal_names(self) -> list[str]:
@@ -131,12 +180,21 @@ class DataDirectory:
         return known
 
     def postmaster_pid(self) -> int | None:
-        """The PID in ``postmaster.pid``, if the file is there."""
-        try:
-            first = (self.path / "postmaster.pid").read_text().split("\n", 1)[0].strip()
-        except OSError:
+        """The PID in ``postmaster.pid``, if the file is there (negative: a single-user backend).
+
+        None when there is none or its first line is empty (a server writing it); a file that is not
+        one PostgreSQL writes (not a regular file, no number, a number no process can have) is an
+        error, as for ``pg_ctl``: whether a server runs cannot be told."""
+        path = self.path / "postmaster.pid"
+        text = read_optional_text(path, MAX_PID_FILE, "PID file")
+        if text is None:
             return None
-        return int(first) if first.lstrip("-").isdigit() else None
+        first = text.split("\n", 1)[0].strip(" \t\r")
+        if not first:
+            return None
+        if _PID.fullmatch(first) is None or not 0 < abs(int(first)) <= _MAX_PID:
+            raise FormatError(f"invalid data in PID file: {printable(first[:40])!r}", path=path)
+        return int(first)
 
     def server_running(self) -> bool:
         """Whether the server that wrote ``postmaster.pid`` still runs (a file left by a crash is stale)."""
@@ -149,11 +207,11 @@ class DataDirectory:
             return False
         except PermissionError:
             return True  # it exists, as another user
-        cmdline = Path(f"/proc/{pid}/cmdline")
-        if cmdline.exists():
-            args = cmdline.read_bytes().split(b"\0")
-            return bool(args) and any(part.endswith((b"postgres", b"postmaster")) for part in args[:1])
-        return True
+        try:
+            args = read_regular(f"/proc/{pid}/cmdline", MAX_PID_FILE, "process command line", head=True).split(b"\0")
+        except PgRewindKitError:
+            return True  # gone meanwhile, or no /proc: it existed a moment ago
+        return any(part.endswith((b"postgres", b"postmaster")) for part in args[:1])
 
     def files(self) -> list[FileEntry]:
         """Every entry below the data directory, as pg_rewind's ``traverse_datadir`` reports it:
@@ -165,10 +223,7 @@ class DataDirectory:
 
     def _walk(self, parent: str | None, entries: list[FileEntry], wal_directory: str) -> None:
         directory = self.path / parent if parent else self.path
-        try:
-            names = sorted(entry.name for entry in directory.iterdir())
-        except OSError as exc:
-            raise PgRewindKitError(f"could not open directory: {exc.strerror}", path=directory) from None
+        names = sorted(list_names(directory, "directory"))
         for name in names:
             relative = f"{parent}/{name}" if parent else name
             full = directory / name

@@ -161,10 +161,7 @@ class LocalSource:
     def setting(self, name: str) -> str | None:
         settings: dict[str, str] = {}
         for file_name in ("postgresql.conf", "postgresql.auto.conf"):  # ALTER SYSTEM's file wins
-            try:
-                settings.update(parse_settings((self.datadir.path / file_name).read_text(errors="replace")))
-            except OSError:
-                continue
+            settings.update(parse_settings(self.datadir.read_text(file_name) or ""))
         return settings.get(name.lower())
 
     def in_recovery(self) -> bool:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import struct
 from pathlib import Path
 from typing import Any
 
-from pgrewindkit.errors import ChecksumError, FormatError, TruncatedError, file_error
+from pgrewindkit.errors import ChecksumError, FormatError, TruncatedError
 from pgrewindkit.formats import crc
+from pgrewindkit.formats.files import read_regular
 from pgrewindkit.formats.lsn import LSN, check_segment_size
 from pgrewindkit.majors import for_major, versions
 from pgrewindkit.majors.layouts import parse
@@ -26,21 +28,24 @@ from pgrewindkit.model import CheckPoint, ControlFile, DBState, WalLevel
 
 CONTROL_FILE_PATH = Path("global") / "pg_control"
 _VERSIONS = struct.Struct("<II")  # pg_control_version, catalog_version_no at offset 8
+# Read whole up to this size, so that a wrong size is reported as such; anything bigger is not a control file.
+_READ_LIMIT = 64 << 10
 
 
 def control_file_path(path: str | os.PathLike[str]) -> Path:
     """A data directory's control file, or ``path`` itself when it names a file."""
     path = Path(path)
-    return path / CONTROL_FILE_PATH if path.is_dir() else path
+    try:
+        is_dir = stat.S_ISDIR(path.stat().st_mode)
+    except (OSError, ValueError):  # unreadable, a link loop, a NUL in the name: read as a file, which says why
+        is_dir = False
+    return path / CONTROL_FILE_PATH if is_dir else path
 
 
 def read_control_file(path: str | os.PathLike[str]) -> ControlFile:
     """Read and check the control file of a data directory (or a ``pg_control`` file itself)."""
     file = control_file_path(path)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise file_error(exc, file, "control file") from None
+    data = read_regular(file, _READ_LIMIT, "control file")
     return parse_control_file(data, path=str(file))
 
 

@@ -19,6 +19,7 @@ MAX_WAL_SEGMENT_SIZE = 1 << 30
 
 # "%X/%X" as PostgreSQL prints it; 19 pads the low half to 8 digits, and any case is accepted.
 _LSN_RE = re.compile(r"\s*([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})\s*")
+_DECIMAL_RE = re.compile(r"[ \t\n\r\f\v]*\+?[0-9]+[ \t\n\r\f\v]*")
 _SEGMENT_RE = re.compile(r"([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})")
 
 
@@ -90,10 +91,12 @@ INVALID_LSN = LSN(0)
 
 def parse_timeline(value: str | int) -> TimelineID:
     """A timeline ID from text (decimal) or int; 1 to 2**32-1."""
-    try:
-        tli = int(value)
-    except ValueError:
-        raise FormatError(f"invalid timeline ID {value!r}: expected a positive number") from None
+    if isinstance(value, str):
+        # ASCII digits only, as strtoul reads them: int() would take other scripts' digits and "1_0"
+        if _DECIMAL_RE.fullmatch(value) is None:
+            raise FormatError(f"invalid timeline ID {value!r}: expected a positive number")
+        value = int(value)
+    tli = int(value)
     if not 1 <= tli <= MAX_UINT32:
         raise FormatError(f"invalid timeline ID {value!r}: expected 1 to {MAX_UINT32}")
     return TimelineID(tli)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import attrs
 
-from pgrewindkit.errors import HistoryParseError, file_error
+from pgrewindkit.errors import HistoryParseError
+from pgrewindkit.formats.files import MAX_HISTORY_FILE, read_regular
 from pgrewindkit.formats.lsn import LSN, MAX_UINT32
 from pgrewindkit.model import HistoryEntry, TimelineSpan
 
@@ -25,8 +26,9 @@ HISTORY_NAME = re.compile(r"([0-9A-F]{8})\.history")
 # (even none), %X takes an optional 0x prefix.
 _NUMBER = r"\s*\+?(\d+)"
 _HEX = r"\s*\+?(?:0[xX])?([0-9A-Fa-f]+)"
-_TIMELINE_ONLY = re.compile(_NUMBER)
-_ENTRY = re.compile(_NUMBER + _HEX + "/" + _HEX)
+# ASCII only, as C's isspace and isdigit: Python's \d and \s would take other scripts' digits and spaces
+_TIMELINE_ONLY = re.compile(_NUMBER, re.ASCII)
+_ENTRY = re.compile(_NUMBER + _HEX + "/" + _HEX, re.ASCII)
 
 
 def history_file_name(timeline: int) -> str:
@@ -113,10 +115,7 @@ def read_timeline_history(source: str | os.PathLike[str] | bytes, *,
     if isinstance(source, bytes):
         return parse_timeline_history(source, timeline=timeline)
     path = Path(source)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise file_error(exc, path, "timeline history file") from None
+    data = read_regular(path, MAX_HISTORY_FILE, "timeline history file")
     if timeline is None:
         timeline = timeline_from_file_name(path.name)
     return parse_timeline_history(data, timeline=timeline, path=str(path))

@@ -43,6 +43,9 @@ class Messages:
     same_rel_no_previous: str = "BKPBLOCK_SAME_REL set but no previous rel at {lsn}"
     invalid_block_id: str = "invalid block_id {block_id} at {lsn}"
     invalid_length: str = "record with invalid length at {lsn}"
+    # up to 11 (and 12-15 before their 2023 minors), when the record buffer could not be allocated;
+    # later releases allocate after validating the header and fail on the allocation instead
+    record_too_long: str = "record length {length} at {lsn} too long"
 
 
 _SEGMENT_WHERE_OLD = "in log segment {file}, offset {offset}"
@@ -95,6 +98,18 @@ MESSAGES_BY_MAJOR: dict[int, Messages] = {
 }
 
 
+# The longest record a reader accepts: PostgreSQL 16+ never writes one longer than XLogRecordMaxSize
+# (1020 MB, xlogrecord.h); before, xlogreader's record buffer (the length rounded up to a whole page)
+# had to fit MaxAllocSize (1 GB - 1). 10 and 11 refuse a longer length with record_too_long before
+# reading on; the minors of 12+ since 2023 first check the next page's continuation length, then fail
+# to allocate the buffer (the backend) or gather the claimed length (the tools): a longer length is
+# garbage either way, refused there in 10's words rather than gathering gigabytes.
+MAX_ALLOC_SIZE = 0x3FFFFFFF
+XLOG_RECORD_MAX_SIZE = 1020 * 1024 * 1024
+MAX_RECORD_LENGTH_10 = MAX_ALLOC_SIZE - 8192
+MAX_RECORD_LENGTH_16 = XLOG_RECORD_MAX_SIZE
+
+
 @attrs.frozen
 class WalFormat:
     """The WAL of one major."""
@@ -110,6 +125,10 @@ class WalFormat:
     decode_errors_name_previous: bool
     stats_header: bool  # pg_waldump --stats prints "WAL statistics between ..." (and nothing when empty)
     shows_compression_method: bool  # pg_waldump -b prints ", method: lz4"
+    max_record_length: int  # xl_tot_len above this is refused (record_too_long), before reading all of it
+    # the length is refused before the first continuation page is read (10, 11); later releases
+    # validate that page (its xlp_rem_len must agree) before sizing the record buffer
+    record_length_checked_first: bool
 
     image_has_hole: int = attrs.field(init=False)
     image_compressed_mask: int = attrs.field(init=False)
@@ -130,31 +149,49 @@ _V = versions.by_major
 WAL_FORMATS: dict[int, WalFormat] = versions.keyed((
     WalFormat(version=_V(10), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
               messages=MESSAGES_BY_MAJOR[10], max_builtin_rmid=21, custom_rmgrs=False,
-              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False),
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
+              record_length_checked_first=True,
+              max_record_length=MAX_RECORD_LENGTH_10),
     WalFormat(version=_V(11), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
               messages=MESSAGES_BY_MAJOR[11], max_builtin_rmid=21, custom_rmgrs=False,
-              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False),
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
+              record_length_checked_first=True,
+              max_record_length=MAX_RECORD_LENGTH_10),
     WalFormat(version=_V(12), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
               messages=MESSAGES_BY_MAJOR[12], max_builtin_rmid=21, custom_rmgrs=False,
-              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False),
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
+              record_length_checked_first=False,
+              max_record_length=MAX_RECORD_LENGTH_10),
     WalFormat(version=_V(13), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
               messages=MESSAGES_BY_MAJOR[13], max_builtin_rmid=21, custom_rmgrs=False,
-              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False),
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
+              record_length_checked_first=False,
+              max_record_length=MAX_RECORD_LENGTH_10),
     WalFormat(version=_V(14), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=True,
               messages=MESSAGES_BY_MAJOR[14], max_builtin_rmid=21, custom_rmgrs=False,
-              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False),
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
+              record_length_checked_first=False,
+              max_record_length=MAX_RECORD_LENGTH_10),
     WalFormat(version=_V(15), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
               messages=MESSAGES_BY_MAJOR[15], max_builtin_rmid=21, custom_rmgrs=True,
-              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True),
+              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True,
+              record_length_checked_first=False,
+              max_record_length=MAX_RECORD_LENGTH_10),
     WalFormat(version=_V(16), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
               messages=MESSAGES_BY_MAJOR[16], max_builtin_rmid=21, custom_rmgrs=True,
-              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True),
+              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True,
+              record_length_checked_first=False,
+              max_record_length=MAX_RECORD_LENGTH_16),
     WalFormat(version=_V(17), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
               messages=MESSAGES_BY_MAJOR[17], max_builtin_rmid=21, custom_rmgrs=True,
-              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True),
+              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True,
+              record_length_checked_first=False,
+              max_record_length=MAX_RECORD_LENGTH_16),
     WalFormat(version=_V(18), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
               messages=MESSAGES_BY_MAJOR[18], max_builtin_rmid=21, custom_rmgrs=True,
-              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True),
+              decode_errors_name_previous=True, stats_header=True, shows_compression_method=True,
+              record_length_checked_first=False,
+              max_record_length=MAX_RECORD_LENGTH_16),
 ), key="major")
 _BY_MAGIC = {f.version.wal_page_magic: f for f in WAL_FORMATS.values()}
 

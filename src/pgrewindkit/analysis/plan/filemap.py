@@ -119,7 +119,7 @@ def _decide(entry: Entry, rules: RewindRules, keep: set[str]) -> Action:
 
 def sort_key(action: FileAction) -> tuple[int, bytes]:
     """``final_filemap_cmp``: by action, then path (byte order), removals children first."""
-    key = action.path.encode()
+    key = action.path.encode("utf-8", "surrogateescape")  # names as os.fsdecode gave them: the bytes on disk
     if action.action is Action.REMOVE:
         return (action.action, bytes(255 - b for b in key) + b"\xff")
     return (action.action, key)

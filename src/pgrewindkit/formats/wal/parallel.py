@@ -14,10 +14,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Optional, Union
 
 import attrs
 
+from pgrewindkit.errors import Kind, PgRewindKitError
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.wal.reader import EndOfWal
 from pgrewindkit.formats.wal.stats import WalStats
@@ -145,13 +148,26 @@ def _runs(wal: Wal, start: LSN, last_segno: int, job: BlockJob | None, workers: 
     tasks[-1] = attrs.evolve(tasks[-1], end_segno=-1)  # the last run reads to the end
     if count == 1:
         return [_run(tasks[0])]
+    return _in_workers(tasks, min(workers, count), on_progress)
+
+
+def _in_workers(tasks: list[_Task], workers: int, on_progress: Progress | None) -> list[_RunResult]:
+    """The runs' results in order, read by ``workers`` processes. A worker that dies (killed, out of
+    memory) breaks the pool, which every pending result then reports: an error, never a wait."""
     context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     results = []
-    with context.Pool(min(workers, count)) as pool:
-        for result in pool.imap(_run, tasks, chunksize=1):
-            results.append(result)
+    executor = ProcessPoolExecutor(workers, mp_context=context)
+    try:
+        futures = [executor.submit(_run, task) for task in tasks]
+        for future in futures:
+            results.append(future.result())
             if on_progress is not None:
-                on_progress(len(results), count)
+                on_progress(len(results), len(tasks))
+    except BrokenProcessPool:
+        raise PgRewindKitError("a process reading WAL in parallel died before it finished (killed, or out of "
+                               "memory); nothing was concluded from its part", kind=Kind.WORKER_FAILED) from None
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
     return results
 
 

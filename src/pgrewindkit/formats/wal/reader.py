@@ -430,6 +430,11 @@ class WalReader:
         record was overwritten (XLP_FIRST_IS_OVERWRITE_CONTRECORD): reading restarts on that page.
         """
         msg = self.msg
+        # a garbage length would otherwise gather as much WAL as a consistent chain of continuation
+        # pages holds: refused up front (10, 11), or once the first continuation page agrees with it
+        too_long = tot_len > self.fmt.max_record_length
+        if too_long and self.fmt.record_length_checked_first:
+            raise _Stop(msg.record_too_long.format(length=tot_len, lsn=_lsn(rec_ptr)))
         blcksz = self.blcksz
         seg = self._seg
         assert seg is not None
@@ -462,4 +467,6 @@ class WalReader:
                 _tot, _xid, xl_prev, _info, rmid, _crc = self._unpack_header(head, 0)
                 self._check_header(rec_ptr, tot_len, rmid, xl_prev, prev_ptr, self.custom_rmgrs)
                 got_header = True
+            if too_long:
+                raise _Stop(msg.record_too_long.format(length=tot_len, lsn=_lsn(rec_ptr)))
         return b"".join(parts), target + self._header_size() + _maxalign(self._page_rem_len)

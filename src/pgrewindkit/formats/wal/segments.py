@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import mmap
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import attrs
 
-from pgrewindkit.errors import DataFileNotFoundError, FormatError, file_error
+from pgrewindkit.errors import DataFileNotFoundError, FormatError, PgRewindKitError, file_error
 from pgrewindkit.formats.controlfile import CONTROL_FILE_PATH
+from pgrewindkit.formats.files import is_directory, is_regular_file, open_regular, read_regular
 from pgrewindkit.formats.lsn import LSN, WalSegment, check_segment_size, is_segment_file_name
 from pgrewindkit.formats.timeline import (
     TimelineHistory,
@@ -28,12 +29,12 @@ from pgrewindkit.model import TimelineSpan
 def find_wal_directory(path: str | os.PathLike[str]) -> tuple[Path, Path | None]:
     """A data directory's WAL directory, or ``path`` itself; and the data directory if there is one."""
     path = Path(path)
-    if (path / CONTROL_FILE_PATH).is_file():
+    if is_regular_file(path / CONTROL_FILE_PATH, "control file"):
         for name in WAL_DIRECTORY_NAMES:
-            if (path / name).is_dir():
+            if is_directory(path / name, "WAL directory"):
                 return path / name, path
-        raise DataFileNotFoundError("data directory has no pg_wal directory", path=path)
-    if path.name in WAL_DIRECTORY_NAMES and (path.parent / CONTROL_FILE_PATH).is_file():
+        raise DataFileNotFoundError("data directory has no pg_wal directory (or it is not a directory)", path=path)
+    if path.name in WAL_DIRECTORY_NAMES and is_regular_file(path.parent / CONTROL_FILE_PATH, "control file"):
         return path, path.parent
     return path, None
 
@@ -76,6 +77,7 @@ class WalDirectory:
         except OSError as exc:
             raise file_error(exc, self.path, "WAL directory") from None
         self.segment_names = frozenset(n for n in names if is_segment_file_name(n))
+        self._bad_names: frozenset[str] | None = None
         self.history_names = frozenset(n for n in names if timeline_from_file_name(n) is not None)
         self._segment_size = segment_size
         # timeline 1's history has no entries: test for None, never for truth
@@ -141,9 +143,8 @@ class WalDirectory:
     @staticmethod
     def _stated_size(path: Path) -> int | None:
         try:
-            with path.open("rb") as file:
-                head = file.read(SIZE_OF_LONG_PHD)
-        except OSError:
+            head = read_regular(path, SIZE_OF_LONG_PHD, "WAL segment", head=True)
+        except PgRewindKitError:
             return None
         if len(head) < SIZE_OF_LONG_PHD:
             return None
@@ -164,8 +165,27 @@ class WalDirectory:
         return SegmentFile(segment, self.path / segment.file_name(self.segment_size))
 
     def segments(self) -> list[WalSegment]:
-        """Every segment file here, parsed with the segment size."""
-        return sorted(WalSegment.from_file_name(n, self.segment_size) for n in self.segment_names)
+        """Every segment file here, parsed with the segment size; names that look like segments but
+        cannot be one of this size are left out (``bad_segment_names`` lists them)."""
+        return sorted(segment for segment, _name in self._parsed() if segment is not None)
+
+    @property
+    def bad_segment_names(self) -> frozenset[str]:
+        """Names of 24 hex digits that are no segment of this size (the low part too big, timeline 0):
+        PostgreSQL never reads such a file; they are reported, not fatal."""
+        if self._bad_names is None:
+            self._bad_names = frozenset(name for segment, name in self._parsed() if segment is None)
+        return self._bad_names
+
+    def _parsed(self) -> list[tuple[WalSegment | None, str]]:
+        size = self.segment_size
+        parsed: list[tuple[WalSegment | None, str]] = []
+        for name in self.segment_names:
+            try:
+                parsed.append((WalSegment.from_file_name(name, size), name))
+            except FormatError:
+                parsed.append((None, name))
+        return parsed
 
 
 class MappedSegment:
@@ -175,14 +195,13 @@ class MappedSegment:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            with path.open("rb") as file:
-                size = os.fstat(file.fileno()).st_size
-                self.data: mmap.mmap | bytes = (
-                    mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
-                )
-        except OSError as exc:
-            raise file_error(exc, path, "WAL segment") from None
+        # a regular file only (a FIFO would block, a device has no end); mapping reads nothing yet,
+        # so a huge sparse file costs nothing beyond the pages the reader touches
+        with open_regular(path, "WAL segment") as (fd, size):
+            try:
+                self.data: mmap.mmap | bytes = mmap.mmap(fd, 0, access=mmap.ACCESS_READ) if size else b""
+            except (OSError, ValueError, OverflowError) as exc:
+                raise FormatError(f"cannot map WAL segment: {exc}", path=path) from None
         self.size = size
         self._released = 0
 
@@ -198,3 +217,22 @@ class MappedSegment:
     def close(self) -> None:
         if isinstance(self.data, mmap.mmap):
             self.data.close()
+
+
+def segment_gaps(timeline: int, present: Iterable[int], segment_size: int, *,
+                 limit: int = 100) -> tuple[tuple[str, ...], int]:
+    """The segments missing between the first and the last of ``present`` on ``timeline``: the names
+    of the first ``limit`` of them and how many there are in all.
+
+    The work is bounded by the files there, not by the numbers they bear: one empty file named
+    ``00000001FFFFFFFF00000000`` beside ``000000010000000000000001`` makes trillions of gaps, which
+    are counted, not listed."""
+    numbers = sorted(set(present))
+    names: list[str] = []
+    total = 0
+    for before, after in zip(numbers, numbers[1:]):
+        missing = after - before - 1
+        total += missing
+        for segno in range(before + 1, before + 1 + min(missing, limit - len(names))):
+            names.append(WalSegment(timeline, segno).file_name(segment_size))
+    return tuple(names), total

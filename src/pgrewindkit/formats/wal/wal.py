@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator
 
-from pgrewindkit.errors import DataFileNotFoundError, FormatError, UnsupportedVersionError, WalReadError, file_error
+from pgrewindkit.errors import DataFileNotFoundError, FormatError, UnsupportedVersionError, WalReadError
 from pgrewindkit.formats.controlfile import read_control_file
+from pgrewindkit.formats.files import read_regular
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.timeline import TimelineHistory
 from pgrewindkit.formats.wal.reader import EndOfWal, RawRecord, Tally, WalReader
@@ -81,11 +82,7 @@ class Wal:
         if self._major is None:
             self.directory.learn_segment_size(near)
             seg_file = self.directory.segment_file(near.segment_number(self.directory.segment_size))
-            try:
-                with seg_file.path.open("rb") as file:
-                    head = file.read(2)
-            except OSError as exc:
-                raise file_error(exc, seg_file.path, "WAL segment") from None
+            head = read_regular(seg_file.path, 2, "WAL segment", head=True)
             if len(head) < 2:
                 raise FormatError("WAL segment is empty", path=seg_file.path)
             magic = WAL_STRUCTS.uint16.unpack_from(head)[0]
