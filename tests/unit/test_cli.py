@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import subprocess
@@ -116,3 +117,17 @@ def test_plan_predicts_the_pg_rewind_found_or_asked_for(failover_pair: Path, mon
     with pytest.raises(SystemExit) as usage:
         run("plan", *pair, "--pg-rewind-version", "fifteen")
     assert usage.value.code == 2
+
+
+@pytest.mark.parametrize("argv", [
+    ["history", "x.history", "--timeline", "١"],  # an Arabic-Indic digit: PostgreSQL refuses it
+    ["waldump", "-p", ".", "-t", "1_0"],
+    ["failback", "-D", "/x", "--source-server", "host=y", "--timeout", "nan"],
+    ["failback", "-D", "/x", "--source-server", "host=y", "--timeout", "-1"],
+    ["rewind", "-D", "/x", "--source-pgdata", "/y", "--wait-for-checkpoint", "inf"],
+])
+def test_absurd_numbers_are_usage_errors(argv: list[str]) -> None:
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_info, contextlib.redirect_stderr(err):
+        cli.main(argv, out=io.StringIO(), err=err)
+    assert exit_info.value.code == 2 and "error:" in err.getvalue()

@@ -260,3 +260,17 @@ def test_inspect_escapes_backup_label(datadir: Path) -> None:
     (datadir / "backup_label").write_bytes(b"LABEL: \x1b[2J\x1b]0;pwned\x07\n")
     inspection = inspect_datadir(datadir)
     assert inspection.backup_label == "LABEL: \\x1b[2J\\x1b]0;pwned\\x07\n"
+
+
+def test_inspect_counts_absurd_gaps_and_skips_bad_names(datadir: Path) -> None:
+    """One empty file numbered near the end of the LSN space makes trillions of gaps: inspect counts
+    them and lists a few, quickly; a name no segment of this size can have is reported, not fatal."""
+    wal = datadir / "pg_wal"
+    first = min(p.name for p in wal.iterdir() if len(p.name) == 24)
+    (wal / f"{first[:8]}FFFFFFFF00000000").write_bytes(b"")
+    (wal / f"{first[:16]}FFFFFFFF").write_bytes(b"")  # segment number too large for this segment size
+    with time_limit(10):
+        inspection = inspect_datadir(datadir)
+    assert inspection.wal.gap_count > 10**9 and len(inspection.wal.gaps) <= 100
+    assert inspection.wal.bad_segment_names == (f"{first[:16]}FFFFFFFF",)
+    assert {"wal_gaps", "bad_segment_names"} <= {f.code for f in inspection.findings}

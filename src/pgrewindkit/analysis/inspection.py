@@ -15,25 +15,29 @@ from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import RECOVERY_SETTINGS, mask, parse_settings
 from pgrewindkit.errors import PgRewindKitError
 from pgrewindkit.formats.files import MAX_CONFIG_FILE, printable, read_optional_text
-from pgrewindkit.formats.lsn import LSN, WalSegment, is_segment_file_name
+from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.timeline import TimelineHistory
 from pgrewindkit.formats.wal import open_wal
 from pgrewindkit.formats.wal.reader import Tally
+from pgrewindkit.formats.wal.segments import segment_gaps
 from pgrewindkit.majors.programs import programs_for
 from pgrewindkit.model import ControlFile, DBState
 
 SIGNAL_FILES = ("standby.signal", "recovery.signal")
+GAPS_LISTED = 100  # missing segments named; the rest are counted
 
 
 @attrs.frozen
 class WalOnDisk:
     segment_size: int
     segments: dict[int, tuple[str, ...]]  # timeline -> segment file names
-    gaps: tuple[str, ...]  # segments missing between the first and last of a timeline
+    gaps: tuple[str, ...]  # segments missing between the first and last of a timeline (the first 100)
     end: LSN | None  # end of valid WAL from the checkpoint's REDO on, as crash recovery would find it
     end_reason: str | None
     records_after_checkpoint: int = 0
     missing_segment: str | None = None  # the segment whose absence ended the WAL, if that is why
+    gap_count: int = 0  # how many segments are missing in all (an absurd name makes trillions: counted, not listed)
+    bad_segment_names: tuple[str, ...] = ()  # named like segments, but no segment of this size: skipped
 
     @property
     def checkpoint_readable(self) -> bool:
@@ -105,18 +109,21 @@ def _history(datadir: DataDirectory, control: ControlFile) -> tuple[TimelineHist
 
 def _wal(datadir: DataDirectory, control: ControlFile, history: TimelineHistory | None) -> WalOnDisk:
     size = control.xlog_seg_size
+    names, bad = datadir.wal_segment_names()
     by_timeline: dict[int, list[int]] = {}
-    for entry in sorted(datadir.wal_path.iterdir()):
-        if is_segment_file_name(entry.name):
-            segment = WalSegment.from_file_name(entry.name, size)
-            by_timeline.setdefault(segment.timeline, []).append(segment.segno)
-    gaps = []
+    for name in names:
+        segment = WalSegment.from_file_name(name, size)
+        by_timeline.setdefault(segment.timeline, []).append(segment.segno)
+    gaps: list[str] = []
+    gap_count = 0
     for tli, numbers in by_timeline.items():
-        present = set(numbers)
-        gaps += [WalSegment(tli, n).file_name(size) for n in range(min(numbers), max(numbers)) if n not in present]
+        listed, count = segment_gaps(tli, numbers, size, limit=GAPS_LISTED)
+        gaps += listed
+        gap_count += count
     end = _end_of_wal(datadir, control, history)
     return WalOnDisk(size, {t: tuple(WalSegment(t, n).file_name(size) for n in sorted(ns))
-                            for t, ns in sorted(by_timeline.items())}, tuple(gaps), *end)
+                            for t, ns in sorted(by_timeline.items())}, tuple(gaps[:GAPS_LISTED]), *end,
+                     gap_count=gap_count, bad_segment_names=tuple(bad))
 
 
 def _end_of_wal(datadir: DataDirectory, control: ControlFile,
@@ -209,8 +216,13 @@ def _findings(control: ControlFile, wal: WalOnDisk, server: ServerStatus, recove
         _start_findings(add, control, wal, plan, backup_label)
     if wal.gaps:
         add(Severity.WARNING, "wal_gaps", f"segments missing in pg_wal: {', '.join(wal.gaps[:5])}"
-            + (f" and {len(wal.gaps) - 5} more" if len(wal.gaps) > 5 else "")
+            + (f" and {wal.gap_count - 5} more" if wal.gap_count > 5 else "")
             + "; a start needs only the WAL from REDO on, but a rewind or a standby may need these")
+    if wal.bad_segment_names:
+        add(Severity.WARNING, "bad_segment_names",
+            f"files named like WAL segments that no segment of {wal.segment_size // (1024 * 1024)} MB can be, "
+            f"skipped (PostgreSQL never reads them): {', '.join(printable(n) for n in wal.bad_segment_names[:5])}"
+            + (f" and {len(wal.bad_segment_names) - 5} more" if len(wal.bad_segment_names) > 5 else ""))
     if control.state is DBState.SHUTDOWNED and wal.records_after_checkpoint > 1 and not server.running:
         add(Severity.WARNING, "wal_after_shutdown_checkpoint",
             f"{wal.records_after_checkpoint - 1} records follow the shutdown checkpoint: this WAL went on "

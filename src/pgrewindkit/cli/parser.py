@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 import pgrewindkit
 from pgrewindkit import demo
@@ -40,6 +41,25 @@ def _add_pgdata(parser: argparse.ArgumentParser) -> None:
 
 
 TARGET_HELP = "the old primary's data directory, to rewind (read only by divergence and plan)"
+
+
+def _timeline_arg(text: str) -> int:
+    """A timeline ID as PostgreSQL reads one: ASCII digits only, 1 to 4294967295."""
+    try:
+        return int(pgrewindkit.parse_timeline(text))
+    except pgrewindkit.PgRewindKitError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds_arg(text: str) -> float:
+    """A duration in seconds: a finite number, not negative (``nan`` would wait forever)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
+    return value
 
 
 def _release_arg(text: str) -> tuple[int, int | None]:
@@ -120,7 +140,7 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
         description="Parse a timeline history file (pg_wal/NNNNNNNN.history) as PostgreSQL does.",
     )
     history.add_argument("file", metavar="FILE", help="history file")
-    history.add_argument("--timeline", type=int, default=None,
+    history.add_argument("--timeline", type=_timeline_arg, default=None,
                          help="the file's own timeline, when its name does not say")
     history.add_argument("--json", action="store_true", help="print one JSON object")
     history.set_defaults(handler=commands.cmd_history)
@@ -142,7 +162,7 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     waldump.add_argument("--start", "-s", type=_lsn_arg, metavar="LSN",
                          help="first record at or after this LSN (default: STARTSEG's or the oldest segment's start)")
     waldump.add_argument("--end", "-e", type=_lsn_arg, metavar="LSN", help="stop before records that pass it")
-    waldump.add_argument("--timeline", "-t", type=int, metavar="N",
+    waldump.add_argument("--timeline", "-t", type=_timeline_arg, metavar="N",
                          help="follow timeline N's history (default: STARTSEG's, else the newest history file here)")
     waldump.add_argument("--limit", "-n", type=int, metavar="N", help="stop after N records (shown or counted)")
     waldump.add_argument("--rmgr", "-r", action="append", metavar="RMGR",
@@ -210,7 +230,7 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     rewind_cmd.add_argument("--progress", "-P", action="store_true", help="accepted: progress is shown unless -q")
     rewind_cmd.add_argument("--checkpoint-source", action="store_true",
                             help="run CHECKPOINT on a just promoted source whose pg_control lags its timeline")
-    rewind_cmd.add_argument("--wait-for-checkpoint", type=float, default=0.0, metavar="SECONDS",
+    rewind_cmd.add_argument("--wait-for-checkpoint", type=_seconds_arg, default=0.0, metavar="SECONDS",
                             help="or wait up to SECONDS for its own checkpoint (default: refuse at once)")
     rewind_cmd.set_defaults(handler=commands.cmd_rewind)
 
@@ -243,12 +263,12 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     failback_cmd.add_argument("--slot", metavar="NAME", help="primary_slot_name")
     failback_cmd.add_argument("--create-slot", action="store_true",
                               help="create the --slot on the source when it has none (else refuse)")
-    failback_cmd.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+    failback_cmd.add_argument("--timeout", type=_seconds_arg, default=120.0, metavar="SECONDS",
                               help="how long to wait for the start and for streaming (default 120)")
     failback_cmd.add_argument("--checkpoint-source", action="store_true",
                               help="run CHECKPOINT on a just promoted source whose pg_control lags its timeline "
                                    "(as Patroni does)")
-    failback_cmd.add_argument("--wait-for-checkpoint", type=float, default=0.0, metavar="SECONDS",
+    failback_cmd.add_argument("--wait-for-checkpoint", type=_seconds_arg, default=0.0, metavar="SECONDS",
                               help="or wait up to SECONDS for its own checkpoint (default: refuse at once)")
     failback_cmd.add_argument("--discard-unarchived-wal", action="store_true",
                               help="rewind even though WAL marked .ready never reached the archive (by default it "
