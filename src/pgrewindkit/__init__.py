@@ -6,7 +6,7 @@ whether and where two clusters diverged; run pg_rewind safely.
 
 from __future__ import annotations
 
-from pgrewindkit.actions.archive import ArchiveProbe, probe_archive
+from pgrewindkit.actions.archive import ArchiveProbe, probe_archive, probe_plan
 from pgrewindkit.actions.failback import (
     FailbackOutcome,
     FailbackResult,
@@ -206,6 +206,7 @@ __all__ = [
     "parse_timeline_history",
     "plan_rewind",
     "probe_archive",
+    "probe_plan",
     "read_control_file",
     "read_current",
     "read_timeline_history",

@@ -14,7 +14,7 @@ from pgrewindkit.actions.rewind import rewind
 from pgrewindkit.cluster.pgconf import parse_settings
 from pgrewindkit.errors import RewindError
 from tests.support import pgbinaries
-from tests.support.cluster import Cluster, chown_postgres, make_workdir, new_cluster
+from tests.support.cluster import Cluster, chown_postgres, make_workdir, new_cluster, tree_hash
 from tests.support.scenarios import wait_replayed
 
 pytestmark = pytest.mark.integration
@@ -100,26 +100,37 @@ def test_failback_end_to_end(seed: Seed) -> None:
 def test_refuses_a_running_target_and_missing_wal(seed: Seed) -> None:
     old, new = seed.old, seed.new
     old.start()
+    pid = (old.pgdata / "postmaster.pid").read_text().split("\n", 1)[0]
     with pytest.raises(RewindError) as info:
         rewind(old.pgdata, new.pgdata)
     assert info.value.kind == "target_running"
+    assert old.query_one("SELECT 1") == 1 and (old.pgdata / "postmaster.pid").read_text().startswith(pid + "\n")
     old.stop()
     new.stop()
-    control_before = (old.pgdata / "global" / "pg_control").read_bytes()
+    before = tree_hash(old.pgdata)
     with pytest.raises(RewindError) as info:
         rewind(old.pgdata, new.pgdata, restore_command=None)
     assert info.value.kind == "wal_missing" and "no restore command" in str(info.value)
-    assert info.value.state == "unchanged"
-    assert (old.pgdata / "global" / "pg_control").read_bytes() == control_before
+    assert info.value.state == "unchanged" and tree_hash(old.pgdata) == before
+    # the archive lacks one of the segments the plan lists: those fetched before it are removed again
+    with pytest.raises(RewindError) as info:
+        rewind(old.pgdata, new.pgdata, restore_command=f"cp {seed.new_archive}/%f %p")
+    assert info.value.kind == "wal_missing" and "restore command failed for" in str(info.value)
+    assert tree_hash(old.pgdata) == before
+    with pytest.raises(RewindError) as info:
+        rewind(old.pgdata, new.pgdata, restore_command=f"cp {seed.old_archive}/%f %p %r")
+    assert info.value.kind == "restore_command_invalid" and tree_hash(old.pgdata) == before
 
 
 def test_source_unreachable(seed: Seed) -> None:
     from pgrewindkit.errors import FailbackError
 
+    before = tree_hash(seed.old.pgdata)
     with pytest.raises(FailbackError) as info:
         failback(seed.old.pgdata, f"host={seed.new.socket_dir} port=1 user=postgres password=hunter2-pw",
                  timeout=5)
     assert "hunter2-pw" not in str(info.value) and info.value.kind == "source_unavailable"
+    assert tree_hash(seed.old.pgdata) == before
 
 
 def test_pg_rewind_killed_mid_run(pg15: pgbinaries.PgBinaries) -> None:

@@ -6,6 +6,7 @@ file in its pg_wal."""
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from pgrewindkit import LiveSource, cli, plan_rewind, read_control_file
 from pgrewindkit.analysis.plan import RewindPlan
 from tests.integration.test_plan_vs_pg_rewind import BASIC
 from tests.support import pgbinaries
-from tests.support.cluster import Cluster, chown_postgres, make_workdir, new_cluster, run_captured
+from tests.support.cluster import Cluster, chown_postgres, make_workdir, new_cluster, run_captured, tree_hash
 from tests.support.rewind_oracle import assert_same_decisions, pg_rewind_dry_run
 from tests.support.scenarios import Diverged, diverged, old_checkpoint_end, streaming_pair, wait_replayed
 
@@ -193,10 +194,20 @@ def test_the_wal_list_is_what_pg_rewind_reads(bins: pgbinaries.PgBinaries, made:
     assert plan.outcome == "rewind_needed" and plan.wal_list_complete and len(plan.wal_segments_needed) >= 3
     if shape == "two_timelines":
         assert {s.timeline for s in plan.wal_segments_needed} == {1, 2}
-    _, log = _archive_everything_needed(target, plan)
+    archive, log = _archive_everything_needed(target, plan)
     missing = plan_rewind(source.pgdata, target.pgdata)
     assert missing.outcome == "error" and missing.error is not None and missing.error.kind == "wal_missing"
     assert all(not s.present for s in missing.wal_segments_needed) and missing.wal_segments_needed
+    # plan --restore-command probes the archive as the owner, outside pg_wal: pg_wal byte-identical
+    before = tree_hash(target.pgdata / "pg_wal")
+    out = io.StringIO()
+    code = cli.main(["plan", "-D", str(target.pgdata), "--source-pgdata", str(source.pgdata), "--json",
+                     "--restore-command", f"cp {archive}/%f %p"], out=out, err=io.StringIO())
+    probed = json.loads(out.getvalue())
+    assert code == 3 and tree_hash(target.pgdata / "pg_wal") == before
+    assert [s["in_archive"] for s in probed["wal_segments_needed"] if not s["present"]] == [True] * len(
+        missing.wal_missing)
+    assert not log.read_text().strip(), "what the log lists next is pg_rewind's asking alone"
     argv: list[str | Path] = [bins.program("pg_rewind"), "--dry-run", "--restore-target-wal",
                               "--target-pgdata", target.pgdata, "--source-pgdata", source.pgdata]
     ran = run_captured(argv, check=False, timeout=600)

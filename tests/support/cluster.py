@@ -9,6 +9,7 @@ it, use :func:`run_captured`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -51,3 +52,13 @@ def run_captured(argv: Sequence[str | Path], *, env: Mapping[str, str] | None = 
             f"{' '.join(map(str, argv))} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def tree_hash(root: Path) -> str:
+    """Every file under ``root`` (names, modes, bytes): what a refusal must leave as it was."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(f"{path.relative_to(root)} {path.lstat().st_mode}\n".encode())
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()

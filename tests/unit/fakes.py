@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pgrewindkit import FailbackResult, RewindOutcome, RewindResult, Step, plan_rewind
+from pgrewindkit import FailbackOutcome, FailbackResult, RewindOutcome, RewindResult, Step, plan_rewind
 
 
 def rewind_result(pair: Path, target: str | Path) -> RewindResult:
@@ -36,4 +36,10 @@ def failback_result(pair: Path, target: str | Path, on_step: Callable[[Step], No
         if on_step is not None:
             on_step(step)
     return FailbackResult(rewind=rewind_result(pair, target), application_name="old_primary",
-                          recovery_files=("standby.signal", "postgresql.auto.conf"), streaming=True, steps=STEPS)
+                          recovery_files=("standby.signal", "postgresql.auto.conf"), streaming=True, steps=STEPS,
+                          outcome=FailbackOutcome.STREAMING, recovery_target_timeline="2",
+                          archived_wal=("00000001000000000000000C",), discarded_wal=(),
+                          abandoned_history_files=("pg_wal/00000003.history", "archive/00000004.history"),
+                          set_aside=Path("/var/lib/pgrewindkit/set-aside/old-primary-20240101T000000-abcd"),
+                          start_log=Path("/var/lib/pgrewindkit/logs/old-primary-20240101T000000-start.log"),
+                          slot_created=True)

@@ -4,7 +4,6 @@ primary; the targets are small copies of the shipped PostgreSQL 15 failover."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import socket
@@ -15,19 +14,21 @@ from pathlib import Path
 import attrs
 import pytest
 
-from pgrewindkit.actions.archive import probe_archive
+from pgrewindkit.actions.archive import probe_archive, probe_plan
 from pgrewindkit.actions.failback import configure_standby, default_application_name, failback
 from pgrewindkit.actions.interlocks import target_is_source
 from pgrewindkit.actions.rewind import ProgressEvent, rewind
+from pgrewindkit.analysis.plan import plan_rewind
 from pgrewindkit.cli.parser import build_parser
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry
 from pgrewindkit.cluster.pgconf import parse_settings
 from pgrewindkit.cluster.source import LocalSource, ServerIdentity
-from pgrewindkit.errors import FailbackError, RewindError, SourceError
+from pgrewindkit.errors import FailbackError, PgRewindKitError, RewindError, SourceError
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.timeline import TimelineHistory
 from pgrewindkit.formats.wal import WalRecord
 from pgrewindkit.model import ControlFile
+from tests.support.cluster import tree_hash
 from tests.support.shipped import FAILOVER, failover_expected
 
 VERSION = "(PostgreSQL) 15.4"
@@ -144,12 +145,7 @@ class Pair:
 
     def target_hash(self) -> str:
         """Every file of the target (names, modes, bytes): what a refusal must leave as it was."""
-        digest = hashlib.sha256()
-        for path in sorted(self.target.rglob("*")):
-            digest.update(f"{path.relative_to(self.target)} {path.lstat().st_mode}\n".encode())
-            if path.is_file() and not path.is_symlink():
-                digest.update(path.read_bytes())
-        return digest.hexdigest()
+        return tree_hash(self.target)
 
 
 @pytest.fixture
@@ -248,6 +244,31 @@ def test_missing_wal_fetched_with_the_restore_command(pair: Pair) -> None:
     result = rewind(pair.target, pair.source, bindir=pair.bindir, runner=runner, dry_run=True,
                     restore_command=command)
     assert runner.finished() and result.fetched_wal == (segment,)
+
+
+def test_every_missing_segment_fetched_planning_again_until_the_list_is_complete(pair: Pair) -> None:
+    """0B and 0A missing: the first plan knows of 0B only (the walk back stops there, the list is not
+    complete); once 0B is fetched the plan names 0A; each plan's ``wal_missing`` is fetched, nothing else."""
+    names = ["00000001000000000000000B", "00000001000000000000000A"]
+    for name in names:
+        (pair.target / "pg_wal" / name).rename(pair.archive / name)
+    first = plan_rewind(pair.source, pair.target)
+    assert [s.name for s in first.wal_missing] == names[:1] and not first.wal_list_complete
+
+    def restore(name: str) -> Expect:
+        wanted = pair.target / "pg_wal" / name
+
+        def fetch() -> None:
+            shutil.copy(pair.archive / name, wanted)
+
+        return Expect(restore_argv(f"cp {pair.archive}/{name} {wanted}"), effect=fetch)
+
+    runner = FakeRunner(pair.bindir, [restore(names[0]), restore(names[1]),
+                                      Expect(pair.pg_rewind("--dry-run"), (*DECISIONS, NEED, *DONE))])
+    result = rewind(pair.target, pair.source, bindir=pair.bindir, runner=runner, dry_run=True,
+                    restore_command=f"cp {pair.archive}/%f %p")
+    assert runner.finished() and result.fetched_wal == tuple(names)
+    assert result.plan.wal_list_complete and not result.plan.wal_missing
 
 
 def test_missing_wal_without_a_way_to_fetch_it(pair: Pair) -> None:
@@ -548,6 +569,23 @@ def test_failback_never_starts_a_target_that_is_not_an_ancestor(pair: Pair, tmp_
     assert runner.ran == [] and pair.target_hash() == before
 
 
+def test_failback_refuses_a_target_whose_checkpoint_record_the_source_lacks(pair: Pair, tmp_path: Path) -> None:
+    """Same timeline, the source's WAL ending where the target's last checkpoint record starts: the
+    source never wrote that record, so the target is not provably an ancestor (one proof, in the
+    analysis: ``Divergence.target_is_ancestor``); a byte further than its end, it is."""
+    twin = tmp_path / "twin"
+    shutil.copytree(pair.target, twin, symlinks=True)
+    before = pair.target_hash()
+    checkpoint = DataDirectory(pair.target).control.checkpoint
+    runner = FakeRunner(pair.bindir, [])
+    with pytest.raises(FailbackError) as info:
+        failback(pair.target, CONNINFO, bindir=pair.bindir, runner=runner,
+                 connect=lambda _: FakeServer(twin, wal_position=checkpoint))
+    assert info.value.kind == "target_not_ancestor" and runner.ran == [] and pair.target_hash() == before
+    plan = plan_rewind(FakeServer(twin, wal_position=LSN(0x7FFFFFFF)), pair.target)
+    assert plan.outcome == "no_rewind_required" and plan.standby_without_rewind_is_safe
+
+
 def test_failback_leaves_a_healthy_standby_alone(pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     twin = tmp_path / "twin"
     shutil.copytree(pair.target, twin, symlinks=True)
@@ -673,6 +711,33 @@ def test_probe_archive_never_writes_into_pg_wal(pair: Pair) -> None:
     assert probes[2].detail == "timed out"
     assert pair.target.resolve() not in scratch[0].parents and not scratch[0].exists()
     assert pair.target_hash() == before
+
+
+def test_plan_probed_in_the_archive_never_writes_into_pg_wal(pair: Pair) -> None:
+    """``plan --restore-command``: each missing segment and abandoned history file says whether the
+    archive holds it; the archive's history files after the source's timeline are added."""
+    (pair.target / "pg_wal" / "00000001000000000000000B").rename(pair.archive / "00000001000000000000000B")
+    (pair.target / "pg_wal" / "00000005.history").write_text("1\t0/B000000\tno recovery target specified\n")
+    for timeline in (3, 4):
+        (pair.archive / f"0000000{timeline}.history").write_text("1\t0/B000000\tno recovery target specified\n")
+
+    def probe(argv: tuple[str, ...]) -> None:
+        wanted = Path(argv[-1].split()[-1])
+        assert pair.target.resolve() not in wanted.parents
+        if (pair.archive / wanted.name).exists():
+            shutil.copy(pair.archive / wanted.name, wanted)
+
+    before = pair.target_hash()
+    runner = FakeRunner(pair.bindir, [*(Expect(restore_argv(ANY, "60"), effect_argv=probe) for _ in range(3)),
+                                      *(Expect(restore_argv(ANY), effect_argv=probe) for _ in range(2))])
+    plan = probe_plan(plan_rewind(pair.source, pair.target), pair.target, f"cp {pair.archive}/%f %p", runner=runner)
+    assert runner.finished() and pair.target_hash() == before
+    assert [(s.name[-2:], s.in_archive) for s in plan.wal_segments_needed if not s.present] == [("0B", True)]
+    assert [(h.name, h.in_pg_wal, h.in_archive) for h in plan.abandoned_history_files] == [
+        ("00000003.history", False, True), ("00000004.history", False, True), ("00000005.history", True, False)]
+    with pytest.raises(PgRewindKitError) as info:
+        probe_plan(plan, pair.target, "cp /a/%f %p %r", runner=FakeRunner(pair.bindir, []))
+    assert info.value.kind == "restore_command_invalid"
 
 
 # -- slots and starting -----------------------------------------------------------------------------------

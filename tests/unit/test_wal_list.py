@@ -161,6 +161,30 @@ def test_a_missing_checkpoint_record_segment_is_listed(pair: tuple[Path, Path]) 
     assert not plan.wal_list_complete
 
 
+def test_plan_probes_the_archive_with_a_restore_command(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """``plan --restore-command``: the command runs into a private directory; pg_wal stays as it was."""
+    source, target = pair
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for name in ("00000001000000000000000A", "00000001000000000000000B"):
+        (target / "pg_wal" / name).rename(archive / name)
+    (archive / "00000003.history").write_text("1\t0/B00000\tno recovery target specified\n")
+    before = sorted((p.name, p.read_bytes()) for p in (target / "pg_wal").iterdir() if p.is_file())
+    out = io.StringIO()
+    argv = ["plan", "-D", str(target), "--source-pgdata", str(source), "--restore-command", f"cp {archive}/%f %p"]
+    assert cli.main([*argv, "--json"], out=out, err=io.StringIO()) == 3
+    data = json.loads(out.getvalue())
+    assert [(s["name"][-2:], s["in_archive"]) for s in data["wal_segments_needed"] if not s["present"]] == [
+        ("0B", True)]
+    assert data["abandoned_history_files"] == [{"name": "00000003.history", "timeline": 3, "newer_than_source": True,
+                                                "in_pg_wal": False, "in_archive": True}]
+    text = io.StringIO()
+    assert cli.main(argv, out=text, err=io.StringIO()) == 3
+    assert "pg_wal/00000001000000000000000B  (MISSING, in the archive)" in text.getvalue()
+    assert "archive/00000003.history" in text.getvalue()
+    assert sorted((p.name, p.read_bytes()) for p in (target / "pg_wal").iterdir() if p.is_file()) == before
+
+
 # -- unarchived WAL and abandoned history files in plans -----------------------------------------------
 
 def test_plan_reports_unarchived_wal_and_abandoned_history(pair: tuple[Path, Path]) -> None:

@@ -4,10 +4,11 @@
   file name, ``%p`` the path to write, run for each segment as the target's owner into ``pg_wal``;
   ``remove_fetched`` takes them out again when the rewind is then refused.
 * Probing (``probe_archive``): the same command into a private temporary directory, never
-  ``pg_wal``: what the archive holds, for a plan, or the history files of abandoned timelines.
-* Archiving (``archive_ready``): segments the target marked ``archive_status/*.ready`` have not
-  reached the archive, and a rewind removes or overwrites them; they go there first with the
-  target's ``archive_command``, and are marked ``.done`` as the archiver marks them.
+  ``pg_wal``: what the archive holds, for a plan (``probe_plan``), or the history files of
+  abandoned timelines.
+* Archiving (``archive_ready``): the plan's ``unarchived_wal`` (``archive_status/*.ready``) has not
+  reached the archive, and a rewind removes or overwrites it; it goes there first with the
+  target's ``archive_command``, and is marked ``.done`` as the archiver marks it.
 
 Every command runs under ``timeout``: a restore or archive command that hangs (an unreachable NFS
 archive) ends as a failure instead of a hung failover.
@@ -24,11 +25,12 @@ from pathlib import Path
 
 import attrs
 
-from pgrewindkit.actions.pgctl import CommandRunner, owner_of
+from pgrewindkit.actions.pgctl import CommandRunner, owner_of, run_command
 from pgrewindkit.actions.safefs import Directory
+from pgrewindkit.analysis.plan import RewindPlan, source_lineage, with_archive
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import parse_settings
-from pgrewindkit.errors import CommandError
+from pgrewindkit.errors import CommandError, Kind
 from pgrewindkit.formats.files import MAX_CONFIG_FILE, read_optional_text
 from pgrewindkit.formats.timeline import history_file_name
 from pgrewindkit.majors.programs import programs_for
@@ -149,18 +151,24 @@ def newer_history_files(after: int, command: str, owner: str, runner: CommandRun
     return found
 
 
+def probe_plan(plan: RewindPlan, target: str | os.PathLike[str], command: str, *,
+               runner: CommandRunner = run_command, timeout: float = COMMAND_TIMEOUT) -> RewindPlan:
+    """The plan of ``target`` with what the archive holds (``with_archive``), probed with the restore
+    ``command`` as the target's owner, never writing into ``pg_wal``: each segment it misses, each
+    abandoned history file of its ``pg_wal``, and the history files after the source's timeline
+    (what ``recovery_target_timeline = 'latest'`` would follow)."""
+    owner = owner_of(Path(target).absolute())
+    problem = placeholder_problem(command)
+    if problem is not None:
+        raise CommandError(problem, kind=Kind.RESTORE_COMMAND_INVALID)
+    lineage = source_lineage(plan)
+    newer = newer_history_files(lineage[1], command, owner, runner) if lineage is not None else []
+    names = [s.name for s in plan.wal_missing] + [h.name for h in plan.abandoned_history_files if h.name not in newer]
+    found = {p.name for p in probe_archive(names, command, owner, runner, timeout=timeout) if p.present}
+    return with_archive(plan, [*names, *newer], found | set(newer))
+
+
 # -- WAL that has not reached the archive -----------------------------------------------------------------
-
-
-def unarchived(tgt: DataDirectory) -> list[str]:
-    """Files of ``pg_wal`` marked ``.ready``: not archived yet (history files first, as the archiver
-    sends them)."""
-    status = tgt.wal_path / "archive_status"
-    try:
-        names = [p.name[:-len(".ready")] for p in status.iterdir() if p.name.endswith(".ready")]
-    except OSError:
-        return []
-    return sorted((n for n in names if (tgt.wal_path / n).is_file()), key=lambda n: (not n.endswith(".history"), n))
 
 
 def archive_ready(tgt: DataDirectory, names: list[str], command: str, runner: CommandRunner, *,

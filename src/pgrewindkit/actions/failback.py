@@ -28,13 +28,12 @@ from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.recovery import read_current, recovery_config, write_recovery_config
 from pgrewindkit.actions.rewind import ProgressEvent, RewindOutcome, RewindResult, no_rewind_result, rewind
 from pgrewindkit.actions.safefs import Directory
-from pgrewindkit.analysis.plan import RewindPlan, plan_rewind
+from pgrewindkit.analysis.plan import RewindPlan, abandoned_history_files, plan_rewind, source_lineage
 from pgrewindkit.cluster.conninfo import make_conninfo, parse_conninfo
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import parse_settings
 from pgrewindkit.cluster.source import LiveSource, Source
 from pgrewindkit.errors import CommandError, FailbackError, Kind, PgRewindKitError, SourceError
-from pgrewindkit.formats.timeline import history_file_name
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +140,9 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
                             runner=runner, on_progress=on_progress, source_conninfo=source_conninfo,
                             config_file=config, keep_backup=True, backup_dir=backup_dir,
                             checkpoint_source=checkpoint_source, wait_for_checkpoint=wait_for_checkpoint,
-                            before_rewind=lambda plan, t: _archive_unarchived(t, options, runner))
+                            before_rewind=lambda plan, t: _archive_unarchived(t, plan, options, runner))
             done("rewind", _rewind_detail(result))
-            if result.outcome is RewindOutcome.NO_REWIND_REQUIRED and \
-                    not interlocks.provably_ancestor(result.plan, source, tgt):
+            if result.outcome is RewindOutcome.NO_REWIND_REQUIRED and not result.plan.standby_without_rewind_is_safe:
                 archive.remove_fetched(tgt, list(result.fetched_wal))
                 raise FailbackError("pg_rewind sees nothing to rewind, but the target is not provably an ancestor "
                                     "of the source (its WAL may go past the source's): not starting it as a "
@@ -152,7 +150,7 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
                                     step="rewind")
             timeline = source.current_timeline()
             target_timeline = "latest" if recovery_target_timeline == "latest" else str(timeline)
-            abandoned, set_aside = _abandoned_history(tgt, source, timeline, standby_restore, runner)
+            abandoned, set_aside = _abandoned_history(tgt, result.plan, timeline, standby_restore, runner)
             if abandoned:
                 done("abandoned timelines", ", ".join(abandoned) + (f" (set aside in {set_aside})" if set_aside
                                                                     else ""))
@@ -264,10 +262,13 @@ def _check_slot(source: Source, slot_name: str | None, create: bool) -> bool:
     return True
 
 
-def _archive_unarchived(tgt: DataDirectory, options: _Options, runner: CommandRunner) -> None:
-    """Segments marked ``.ready`` go to the archive with the target's ``archive_command`` before the
-    rewind removes or overwrites them, or the failback stops (unless told to discard them)."""
-    ready = archive.unarchived(tgt)
+def _archive_unarchived(tgt: DataDirectory, plan: RewindPlan, options: _Options, runner: CommandRunner) -> None:
+    """The plan's unarchived WAL (``.ready``) goes to the archive with the target's
+    ``archive_command`` before the rewind removes or overwrites it, or the failback stops (unless
+    told to discard it). All of it: a standby does not archive (``archive_mode = on``), so what the
+    rewind keeps would wait too; history files first, as the archiver sends them."""
+    ready = sorted((u.name for u in plan.unarchived_wal if (tgt.wal_path / u.name).is_file()),
+                   key=lambda n: (not n.endswith(".history"), n))
     if not ready:
         return
     if options.discard_unarchived_wal:
@@ -286,17 +287,14 @@ def _archive_unarchived(tgt: DataDirectory, options: _Options, runner: CommandRu
                             "--discard-unarchived-wal", kind=Kind.UNARCHIVED_WAL, step="archive") from None
 
 
-def _abandoned_history(tgt: DataDirectory, source: Source, timeline: int, restore_command: str | None,
+def _abandoned_history(tgt: DataDirectory, plan: RewindPlan, timeline: int, restore_command: str | None,
                        runner: CommandRunner) -> tuple[list[str], Path | None]:
-    """History files of timelines the source did not follow: those in ``pg_wal`` are set aside
-    (moved to a private directory), those the archive holds are reported."""
-    try:
-        lineage = {span.timeline for span in source.history(timeline).spans} | {timeline}
-    except PgRewindKitError:
-        lineage = {timeline}
+    """History files of timelines the source did not follow: the plan's, in ``pg_wal``, are set
+    aside (moved to a private directory) unless the rewind removed them; those the archive holds
+    after the source's ``timeline`` (what ``recovery_target_timeline = 'latest'`` would follow) are
+    reported."""
+    stray = [h.name for h in plan.abandoned_history_files if (tgt.wal_path / h.name).is_file()]
     found: list[str] = []
-    stray = sorted(p.name for p in tgt.wal_path.glob("*.history")
-                   if re.fullmatch(r"[0-9A-F]{8}\.history", p.name) and int(p.name[:8], 16) not in lineage)
     set_aside = None
     if stray:
         set_aside = backup.run_directory("set-aside", tgt)
@@ -307,7 +305,9 @@ def _abandoned_history(tgt: DataDirectory, source: Source, timeline: int, restor
         found += [f"pg_wal/{name}" for name in stray]
     if restore_command and not archive.placeholder_problem(restore_command):
         newer = archive.newer_history_files(timeline, restore_command, owner_of(tgt.path), runner)
-        found += [f"archive/{name}" for name in newer if name != history_file_name(timeline)]
+        lineage = source_lineage(plan)
+        timelines = (lineage[0] if lineage is not None else frozenset()) | {timeline}
+        found += [f"archive/{h.name}" for h in abandoned_history_files(newer, timelines, timeline)]
     return found, set_aside
 
 

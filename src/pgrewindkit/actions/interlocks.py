@@ -1,10 +1,10 @@
 """What must be proven before a rewind or a failback touches anything: that the target is not the
 source (a mistyped ``-D`` must never stop the new primary), that both come from the same ``initdb``,
-that the source's pg_control tells its real timeline (right after a promotion it does not yet), and,
-before a target starts as a standby without a rewind, that it is an ancestor of the source.
-
-The adapters at the end (``checkpoint_pending``, ``provably_ancestor``) compute from the plan and the
-source what the analysis layer is to offer as checks of the plan; they are the one place to switch over.
+and that the source's pg_control tells its real timeline (right after a promotion it does not yet;
+``settle_source`` runs a checkpoint or waits for one). Whether a target may start as a standby
+without a rewind is the plan's to say (``RewindPlan.standby_without_rewind_is_safe``), and whether the
+source's checkpoint is pending is the analysis layer's (``source_checkpoint_pending``): this module
+acts on those answers and proves nothing of the kind itself.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import attrs
 
-from pgrewindkit.analysis.plan import PlanOutcome, RewindPlan
+from pgrewindkit.analysis.divergence import source_checkpoint_pending
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.source import ServerIdentity, Source
 from pgrewindkit.errors import Kind, PgRewindKitError, RewindError
@@ -141,23 +141,16 @@ def prove_target(tgt: DataDirectory, source: Source) -> None:
                           f"{ours}); nothing was stopped or changed", kind=Kind.DIFFERENT_SYSTEMS)
 
 
-# -- adapters over the plan (the analysis layer is to provide these as plan checks) -----------------------
+# -- the source's pending checkpoint ----------------------------------------------------------------------
 
 
-def checkpoint_pending(source: Source) -> tuple[int, int] | None:
-    """(pg_control's timeline, the timeline written now) when the source writes a newer timeline than
-    its pg_control says: right after a promotion, until its first checkpoint. pg_rewind reads
-    pg_control and would then see nothing to rewind."""
-    if not source.is_live or source.in_recovery():
-        return None
-    recorded, current = source.control.checkpoint_copy.timeline, source.current_timeline()
-    return (recorded, current) if current > recorded else None
-
-
-def settle_source(source: Source, *, checkpoint: bool, wait: float) -> None:
-    """Make the source's pg_control tell its real timeline: run ``CHECKPOINT`` when asked, or wait
-    up to ``wait`` seconds for one; refuse (``source_checkpoint_pending``) otherwise."""
-    pending = checkpoint_pending(source)
+def settle_source(source: Source, tgt: DataDirectory, *, checkpoint: bool, wait: float) -> None:
+    """Make the source's pg_control tell its real timeline before the target is planned for (or
+    stopped): run ``CHECKPOINT`` when asked, or wait up to ``wait`` seconds for one; refuse
+    (``source_checkpoint_pending``) otherwise. Pending as the analysis says it for the pg_rewind of
+    the target's major (16+ reads the promotion's minRecoveryPointTLI and needs no checkpoint)."""
+    major = tgt.control.major
+    pending = source_checkpoint_pending(source, major)
     if pending is None:
         return
     if checkpoint:
@@ -167,25 +160,12 @@ def settle_source(source: Source, *, checkpoint: bool, wait: float) -> None:
     while pending is not None and time.monotonic() < deadline:
         time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         source.refresh()
-        pending = checkpoint_pending(source)
+        pending = source_checkpoint_pending(source, major)
     source.refresh()
-    pending = checkpoint_pending(source)
+    pending = source_checkpoint_pending(source, major)
     if pending is not None:
+        remedy = ("ask for --checkpoint-source, or wait with --wait-for-checkpoint" if source.is_live else
+                  "start it and run CHECKPOINT, or stop it cleanly")
         raise RewindError(f"the source writes timeline {pending[1]} but its pg_control still says {pending[0]} (it "
-                          "was promoted and has not finished a checkpoint since): pg_rewind would see nothing to "
-                          "rewind; ask for --checkpoint-source, or wait with --wait-for-checkpoint",
-                          kind=Kind.SOURCE_CHECKPOINT_PENDING)
-
-
-def provably_ancestor(plan: RewindPlan, source: Source, tgt: DataDirectory) -> bool:
-    """Whether a target the plan leaves as it is can follow the source as a standby: its timeline
-    forks off in the source's history at or after the target's end of WAL (pg_rewind's own rule), or,
-    on the same timeline (pg_control telling the source's real one), the source's WAL reaches past the
-    target's last checkpoint."""
-    d = plan.divergence
-    if plan.outcome is not PlanOutcome.NO_REWIND_REQUIRED or d is None or d.rewind_needed:
-        return False
-    if d.source_timeline != d.target_timeline:
-        return d.target_wal_end is not None and d.lsn is not None and d.target_wal_end <= d.lsn
-    end = max(tgt.control.checkpoint, tgt.control.min_recovery_point)
-    return checkpoint_pending(source) is None and end < source.wal_position()
+                          "was promoted and has not finished a checkpoint since): pg_rewind would decide on the old "
+                          f"timeline; {remedy}", kind=Kind.SOURCE_CHECKPOINT_PENDING)

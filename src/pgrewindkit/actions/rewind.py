@@ -148,7 +148,7 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     major = tgt.control.major
     src = LocalSource(Path(source).absolute()) if isinstance(source, (str, os.PathLike)) else source
     interlocks.prove_target(tgt, src)
-    interlocks.settle_source(src, checkpoint=checkpoint_source, wait=wait_for_checkpoint)
+    interlocks.settle_source(src, tgt, checkpoint=checkpoint_source, wait=wait_for_checkpoint)
     bindir = Path(bindir).absolute() if bindir else None
     config_file = str(Path(config_file).absolute()) if config_file else None
     pg_rewind = find_program("pg_rewind", major, bindir, runner=runner)
@@ -160,6 +160,8 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     try:
         if plan.error is not None and plan.error.kind != Kind.TARGET_NOT_CLEANLY_SHUT_DOWN:
             raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind=plan.error.kind)
+        if plan.truth_error is not None:  # the source was settled before planning: only a race gets here
+            raise RewindError(plan.truth_error.message, kind=plan.truth_error.kind)
         if plan.outcome is PlanOutcome.NO_REWIND_REQUIRED:
             return _result(RewindOutcome.NO_REWIND_REQUIRED, plan, started, "", fetched=fetched)
         if before_rewind is not None and not dry_run:
@@ -207,17 +209,20 @@ def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[st
 
 def _plan_with_wal(src: Source, tgt: DataDirectory, restore_command: str | None, runner: CommandRunner,
                    release: tuple[int, int | None]) -> tuple[RewindPlan, list[str]]:
-    """The plan of pg_rewind ``release``, once the WAL it needs is in ``pg_wal``; the segments
-    fetched for it (taken out again when fetching fails half way)."""
+    """The plan of pg_rewind ``release``, once the WAL it reads is in ``pg_wal``: each plan's
+    ``wal_missing`` is fetched, and the target planned again (a list that was not complete names
+    more once the walk back gets further); the segments fetched (taken out again on a failure)."""
     plan = plan_rewind(src, tgt, pg_rewind_version=release)
     fetched: list[str] = []
     try:
-        while plan.error is not None and plan.error.kind == Kind.WAL_MISSING:
-            # each plan sees further once the segments it asked for are there
-            more = _fetch_missing_wal(tgt, plan, restore_command)
-            if not more:
-                break
-            fetched += archive.restore_segments(tgt, more, restore_command or "", runner)
+        while plan.wal_missing and (plan.error is None or plan.error.kind == Kind.WAL_MISSING):
+            missing = [s.name for s in plan.wal_missing]
+            _check_restore_command(missing, restore_command)
+            assert restore_command is not None
+            if set(missing) & set(fetched):  # fetched, yet missing: the command wrote something else
+                raise RewindError(f"WAL segments {', '.join(missing)} are still missing after the restore command "
+                                  "fetched them", kind=Kind.WAL_MISSING)
+            fetched += archive.restore_segments(tgt, missing, restore_command, runner)
             plan = plan_rewind(src, tgt, pg_rewind_version=release)
     except CommandError as exc:
         archive.remove_fetched(tgt, fetched)
@@ -228,21 +233,14 @@ def _plan_with_wal(src: Source, tgt: DataDirectory, restore_command: str | None,
     return plan, fetched
 
 
-def _fetch_missing_wal(tgt: DataDirectory, plan: RewindPlan, command: str | None) -> list[str]:
-    """The segments the plan needs and ``pg_wal`` lacks (every major), once it is known they can be
-    fetched."""
-    missing = [s.name for s in plan.wal_segments_needed if not s.present]
-    if not missing:
-        if plan.error is not None:
-            raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind=Kind.WAL_MISSING)
-        return []
+def _check_restore_command(missing: list[str], command: str | None) -> None:
+    """Refuse to fetch ``missing`` without a usable restore command."""
     if not command:
         raise RewindError(f"WAL segments {', '.join(missing)} are missing from pg_wal and there is no restore "
                           "command (give one, or set restore_command in the target)", kind=Kind.WAL_MISSING)
     problem = archive.placeholder_problem(command)
     if problem is not None:
         raise RewindError(problem, kind=Kind.RESTORE_COMMAND_INVALID)
-    return missing
 
 
 def _run_pg_rewind(command: Command, tgt: DataDirectory, runner: CommandRunner,

@@ -62,7 +62,21 @@ class Divergence:
     def source_checkpoint_pending(self) -> bool:
         """The source is on a newer timeline than its pg_control says, so pg_rewind (before 16)
         decides on the old one: a checkpoint on the source must come first."""
-        return self.source_current_timeline is not None and self.source_current_timeline > self.source_timeline
+        return _ahead(self.source_timeline, self.source_current_timeline)
+
+
+def _ahead(taken: int, current: int | None) -> bool:
+    """Whether the source's real timeline is newer than the one pg_rewind takes from its pg_control."""
+    return current is not None and current > taken
+
+
+def source_checkpoint_pending(source: Source, major: int) -> tuple[int, int] | None:
+    """``Divergence.source_checkpoint_pending`` without planning, for a failback to settle the
+    source before it plans (and stops anything): (the timeline pg_rewind of ``major`` takes for the
+    source, the one it is really on) when the real one is newer, else None."""
+    taken = side_timeline(source.control, rules_for(major))
+    current = _current_timeline(source)
+    return (taken, current) if current is not None and _ahead(taken, current) else None
 
 
 def side_timeline(control: ControlFile, rules: RewindRules) -> int:
@@ -121,13 +135,18 @@ def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> 
             "source_current_timeline": current}
     truth = _Truth(source, current, source_history, target_tli)
     if source_tli == target_tli:
-        warnings = _same_timeline_warnings(source, target)
+        source_end = source.wal_position()
+        warnings, same_record = _same_timeline_warnings(source, target, source_end)
         checkpoint_end = _target_checkpoint_end(target)
         end = None if checkpoint_end is None else max(target_cf.min_recovery_point, checkpoint_end)
+        # the source's WAL must reach the end of the target's (a source whose WAL shows the target's
+        # checkpoint record itself proves it for that record)
+        within = checkpoint_end is not None and target_cf.min_recovery_point <= source_end and (
+            checkpoint_end <= source_end or same_record)
         return Divergence(**base, rewind_needed=False, reason="source and target cluster are on the same timeline",
                           lsn=None, timeline=None, common_index=None, target_wal_end=None,
                           last_common_checkpoint=None, warnings=warnings,
-                          target_is_ancestor=truth.is_ancestor(end, same_tip=not warnings))
+                          target_is_ancestor=truth.is_ancestor(end, same_tip=not warnings and within))
     divergence_lsn, index = common_ancestor(source_history.spans, target_history.spans)
     common_tli = target_history.spans[index].timeline
     wal = open_wal(target.path, history=target_history)
@@ -239,35 +258,36 @@ def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tupl
                           kind=Kind.WAL_MISSING, missing_segments=_missing(end))
 
 
-def _same_timeline_warnings(source: Source, target: DataDirectory) -> tuple[str, ...]:
+def _same_timeline_warnings(source: Source, target: DataDirectory, source_end: LSN) -> tuple[tuple[str, ...], bool]:
     """pg_rewind stops at "same timeline"; but the target may still have written what the source never
-    saw: its WAL goes on past the source's, or the source holds a different record where the target's
-    last checkpoint is. pg_rewind will not undo either."""
+    saw: its WAL goes on past the source's (which ends at ``source_end``), or the source holds a
+    different record where the target's last checkpoint is. pg_rewind will not undo either. The
+    warnings, and whether the source showed the very record of the target's checkpoint."""
     target_cf = target.control
     tli = target_cf.timeline
-    source_end = source.wal_position()
     if target_cf.checkpoint > source_end:
         return (f"both clusters are on timeline {tli}, but the target's WAL goes on to {target_cf.checkpoint}, past "
                 f"the source's {source_end}: the target has writes the source does not have, and pg_rewind will "
-                "not undo them",)
+                "not undo them",), False
     return _compare_records(source, target, target_cf.checkpoint, tli)
 
 
-def _compare_records(source: Source, target: DataDirectory, lsn: LSN, tli: int) -> tuple[str, ...]:
-    """The target's checkpoint record against what the source's WAL holds at the same place."""
+def _compare_records(source: Source, target: DataDirectory, lsn: LSN, tli: int) -> tuple[tuple[str, ...], bool]:
+    """The target's checkpoint record against what the source's WAL holds at the same place: the
+    warnings, and whether the source showed the same record."""
     try:
         ours = open_wal(target.path).read_record(lsn)
     except PgRewindKitError:
-        return ()
+        return (), False
     try:
         theirs = source.wal_record(lsn, tli)
     except PgRewindKitError:
         return (f"both clusters are on timeline {tli}, but the source's WAL has no record where the target's last "
-                f"checkpoint is ({lsn}): their WAL differs, and pg_rewind will not see it",)
+                f"checkpoint is ({lsn}): their WAL differs, and pg_rewind will not see it",), False
     if theirs is None:
-        return ()  # the source cannot show that WAL (a server, or gone): nothing to compare
+        return (), False  # the source cannot show that WAL (a server, or gone): nothing to compare
     if (ours.tot_len, ours.prev, ours.info, ours.rmid, ours.main_data) != (
             theirs.tot_len, theirs.prev, theirs.info, theirs.rmid, theirs.main_data):
         return (f"both clusters are on timeline {tli}, but at {lsn} the target has {ours.rmgr}/{ours.type} and the "
-                f"source {theirs.rmgr}/{theirs.type}: their WAL differs, and pg_rewind will not see it",)
-    return ()
+                f"source {theirs.rmgr}/{theirs.type}: their WAL differs, and pg_rewind will not see it",), False
+    return (), True

@@ -136,6 +136,8 @@ def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress = PartsProgress(err, not (args.json or args.quiet), "reading the target's WAL")
     plan = pgrewindkit.plan_rewind(_source(args), args.target_pgdata, on_progress=progress,
                                    pg_rewind_version=_pg_rewind_release(args))
+    if args.restore_command:  # what the archive holds, probed outside pg_wal
+        plan = pgrewindkit.probe_plan(plan, args.target_pgdata, args.restore_command)
     _show(out, args.json, plan, render.plan_json, render.plan_lines)
     return EXIT_OK if plan.failure is None else EXIT_PLAN_ERROR
 

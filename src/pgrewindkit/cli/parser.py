@@ -206,6 +206,10 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     plan.add_argument("--pg-rewind-version", metavar="X.Y", type=_release_arg,
                       help="predict this pg_rewind release (e.g. 16.2); by default the pg_rewind that rewind "
                            "would run for the target's major, else the newest minor known")
+    plan.add_argument("--restore-command", metavar="CMD",
+                      help="probe the archive with this restore command (%%f, %%p; run as the target's owner into "
+                           "a private temporary directory, never pg_wal): whether it holds each missing segment "
+                           "and history files of timelines the source does not follow")
     plan.set_defaults(handler=commands.cmd_plan)
 
     rewind_cmd = subcommands.add_parser(

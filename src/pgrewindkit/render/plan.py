@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pgrewindkit.analysis.plan import Action, PlanFailure, PlanOutcome, RewindPlan, UnarchivedWal, WalSegmentNeeded
+from pgrewindkit.analysis.plan import (
+    AbandonedHistory,
+    Action,
+    PlanFailure,
+    PlanOutcome,
+    RewindPlan,
+    UnarchivedWal,
+    WalSegmentNeeded,
+)
 from pgrewindkit.render.divergence import divergence_lines
 from pgrewindkit.render.shapes import checkpoint_json, divergence_point_json, last_common_checkpoint, lsn_json
 
@@ -60,10 +68,16 @@ def _wal_lines(plan: RewindPlan) -> list[str]:
         lines += [f"  pg_wal/{u.name}: {_unarchived_fate(u, planned)}" for u in plan.unarchived_wal]
     if plan.abandoned_history_files:
         lines += ["", "History files of timelines the source does not follow:"]
-        lines += [f"  pg_wal/{h.name}" + ("  (newer than the source's timeline: recovery_target_timeline = "
-                                          "'latest' would look for it)" if h.newer_than_source else "")
-                  for h in plan.abandoned_history_files]
+        lines += [_abandoned_line(h) for h in plan.abandoned_history_files]
     return lines
+
+
+def _abandoned_line(h: AbandonedHistory) -> str:
+    where = f"pg_wal/{h.name}" if h.in_pg_wal else f"archive/{h.name}"
+    if h.in_pg_wal and h.in_archive is not None:
+        where += "  (also in the archive)" if h.in_archive else "  (not in the archive)"
+    return where + ("  (newer than the source's timeline: recovery_target_timeline = 'latest' would look for it)"
+                    if h.newer_than_source else "")
 
 
 def _summary(plan: RewindPlan) -> list[str]:
@@ -115,7 +129,8 @@ def plan_json(plan: RewindPlan) -> dict[str, object]:
         "unarchived_wal": [{"name": u.name, "action": u.action.name if u.action else None,
                             "marker_action": u.marker_action.name if u.marker_action else None,
                             "lost": u.lost, "marker_lost": u.marker_lost} for u in plan.unarchived_wal],
-        "abandoned_history_files": [{"name": h.name, "timeline": h.timeline, "newer_than_source": h.newer_than_source}
+        "abandoned_history_files": [{"name": h.name, "timeline": h.timeline, "newer_than_source": h.newer_than_source,
+                                     "in_pg_wal": h.in_pg_wal, "in_archive": h.in_archive}
                                     for h in plan.abandoned_history_files],
     }
 

@@ -16,8 +16,14 @@ from pgrewindkit.analysis.plan.model import (
     WalSegmentNeeded,
 )
 from pgrewindkit.analysis.plan.planner import plan_rewind
-from pgrewindkit.analysis.plan.walfiles import abandoned_history_files, unarchived_wal, wal_segments_needed
+from pgrewindkit.analysis.plan.walfiles import (
+    abandoned_history_files,
+    source_lineage,
+    unarchived_wal,
+    wal_segments_needed,
+    with_archive,
+)
 
 __all__ = ["AbandonedHistory", "Action", "Check", "ConfigChange", "FileAction", "PlanFailure", "PlanOutcome",
            "RewindPlan", "UnarchivedWal", "WalSegmentNeeded", "abandoned_history_files", "plan_rewind",
-           "unarchived_wal", "wal_segments_needed"]
+           "source_lineage", "unarchived_wal", "wal_segments_needed", "with_archive"]

@@ -78,6 +78,8 @@ class AbandonedHistory:
     timeline: int
     # newer than the source's timeline: recovery_target_timeline = 'latest' would pick it up
     newer_than_source: bool
+    in_pg_wal: bool = True  # False: found in the archive only (a probe)
+    in_archive: bool | None = None  # set by a probe of the restore command, None when not probed
 
 
 @attrs.frozen
@@ -125,7 +127,8 @@ class RewindPlan:
     # (back to the last common checkpoint) may be needed too; plan again after fetching.
     wal_list_complete: bool = True
     unarchived_wal: tuple[UnarchivedWal, ...] = ()
-    abandoned_history_files: tuple[AbandonedHistory, ...] = ()  # in the target's pg_wal
+    # in the target's pg_wal; and, once the archive is probed (``with_archive``), in the archive
+    abandoned_history_files: tuple[AbandonedHistory, ...] = ()
 
     @property
     def failure(self) -> PlanFailure | None:

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 
-from pgrewindkit.analysis.plan.model import AbandonedHistory, Action, FileAction, UnarchivedWal, WalSegmentNeeded
+import attrs
+
+from pgrewindkit.analysis.plan.model import (
+    AbandonedHistory,
+    Action,
+    FileAction,
+    RewindPlan,
+    UnarchivedWal,
+    WalSegmentNeeded,
+)
 from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.timeline import timeline_from_file_name
 from pgrewindkit.formats.wal.segments import timeline_for_segment
@@ -70,3 +79,32 @@ def abandoned_history_files(names: Iterable[str], source_timelines: Collection[i
             continue
         found.append(AbandonedHistory(name, timeline, timeline > source_timeline))
     return tuple(sorted(found, key=lambda h: h.timeline))
+
+
+def source_lineage(plan: RewindPlan) -> tuple[frozenset[int], int] | None:
+    """The timelines of the source's real history and the newest of them, as the plan knows them;
+    None without a divergence."""
+    d = plan.divergence
+    if d is None:
+        return None
+    current = d.source_current_timeline if d.source_current_timeline is not None else d.source_timeline
+    return frozenset(s.timeline for s in d.source_history) | {current}, current
+
+
+def with_archive(plan: RewindPlan, probed: Collection[str], archived: Collection[str]) -> RewindPlan:
+    """The plan with what a probe of the archive found (``probed``: the names asked for;
+    ``archived``: those it holds): ``in_archive`` for each missing segment and history file probed,
+    and the archive's history files of timelines the source does not follow added
+    (``in_pg_wal`` False)."""
+    def seen(name: str) -> bool | None:
+        return name in archived if name in probed else None
+
+    segments = tuple(s if s.present else attrs.evolve(s, in_archive=seen(s.name)) for s in plan.wal_segments_needed)
+    history = [attrs.evolve(h, in_archive=seen(h.name)) for h in plan.abandoned_history_files]
+    lineage = source_lineage(plan)
+    if lineage is not None:
+        known = {h.name for h in history}
+        history += [attrs.evolve(h, in_pg_wal=False, in_archive=True)
+                    for h in abandoned_history_files(sorted(set(archived) - known), *lineage)]
+    return attrs.evolve(plan, wal_segments_needed=segments,
+                        abandoned_history_files=tuple(sorted(history, key=lambda h: h.timeline)))
