@@ -274,3 +274,27 @@ def test_inspect_counts_absurd_gaps_and_skips_bad_names(datadir: Path) -> None:
     assert inspection.wal.gap_count > 10**9 and len(inspection.wal.gaps) <= 100
     assert inspection.wal.bad_segment_names == (f"{first[:16]}FFFFFFFF",)
     assert {"wal_gaps", "bad_segment_names"} <= {f.code for f in inspection.findings}
+
+
+def test_plan_with_an_absurd_min_recovery_point(failover_pair: Path, tmp_path: Path) -> None:
+    """A CRC-valid pg_control whose minRecoveryPoint is FFFFFFFF/FFFFFFFF: pg_rewind would read WAL up
+    to there and stop at the first missing segment; the plan lists a few missing ones and says the
+    list is cut, quickly, instead of naming trillions."""
+    from pgrewindkit import plan_rewind
+    from pgrewindkit.formats.crc import crc32c
+    from pgrewindkit.majors.layouts.control import CONTROL_LAYOUTS
+    from pgrewindkit.majors.layouts.ctypes import offset_of
+
+    target = tmp_path / "old"
+    shutil.copytree(failover_pair / "old-primary", target, copy_function=os.link, symlinks=True)
+    control = target / "global" / "pg_control"
+    data = bytearray(control.read_bytes())
+    control.unlink()  # hard-linked: never write through to the shipped copy
+    layout = CONTROL_LAYOUTS[1300]
+    at = offset_of(layout.fields, "minRecoveryPoint")
+    data[at:at + 8] = (2**64 - 1).to_bytes(8, "little")
+    data[layout.crc_offset:layout.crc_offset + 4] = crc32c(bytes(data[:layout.crc_offset])).to_bytes(4, "little")
+    control.write_bytes(bytes(data))
+    with time_limit(30):
+        plan = plan_rewind(failover_pair / "new-primary", target)
+    assert len(plan.wal_segments_needed) < 1000 and not plan.wal_list_complete

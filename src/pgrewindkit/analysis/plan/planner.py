@@ -24,7 +24,12 @@ from pgrewindkit.analysis.plan.model import (
     WalSegmentNeeded,
 )
 from pgrewindkit.analysis.plan.pagemap import page_map
-from pgrewindkit.analysis.plan.walfiles import abandoned_history_files, unarchived_wal, wal_segments_needed
+from pgrewindkit.analysis.plan.walfiles import (
+    abandoned_history_files,
+    unarchived_wal,
+    wal_list_cut,
+    wal_segments_needed,
+)
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import CONFIG_FILES, settings_changes
 from pgrewindkit.cluster.source import LocalSource, Source
@@ -55,6 +60,7 @@ class _Planner:
                  pg_rewind_version: tuple[int, int | None] | None = None) -> None:
         self.on_progress = on_progress
         self._target_wal: Wal | None = None
+        self._wal_cut = False  # the WAL list was cut after many missing segments in a row
         self.source = source
         self.target = target
         self.target_cf = target.control
@@ -158,15 +164,16 @@ class _Planner:
             starts = [] if common is None else [common.lsn]
             starts += [WalSegment.from_file_name(name, size).start(size) for name in missing]
             ranges.append((min(starts, default=divergence.lsn or end), end))
+        self._wal_cut = wal_list_cut(divergence.target_history, size, ranges, present)
         return wal_segments_needed(divergence.target_history, size, ranges, present)
 
-    @staticmethod
-    def _wal_list_complete(divergence: Divergence | None, wal: tuple[WalSegmentNeeded, ...]) -> bool:
+    def _wal_list_complete(self, divergence: Divergence | None, wal: tuple[WalSegmentNeeded, ...]) -> bool:
         """Whether the list names every segment: not when the walk back to the last common
-        checkpoint did not get there, nor when the divergence could not be decided."""
+        checkpoint did not get there, nor when the divergence could not be decided, nor when a range
+        was cut after many missing segments in a row (an absurd end of WAL in pg_control)."""
         if divergence is None:
             return not wal
-        return not divergence.rewind_needed or divergence.last_common_checkpoint is not None
+        return (not divergence.rewind_needed or divergence.last_common_checkpoint is not None) and not self._wal_cut
 
     def _target_history(self) -> tuple[TimelineSpan, ...] | None:
         try:

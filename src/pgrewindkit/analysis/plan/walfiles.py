@@ -21,6 +21,11 @@ from pgrewindkit.formats.timeline import timeline_from_file_name
 from pgrewindkit.formats.wal.segments import timeline_for_segment
 from pgrewindkit.model import TimelineSpan
 
+# Missing segments listed in a row before a range is cut: a real end of WAL is at most a segment or
+# two past the disk; an absurd one (a pg_control whose minRecoveryPoint is FFFFFFFF/FFFFFFFF) would be
+# trillions, and pg_rewind stops at the first missing one anyway.
+MISSING_IN_A_ROW = 16
+
 
 def wal_segments_needed(history: Sequence[TimelineSpan], segment_size: int, ranges: Iterable[tuple[LSN, LSN]],
                         present: Collection[str]) -> tuple[WalSegmentNeeded, ...]:
@@ -31,17 +36,38 @@ def wal_segments_needed(history: Sequence[TimelineSpan], segment_size: int, rang
     pg_rewind reads the target's checkpoint record (``readOneRecord``), walks back from the
     divergence point to the last common checkpoint (``findLastCheckpoint``) and reads forward from
     that checkpoint to the end of the target's WAL (``extractPageMap``): the ranges are those
-    records' spans, and every segment in a range is read, whether it is there or not."""
-    segnos: set[int] = set()
+    records' spans, and every segment in a range is read, whether it is there or not. A range is
+    cut after ``MISSING_IN_A_ROW`` missing segments in a row (``wal_list_cut`` says so), so the work
+    is bounded by the files there, not by the numbers in a control file."""
+    return tuple(sorted(_segments(history, segment_size, ranges, present)[0].values(), key=_segno_key))
+
+
+def wal_list_cut(history: Sequence[TimelineSpan], segment_size: int, ranges: Iterable[tuple[LSN, LSN]],
+                 present: Collection[str]) -> bool:
+    """Whether ``wal_segments_needed`` left segments out (a range ends absurdly far past the disk)."""
+    return _segments(history, segment_size, ranges, present)[1]
+
+
+def _segno_key(segment: WalSegmentNeeded) -> str:
+    return segment.name[8:]  # log and segment number: LSN order whatever the timeline
+
+
+def _segments(history: Sequence[TimelineSpan], segment_size: int, ranges: Iterable[tuple[LSN, LSN]],
+              present: Collection[str]) -> tuple[dict[int, WalSegmentNeeded], bool]:
+    found: dict[int, WalSegmentNeeded] = {}
+    cut = False
     for start, end in ranges:
         last = max(end.value - 1, start.value) // segment_size
-        segnos.update(range(start.segment_number(segment_size), last + 1))
-    needed = []
-    for segno in sorted(segnos):
-        timeline = timeline_for_segment(history, segno, segment_size)
-        name = WalSegment(timeline, segno).file_name(segment_size)
-        needed.append(WalSegmentNeeded(name, timeline, name in present))
-    return tuple(needed)
+        missing_in_a_row = 0
+        for segno in range(start.segment_number(segment_size), last + 1):
+            if missing_in_a_row >= MISSING_IN_A_ROW:
+                cut = True
+                break
+            timeline = timeline_for_segment(history, segno, segment_size)
+            name = WalSegment(timeline, segno).file_name(segment_size)
+            found[segno] = WalSegmentNeeded(name, timeline, name in present)
+            missing_in_a_row = 0 if name in present else missing_in_a_row + 1
+    return found, cut
 
 
 # What a rewind does to a file, in words of what becomes of WAL that is in no archive yet.
