@@ -23,6 +23,7 @@ import attrs
 
 from pgrewindkit._enum import Words
 from pgrewindkit.actions import archive, backup, interlocks
+from pgrewindkit.actions.lock import one_run_per_target
 from pgrewindkit.actions.pgctl import CommandRunner, owner_of, run_command, start
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.recovery import read_current, recovery_config, write_recovery_config
@@ -96,6 +97,7 @@ class _Options:
     discarded: list[str] = attrs.field(factory=list)
 
 
+@one_run_per_target
 def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_command: str | None = None,
              bindir: str | os.PathLike[str] | None = None, application_name: str | None = None,
              slot_name: str | None = None, timeout: float = 120.0, runner: CommandRunner = run_command,
@@ -110,8 +112,9 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
 
     ``start_server=False`` configures it and leaves starting it to systemd or an orchestrator;
     ``start_command`` starts it another way than ``pg_ctl`` (run as ourselves, by the shell).
-    ``recovery_target_timeline``: the source's current timeline unless ``"latest"`` is asked for."""
-    tgt = DataDirectory(Path(target).absolute())
+    ``recovery_target_timeline``: the source's current timeline unless ``"latest"`` is asked for.
+    One run per target at a time (``target_locked``)."""
+    tgt = DataDirectory(Path(target).resolve())
     config = str(Path(config_file).absolute()) if config_file else None
     bindir = Path(bindir).absolute() if bindir else None
     name = application_name or default_application_name(tgt, config)
