@@ -34,7 +34,7 @@ from pgrewindkit.cluster.pgconf import CONFIG_FILES, settings_changes, unquote
 from pgrewindkit.errors import PgRewindKitError, UnsafePathError
 
 MANIFEST = "manifest.json"  # in the backup directory: the data directory, and each file kept with owner and mode
-_INCLUDE = re.compile(r"""^\s*(include|include_if_exists|include_dir)\s*=?\s*('(?:[^'\\]|''|\\.)*'|[^\s#]+)""")
+_INCLUDE = re.compile(r"""^\s*(include_if_exists|include_dir|include)\b\s*=?\s*('(?:[^'\\]|''|\\.)*'|[^\s#]+)""")
 
 
 def state_directory() -> Path:

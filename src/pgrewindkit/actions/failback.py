@@ -131,6 +131,9 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
 
     options = _Options(restore_command, config, discard_unarchived_wal)
     standby_restore = restore_command or archive.target_restore_command(tgt, config)
+    # a setting that cannot be written (a line break) is refused before anything is stopped or rewound
+    recovery_config(tgt.control.major, primary_conninfo=source_conninfo, primary_slot_name=slot_name,
+                    restore_command=standby_restore, target_timeline=recovery_target_timeline or "latest")
     try:
         with closing(connect(source_conninfo)) as source:
             interlocks.prove_target(tgt, source)

@@ -10,7 +10,6 @@ from pathlib import Path
 import attrs
 
 from pgrewindkit.actions.safefs import Directory
-from pgrewindkit.cluster.conninfo import mask_password
 from pgrewindkit.cluster.pgconf import RECOVERY_SETTINGS, parse_settings, quote
 from pgrewindkit.errors import Kind, PgRewindKitError
 from pgrewindkit.majors.programs import programs_for
@@ -42,8 +41,7 @@ def _settings(primary_conninfo: str | None, primary_slot_name: str | None, resto
     for name, value in (("primary_conninfo", primary_conninfo), ("primary_slot_name", primary_slot_name),
                         ("restore_command", restore_command), ("recovery_target_timeline", target_timeline)):
         if value is not None and ("\r" in value or "\n" in value):
-            shown = mask_password(value) if name == "primary_conninfo" else value
-            raise PgRewindKitError(f"{name} holds a carriage return or line feed ({shown!r}): a setting is one "
+            raise PgRewindKitError(f"{name} holds a carriage return or line feed: a setting is one "
                                    "line (a script with CRLF line ends?); nothing was written",
                                    kind=Kind.INVALID_SETTING)
     settings = []
