@@ -22,7 +22,7 @@ from pgrewindkit.actions.archive import restore_segments
 from pgrewindkit.actions.backup import state_directory
 from pgrewindkit.actions.failback import failback
 from pgrewindkit.actions.lock import lock_name, target_lock
-from pgrewindkit.actions.recovery import recovery_config, write_recovery_config
+from pgrewindkit.actions.recovery import read_current, recovery_config, write_recovery_config
 from pgrewindkit.actions.rewind import rewind
 from pgrewindkit.actions.rewind_output import Phase, classify, phase
 from pgrewindkit.cli import main
@@ -146,7 +146,6 @@ def test_recovery_configuration_never_written_through_a_planted_link(tmp_path: P
     (pgdata / ".postgresql.auto.conf.pgrewindkit").symlink_to(victim)  # the old, predictable temporary
     config = recovery_config(15, primary_conninfo="host=h password=secret")
     with pytest.raises(UnsafePathError):  # reading the current file does not follow the link either
-        from pgrewindkit.actions.recovery import read_current
         read_current(pgdata, 15)
     write_recovery_config(pgdata, config)
     auto = pgdata / "postgresql.auto.conf"
