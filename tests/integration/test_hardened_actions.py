@@ -194,12 +194,12 @@ def test_a_stale_pid_of_a_live_unrelated_postmaster_is_never_stopped(pair: Diver
         before = _tree_hash(pair.target.pgdata)
         with pytest.raises(RewindError) as info:
             rewind(pair.target.pgdata, pair.source.pgdata, bindir=bins.bindir, stop_target=True)
-        assert info.value.kind == "stale_postmaster_pid" and str(other.pgdata) in str(info.value)
+        assert info.value.kind == "foreign_postmaster_pid" and str(other.pgdata) in str(info.value)
         pair.source.start()
         try:
             with pytest.raises(PgRewindKitError) as refused:
                 failback(pair.target.pgdata, pair.source.conninfo(), bindir=bins.bindir, timeout=5)
-            assert refused.value.kind == "stale_postmaster_pid"
+            assert refused.value.kind == "foreign_postmaster_pid"
         finally:
             pair.source.stop()
         assert other.query_one("SELECT 1") == 1, "the unrelated cluster still runs"

@@ -263,7 +263,7 @@ def test_a_stale_pid_of_a_live_unrelated_process_is_never_stopped(pair: Pair) ->
         runner = FakeRunner(pair.bindir, [])
         with pytest.raises(RewindError) as info:
             rewind(pair.target, pair.source, bindir=pair.bindir, runner=runner, stop_target=True)
-        assert info.value.kind == "stale_postmaster_pid" and f"PID {other.pid}" in str(info.value)
+        assert info.value.kind == "foreign_postmaster_pid" and f"PID {other.pid}" in str(info.value)
         assert runner.ran == [] and other.poll() is None and pair.target_hash() == before
     finally:
         other.kill()

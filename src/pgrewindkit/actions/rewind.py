@@ -254,7 +254,7 @@ def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[st
     if stale is not None:
         raise RewindError(f"postmaster.pid names {stale}, not the target's server: the file is stale (a crash "
                           "and a reboot?); nothing was stopped or changed: check, and remove postmaster.pid",
-                          kind=Kind.STALE_POSTMASTER_PID)
+                          kind=Kind.FOREIGN_POSTMASTER_PID)
     if tgt.server_running():
         if dry_run:
             raise RewindError("the target server is running, and a dry run stops nothing; stop it cleanly first",
