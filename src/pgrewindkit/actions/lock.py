@@ -38,8 +38,10 @@ def one_run_per_target(action: F) -> F:
 
     @functools.wraps(action)
     def locked(*args: Any, **kwargs: Any) -> Any:
-        target = args[0] if args else kwargs["target"]
-        with target_lock(Path(target).resolve(), state_directory()):
+        target = Path(args[0] if args else kwargs["target"]).resolve()
+        if not target.is_dir():
+            return action(*args, **kwargs)  # which says what is wrong with it, in its own words
+        with target_lock(target, state_directory()):
             return action(*args, **kwargs)
 
     return locked  # type: ignore[return-value]
