@@ -100,6 +100,12 @@ class Kind(Words):
     START_FAILED = "start_failed"
     # issue 11, read side: a process of the parallel WAL scan died (killed, out of memory)
     WORKER_FAILED = "worker_failed"
+    # issue 11, actions: safe as root, one run at a time, truthful after any fault
+    TARGET_LOCKED = "target_locked"  # another rewind or failback of this target is running
+    INVALID_SETTING = "invalid_setting"  # a value that cannot be written into a configuration file
+    FOREIGN_POSTMASTER_PID = "foreign_postmaster_pid"  # postmaster.pid names a live process that is not the target's
+    INTERRUPTED = "interrupted"  # SIGINT/SIGTERM: the action stopped at a safe point
+    ALREADY_REWOUND = "already_rewound"  # rewound by pg_rewind and never started since
 
 
 class TargetState(Words):

@@ -20,6 +20,8 @@ import logging
 import os
 import pwd
 import shutil
+import stat
+import struct
 import tempfile
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import parse_settings
 from pgrewindkit.errors import CommandError, Kind
 from pgrewindkit.formats.files import MAX_CONFIG_FILE, read_optional_text
+from pgrewindkit.formats.lsn import WalSegment, is_segment_file_name
 from pgrewindkit.formats.timeline import history_file_name
 from pgrewindkit.majors.programs import programs_for
 
@@ -94,11 +97,47 @@ def restore_segments(tgt: DataDirectory, names: list[str], command: str, runner:
     for name in names:
         path = tgt.wal_path / name
         code, lines = _run(runner, shell_argv(command, name, path, timeout), owner)
-        if code != 0 or not path.exists():
-            remove_fetched(tgt, [*fetched, name] if path.exists() else fetched)
-            raise CommandError(f"restore command failed for {name} ({_why(code, lines)})", output="\n".join(lines))
+        problem = _why(code, lines) if code != 0 else segment_problem(tgt, name)
+        if problem is not None:
+            # whatever it left (a short copy, another segment) would break every rerun: take it out
+            remove_fetched(tgt, [*fetched, name] if os.path.lexists(path) else fetched)
+            raise CommandError(f"restore command failed for {name} ({problem})", output="\n".join(lines))
         fetched.append(name)
     return fetched
+
+
+def segment_problem(tgt: DataDirectory, name: str) -> str | None:
+    """Why what the restore command left at ``pg_wal/name`` is not that WAL segment of this cluster
+    (None when it is, or when ``name`` is not a segment): a regular file of the segment size, whose
+    first page header names the segment's start, this system and this segment size."""
+    path = tgt.wal_path / name
+    control = tgt.control
+    try:
+        info = path.lstat()
+    except OSError:
+        return "it left no file"
+    if not is_segment_file_name(name):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return "it left something that is not a regular file"
+    if info.st_size != control.xlog_seg_size:
+        return f"it left {info.st_size} bytes, not a segment of {control.xlog_seg_size}"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            header = os.read(fd, 40)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        return f"it left a file that cannot be read ({exc.strerror})"
+    if len(header) < 40:
+        return "it left a file too short for a page header"
+    pageaddr, = struct.unpack_from("<Q", header, 8)
+    sysid, seg_size = struct.unpack_from("<QI", header, 24)
+    start = int(WalSegment.from_file_name(name, control.xlog_seg_size).start(control.xlog_seg_size))
+    if pageaddr != start or sysid != control.system_identifier or seg_size != control.xlog_seg_size:
+        return "it left a file that is not this segment of this cluster (its first page header differs)"
+    return None
 
 
 def remove_fetched(tgt: DataDirectory, names: list[str]) -> None:

@@ -4,27 +4,37 @@ the data directory too), copied outside the data directory, readable by its owne
 
 Where, unless a directory is given: under the state directory (``$PGREWINDKIT_STATE_DIR``, else
 ``/var/lib/pgrewindkit`` for root, else ``$XDG_STATE_HOME/pgrewindkit`` or
-``~/.local/state/pgrewindkit``), never beside PGDATA:
+``~/.local/state/pgrewindkit``), never beside PGDATA. The state directory and a ``--backup-dir``
+must be ours and writable by nobody else (``safefs.private_directory``); the files are read from
+the data directory and written back through ``safefs`` (no link followed, created under random
+names), the copies are ours (0600), and each file goes back with its own owner and mode:
 
 * ``backups/<target>-<time>-<random>/``: pg_control and configuration, removed after a success
   unless asked to keep them;
 * ``logs/<target>-<time>-start.log``: the server's log of a failback's start, kept;
-* ``set-aside/<target>-<time>-<random>/``: history files of abandoned timelines taken out of pg_wal.
+* ``set-aside/<target>-<time>-<random>/``: history files of abandoned timelines taken out of pg_wal;
+* ``locks/<device>-<inode>.lock``: one run at a time per target (``lock``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
 import shutil
-from pathlib import Path
+import stat
+from pathlib import Path, PurePosixPath
 
-from pgrewindkit.actions.safefs import private_directory
+import attrs
+
+from pgrewindkit.actions.safefs import Directory, private_directory
 from pgrewindkit.cluster.datadir import DataDirectory
-from pgrewindkit.cluster.pgconf import CONFIG_FILES, parse_settings, settings_changes
-from pgrewindkit.errors import UnsafePathError
+from pgrewindkit.cluster.pgconf import CONFIG_FILES, settings_changes, unquote
+from pgrewindkit.errors import PgRewindKitError, UnsafePathError
 
-LIST = "files.txt"  # in the backup directory: the original path of every file kept, one a line
+MANIFEST = "manifest.json"  # in the backup directory: the data directory, and each file kept with owner and mode
+_INCLUDE = re.compile(r"""^\s*(include_if_exists|include_dir|include)\b\s*=?\s*('(?:[^'\\]|''|\\.)*'|[^\s#]+)""")
 
 
 def state_directory() -> Path:
@@ -82,79 +92,171 @@ def remove_backup(backup: Path | None) -> None:
         shutil.rmtree(backup, ignore_errors=True)
 
 
+@attrs.frozen
+class KeptFile:
+    """One file of the data directory kept aside: where it was, under which name it was kept, and
+    the owner and mode it goes back with."""
+
+    relative: str  # below the data directory, "/"-separated
+    stored: str  # its name in the backup directory
+    mode: int
+    uid: int
+    gid: int
+
+
+@attrs.frozen
+class Manifest:
+    pgdata: Path  # resolved
+    files: tuple[KeptFile, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"pgdata": str(self.pgdata), "files": [attrs.asdict(f) for f in self.files]}, indent=1)
+
+    @classmethod
+    def load(cls, backup: Path) -> Manifest:
+        with Directory.open(backup) as where:
+            data = json.loads(where.read(MANIFEST))
+        return cls(Path(data["pgdata"]), tuple(KeptFile(**f) for f in data["files"]))
+
+
 def keep_aside(tgt: DataDirectory, backup_dir: str | os.PathLike[str] | None) -> Path:
-    """Copy ``global/pg_control`` and the configuration files aside; the directory they went to."""
-    where = Path(backup_dir).absolute() if backup_dir else run_directory("backups", tgt)
-    files = [tgt.path / "global" / "pg_control", *(tgt.path / name for name in CONFIG_FILES),
-             *_included_files(tgt)]
-    copy_aside(files, where)
-    (where / LIST).write_text("".join(f"{p}\n" for p in files if p.exists()))
-    _give_to_owner(where, tgt.path)
-    return where
+    """Copy ``global/pg_control`` and the configuration files (those ``postgresql.conf`` includes
+    from inside the data directory too) aside; the directory they went to."""
+    pgdata = tgt.path.resolve()
+    with Directory.open(pgdata) as root:
+        relatives = ["global/pg_control", *CONFIG_FILES, *included_files(root)]
+        with _backup_place(tgt, backup_dir) as where:
+            kept = _copy_out(root, where, relatives)
+            where.write(MANIFEST, Manifest(pgdata, tuple(kept)).to_json().encode())
+            where.fsync()
+            return where.path
 
 
-def copy_aside(paths: list[Path], backup_dir: Path) -> list[tuple[Path, Path]]:
-    """Copy files aside (keeping their modes); the pairs say where each went."""
-    backup_dir.mkdir(parents=True, exist_ok=True)
-    kept = []
-    for path in paths:
-        if path.exists():
-            copy = backup_dir / path.name
-            shutil.copy2(path, copy)
-            kept.append((path, copy))
+def _backup_place(tgt: DataDirectory, backup_dir: str | os.PathLike[str] | None) -> Directory:
+    if backup_dir:
+        return private_directory(Path(backup_dir).absolute())
+    with private_directory(state_directory() / "backups") as parent:
+        return parent.make_private_subdir(f"{tgt.path.name}-{_stamp()}-")
+
+
+def _copy_out(root: Directory, where: Directory, relatives: list[str]) -> list[KeptFile]:
+    kept: list[KeptFile] = []
+    names: set[str] = set()
+    for relative in dict.fromkeys(relatives):
+        folder, _, name = relative.rpartition("/")
+        try:
+            with root.walk(folder) as directory:
+                if directory.lstat(name) is None:
+                    continue
+                data, info = directory.read_entry(name)
+        except UnsafePathError:
+            raise
+        except PgRewindKitError:
+            if relative in ("global/pg_control", *CONFIG_FILES):
+                raise
+            continue  # an include that is gone or unreadable: PostgreSQL will say so, not us
+        stored = name if name not in names else f"{len(kept)}-{name}"
+        names.add(stored)
+        where.write(stored, data, mode=0o600)
+        kept.append(KeptFile(relative, stored, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid))
     return kept
 
 
-def _kept(backup: Path) -> list[Path]:
-    return [Path(line) for line in (backup / LIST).read_text().splitlines()]
-
-
-def _give_to_owner(directory: Path, pgdata: Path) -> None:
-    """The copies belong to the data directory's owner, and to nobody else (they may hold passwords)."""
-    directory.chmod(0o700)
-    if os.geteuid() != 0:
-        return
-    owner = pgdata.stat()
-    for path in [directory, *directory.iterdir()]:
-        os.chown(path, owner.st_uid, owner.st_gid)
-
-
-def _included_files(tgt: DataDirectory) -> list[Path]:
-    """Files ``postgresql.conf`` includes from inside the data directory (pg_rewind copies those too)."""
+def included_files(root: Directory, relative: str = "postgresql.conf", depth: int = 0) -> list[str]:
+    """Files ``postgresql.conf`` includes (``include``, ``include_if_exists``, every ``.conf`` of an
+    ``include_dir``, nested up to 10 deep as PostgreSQL allows) from inside the data directory,
+    relative to it: pg_rewind copies those from the source too."""
+    found: list[str] = []
+    if depth > 10:
+        return found
+    folder, _, name = relative.rpartition("/")
     try:
-        settings = parse_settings(tgt.read_text("postgresql.conf") or "")
-    except OSError:
+        with root.walk(folder) as directory:
+            text = directory.read(name).decode("utf-8", "replace")
+    except PgRewindKitError:
+        return found
+    for line in text.splitlines():
+        match = _INCLUDE.match(line)
+        if match is None:
+            continue
+        inside = _inside(folder, unquote(match[2]), root.path)
+        if inside is None:
+            continue
+        if match[1] == "include_dir":
+            found += [f"{inside}/{n}" for n in _conf_files(root, inside)]
+        else:
+            found.append(inside)
+    for path in list(found):
+        found += included_files(root, path, depth + 1)
+    return found
+
+
+def _inside(folder: str, value: str, pgdata: Path) -> str | None:
+    """``value`` (relative to the including file's directory, or absolute) as a path relative to the
+    data directory, or None when it is outside (pg_rewind does not touch it)."""
+    path = PurePosixPath(value) if value.startswith("/") else PurePosixPath("/", str(pgdata), folder, value)
+    parts: list[str] = []
+    for part in path.parts[1:]:
+        if part == "..":
+            if parts:
+                parts.pop()
+        elif part not in (".", ""):
+            parts.append(part)
+    base = list(pgdata.parts[1:])
+    if parts[:len(base)] != base or len(parts) == len(base):
+        return None
+    return "/".join(parts[len(base):])
+
+
+def _conf_files(root: Directory, relative: str) -> list[str]:
+    try:
+        with root.walk(relative) as directory:
+            return [n for n in directory.names() if n.endswith(".conf") and not n.startswith(".")
+                    and (info := directory.lstat(n)) is not None and stat.S_ISREG(info.st_mode)]
+    except PgRewindKitError:
         return []
-    paths = []
-    for key in ("include", "include_if_exists"):
-        value = settings.get(key)
-        if value:
-            path = (tgt.path / value).resolve()
-            if tgt.path.resolve() in path.parents and path.is_file():
-                paths.append(path)
-    return paths
 
 
 def restore_configuration(backup: Path | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """After a rewind: put the target's own configuration back over the source's copies; the files
-    put back, and how the source's copies differed."""
+    """After a rewind: put the target's own configuration back over the source's copies, each file
+    with its own owner and mode; the files put back, and how the source's copies differed."""
     if backup is None:
         return (), ()
+    manifest = Manifest.load(backup)
     kept, differences = [], []
-    for original in _kept(backup):
-        if original.name == "pg_control":
-            continue
-        saved = backup / original.name
-        copied = original.read_text(errors="replace") if original.exists() else ""
-        ours = saved.read_text(errors="replace")
-        if copied != ours:
-            differences += [f"{original.name}: {d}" for d in settings_changes(ours, copied, original.name)]
-        shutil.copy2(saved, original)
-        kept.append(original.name)
+    with Directory.open(backup) as where, Directory.open(manifest.pgdata) as root:
+        for item in manifest.files:
+            if item.relative == "global/pg_control":
+                continue
+            ours = where.read(item.stored)
+            copied = _current(root, item.relative)
+            if copied != ours:
+                differences += _differences(item.relative, ours, copied)
+            _put(root, item, ours)
+            kept.append(item.relative)
     return tuple(kept), tuple(differences)
 
 
-def put_back(backup: Path) -> None:
-    """After a failed rewind: every file kept, ``pg_control`` too, back where it was."""
-    for original in _kept(backup):
-        shutil.copy2(backup / original.name, original)
+def _current(root: Directory, relative: str) -> bytes:
+    """What the rewind left at ``relative`` (empty when pg_rewind removed it)."""
+    folder, _, name = relative.rpartition("/")
+    try:
+        with root.walk(folder) as directory:
+            return directory.read(name) if directory.lstat(name) is not None else b""
+    except PgRewindKitError:
+        return b""
+
+
+def _differences(relative: str, ours: bytes, theirs: bytes) -> list[str]:
+    # an included file holds settings as postgresql.conf does
+    kind = relative if relative in CONFIG_FILES else "postgresql.conf" if relative.endswith(".conf") else relative
+    changes = settings_changes(ours.decode("utf-8", "replace"), theirs.decode("utf-8", "replace"), kind)
+    return [f"{relative}: {change}" for change in changes]
+
+
+def _put(root: Directory, item: KeptFile, data: bytes) -> None:
+    folder, _, name = item.relative.rpartition("/")
+    with root.walk(folder, create=(0o700, root.owner())) as directory:
+        directory.write(name, data, mode=item.mode, owner=(item.uid, item.gid))
+        directory.fsync()
+

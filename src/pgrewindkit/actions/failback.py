@@ -23,6 +23,7 @@ import attrs
 
 from pgrewindkit._enum import Words
 from pgrewindkit.actions import archive, backup, interlocks
+from pgrewindkit.actions.lock import one_run_per_target
 from pgrewindkit.actions.pgctl import CommandRunner, owner_of, run_command, start
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.recovery import read_current, recovery_config, write_recovery_config
@@ -95,6 +96,7 @@ class _Options:
     discarded: list[str] = attrs.field(factory=list)
 
 
+@one_run_per_target
 def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_command: str | None = None,
              bindir: str | os.PathLike[str] | None = None, application_name: str | None = None,
              slot_name: str | None = None, timeout: float = 120.0, runner: CommandRunner = run_command,
@@ -109,8 +111,9 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
 
     ``start_server=False`` configures it and leaves starting it to systemd or an orchestrator;
     ``start_command`` starts it another way than ``pg_ctl`` (run as ourselves, by the shell).
-    ``recovery_target_timeline``: the source's current timeline unless ``"latest"`` is asked for."""
-    tgt = DataDirectory(Path(target).absolute())
+    ``recovery_target_timeline``: the source's current timeline unless ``"latest"`` is asked for.
+    One run per target at a time (``target_locked``)."""
+    tgt = DataDirectory(Path(target).resolve())
     config = str(Path(config_file).absolute()) if config_file else None
     bindir = Path(bindir).absolute() if bindir else None
     name = application_name or default_application_name(tgt, config)
@@ -127,6 +130,9 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
 
     options = _Options(restore_command, config, discard_unarchived_wal)
     standby_restore = restore_command or archive.target_restore_command(tgt, config)
+    # a setting that cannot be written (a line break) is refused before anything is stopped or rewound
+    recovery_config(tgt.control.major, primary_conninfo=source_conninfo, primary_slot_name=slot_name,
+                    restore_command=standby_restore, target_timeline=recovery_target_timeline or "latest")
     try:
         with closing(connect(source_conninfo)) as source:
             interlocks.prove_target(tgt, source)

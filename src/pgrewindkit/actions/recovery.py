@@ -9,9 +9,9 @@ from pathlib import Path
 
 import attrs
 
+from pgrewindkit.actions.safefs import Directory
 from pgrewindkit.cluster.pgconf import RECOVERY_SETTINGS, parse_settings, quote
-from pgrewindkit.errors import PgRewindKitError
-from pgrewindkit.formats.files import MAX_CONFIG_FILE, read_regular_text
+from pgrewindkit.errors import Kind, PgRewindKitError
 from pgrewindkit.majors.programs import programs_for
 
 AUTO_CONF = "postgresql.auto.conf"
@@ -38,6 +38,12 @@ class RecoveryConfig:
 
 def _settings(primary_conninfo: str | None, primary_slot_name: str | None, restore_command: str | None,
               major: int, target_timeline: str) -> list[tuple[str, str]]:
+    for name, value in (("primary_conninfo", primary_conninfo), ("primary_slot_name", primary_slot_name),
+                        ("restore_command", restore_command), ("recovery_target_timeline", target_timeline)):
+        if value is not None and ("\r" in value or "\n" in value):
+            raise PgRewindKitError(f"{name} holds a carriage return or line feed: a setting is one "
+                                   "line (a script with CRLF line ends?); nothing was written",
+                                   kind=Kind.INVALID_SETTING)
     settings = []
     if programs_for(major).recovery_conf:
         settings.append(("standby_mode", "'on'"))
@@ -96,38 +102,36 @@ def _sets_recovery_setting(line: str) -> bool:
 
 def write_recovery_config(pgdata: str | os.PathLike[str], config: RecoveryConfig, *,
                           owner_of: str | os.PathLike[str] | None = None) -> list[Path]:
-    """Write ``config`` into ``pgdata`` atomically (each file through a temporary and a rename),
-    owned like the data directory, private files readable only by their owner. Idempotent."""
-    root = Path(pgdata)
-    reference = (Path(owner_of) if owner_of else root).stat()
+    """Write ``config`` into ``pgdata`` atomically (each file under a random temporary name, then a
+    rename, never through a link its owner planted: ``safefs``), owned like the data directory,
+    readable only by its owner. Idempotent."""
+    root = Path(pgdata).resolve()  # resolved once, here; everything after is relative to its descriptor
     written = []
-    for item in config.files:
-        target = root / item.path
-        temporary = target.with_name(f".{target.name}.pgrewindkit")
-        mode = 0o600  # PostgreSQL's data files are its owner's alone; a password makes it a must
-        try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "w") as out:
-                out.write(item.content)
-            temporary.chmod(mode)
-            if os.geteuid() == 0:
-                os.chown(temporary, reference.st_uid, reference.st_gid)
-            temporary.replace(target)
-        except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            raise PgRewindKitError(f"could not write {item.path}: {exc.strerror}", path=target) from None
-        written.append(target)
-    for name in config.remove:
-        (root / name).unlink(missing_ok=True)
+    with Directory.open(root) as directory:
+        reference = Path(owner_of).stat() if owner_of else os.fstat(directory.fd)
+        for item in config.files:
+            try:
+                # PostgreSQL's data files are its owner's alone; a password makes it a must
+                directory.write(item.path, item.content.encode(), mode=0o600,
+                                owner=(reference.st_uid, reference.st_gid))
+            except PgRewindKitError as exc:
+                raise PgRewindKitError(f"could not write {item.path}: {exc.problem}", kind=exc.kind,
+                                       path=root / item.path) from None
+            written.append(Path(pgdata) / item.path)
+        for name in config.remove:
+            directory.remove(name)
+        directory.fsync()
     return written
 
 
 def read_current(pgdata: str | os.PathLike[str], major: int) -> str:
     """The current file recovery settings are merged into: ``postgresql.auto.conf`` (12+), or
     ``recovery.conf`` up to 11 (which ``recovery_config`` rewrites whole, reading only its recovery
-    settings, with ``keep_current``); ``""`` when there is none."""
-    path = Path(pgdata) / ("recovery.conf" if programs_for(major).recovery_conf else AUTO_CONF)
-    if not path.exists():
-        return ""
-    return read_regular_text(path, MAX_CONFIG_FILE, AUTO_CONF)
+    settings, with ``keep_current``); ``""`` when there is none. Read through ``safefs``: a link, a
+    FIFO or a huge file there is an error, never followed or waited on."""
+    name = "recovery.conf" if programs_for(major).recovery_conf else AUTO_CONF
+    with Directory.open(Path(pgdata).resolve()) as directory:
+        if directory.lstat(name) is None:
+            return ""
+        return directory.read(name).decode("utf-8", "replace")
 

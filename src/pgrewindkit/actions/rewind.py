@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import signal
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,10 +18,21 @@ import attrs
 
 from pgrewindkit._enum import Words
 from pgrewindkit.actions import archive, backup, interlocks
-from pgrewindkit.actions.pgctl import CommandRunner, owner_of, run_command, single_user_recovery, stop
+from pgrewindkit.actions.lock import one_run_per_target
+from pgrewindkit.actions.pgctl import (
+    CommandRunner,
+    child_env,
+    libpq_password,
+    owner_of,
+    run_command,
+    shielded,
+    single_user_recovery,
+    stop,
+)
 from pgrewindkit.actions.programs import find_program
+from pgrewindkit.actions.rewind_output import Phase, classify, error_line, parse_progress, phase, warnings
 from pgrewindkit.actions.rewind_output import ProgressEvent as ProgressEvent  # re-exported: the public name
-from pgrewindkit.actions.rewind_output import classify, error_line, parse_progress, started_copying, warnings
+from pgrewindkit.actions.safefs import Directory
 from pgrewindkit.analysis.plan import PlanOutcome, RewindPlan, plan_rewind
 from pgrewindkit.cluster.conninfo import without_password
 from pgrewindkit.cluster.datadir import DataDirectory
@@ -29,6 +41,7 @@ from pgrewindkit.errors import CommandError, Kind, PgRewindKitError, RewindError
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.majors.programs import first_major_with, programs_for
 from pgrewindkit.majors.rewind import parse_release, rules_for
+from pgrewindkit.model import DBState
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +137,7 @@ class RewindResult:
 # -- the rewind -------------------------------------------------------------------------------------
 
 
+@one_run_per_target
 def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[str], *,
            bindir: str | os.PathLike[str] | None = None, restore_command: str | None = None,
            stop_target: bool = False, backup_dir: str | os.PathLike[str] | None = None,
@@ -142,9 +156,14 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     refused unless ``checkpoint_source`` (run CHECKPOINT) or ``wait_for_checkpoint`` seconds settle
     it. WAL fetched for the plan is removed again when the rewind is then refused. ``before_rewind``
     runs once the plan is final, before the point of no return (a failback archives WAL there). The
-    backup of pg_control and configuration is removed after a success unless ``keep_backup``."""
+    backup of pg_control and configuration is removed after a success unless ``keep_backup``.
+
+    One run per target at a time (``lock``: a second is refused, ``target_locked``). A SIGINT or
+    SIGTERM while pg_rewind runs is held until it is done; then the target's true state is reported
+    (``interrupted``)."""
     started = time.monotonic()
-    tgt = DataDirectory(Path(target).absolute())
+    tgt = DataDirectory(Path(target).resolve())  # resolved once: actions work relative to its descriptor
+    _refuse_rewound(tgt)
     major = tgt.control.major
     src = LocalSource(Path(source).absolute()) if isinstance(source, (str, os.PathLike)) else source
     interlocks.prove_target(tgt, src)
@@ -153,7 +172,7 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     config_file = str(Path(config_file).absolute()) if config_file else None
     pg_rewind = find_program("pg_rewind", major, bindir, runner=runner)
     conninfo = source_conninfo if source_conninfo is not None else src.connection_string()
-    _ensure_stopped(tgt, major, bindir, stop_target, runner, ensure_shutdown)
+    _ensure_stopped(tgt, major, bindir, stop_target, runner, ensure_shutdown, dry_run=dry_run)
     # predict the pg_rewind that will run: its minor may decide differently from the major's newest
     plan, fetched = _plan_with_wal(src, tgt, restore_command or archive.target_restore_command(tgt, config_file),
                                    runner, parse_release(pg_rewind.version))
@@ -175,13 +194,21 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
                             debug=False, config_file=config_file if takes_config_file else None,
                             ensure_shutdown=ensure_shutdown or not rules_for(major).ensures_shutdown)
     command = build_command(pg_rewind.path, options, major)
-    kept_aside = None if dry_run else backup.keep_aside(tgt, backup_dir)
-    code, lines = _run_pg_rewind(command, tgt, runner, on_progress)
+    kept_aside = None if dry_run else _keep_aside(tgt, backup_dir, fetched)
+    with shielded() as shield:
+        code, lines = _run_pg_rewind(command, tgt, runner, on_progress)
     if code != 0:
-        raise _failed(lines, code, kept_aside)
+        raise _failed(lines, code, kept_aside, tgt, shield.received)
     if dry_run:
         return _result(RewindOutcome.DRY_RUN, plan, started, command.shown(), lines=lines, fetched=fetched)
     kept, differences = backup.restore_configuration(kept_aside)
+    if shield.received is not None:
+        raise RewindError(f"interrupted ({_signal_name(shield.received)}) while pg_rewind ran; it was let finish",
+                          kind=Kind.INTERRUPTED, state=TargetState.REWOUND,
+                          state_detail=f"pg_rewind finished and the target's configuration was put back; a start "
+                          f"recovers from the source's checkpoint (configure it as a standby of the source); its "
+                          f"pg_control and configuration before the rewind are kept in {kept_aside}",
+                          backup=kept_aside, output="\n".join(lines))
     if not keep_backup:
         backup.remove_backup(kept_aside)
     return _result(RewindOutcome.REWOUND, plan, started, command.shown(), lines=lines, fetched=fetched,
@@ -194,13 +221,56 @@ def no_rewind_result(plan: RewindPlan) -> RewindResult:
     return _result(RewindOutcome.NO_REWIND_REQUIRED, plan, time.monotonic(), "")
 
 
+def _keep_aside(tgt: DataDirectory, backup_dir: str | os.PathLike[str] | None, fetched: list[str]) -> Path:
+    """The backup, or an error that says nothing was changed (a full or read-only file system)."""
+    try:
+        return backup.keep_aside(tgt, backup_dir)
+    except PgRewindKitError as exc:
+        archive.remove_fetched(tgt, fetched)
+        raise RewindError(f"could not keep the target's pg_control and configuration aside: {exc.message}",
+                          kind=exc.kind, state=TargetState.UNCHANGED,
+                          state_detail="pg_rewind did not run; nothing in the data directory was changed") from None
+
+
+def _signal_name(signum: int) -> str:
+    return signal.Signals(signum).name
+
+
+def _refuse_rewound(tgt: DataDirectory) -> None:
+    """A target pg_rewind rewound and nobody started since (pg_control in archive recovery, its
+    backup_label there) is not to be rewound again: started as a standby, it finishes that rewind."""
+    if tgt.control.state is not DBState.IN_ARCHIVE_RECOVERY:
+        return
+    with Directory.open(tgt.path) as root:
+        if root.lstat("backup_label") is None:
+            return
+    raise RewindError("the target was rewound already and not started since (backup_label present, pg_control "
+                      "in archive recovery): configure it as a standby of the source (recovery-config) and start "
+                      "it, which finishes the rewind; nothing was changed", kind=Kind.ALREADY_REWOUND,
+                      state=TargetState.REWOUND)
+
+
 def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[str] | None, stop_target: bool,
-                    runner: CommandRunner, ensure_shutdown: bool = True) -> None:
+                    runner: CommandRunner, ensure_shutdown: bool = True, *, dry_run: bool = False) -> None:
+    stale = tgt.foreign_postmaster()
+    if stale is not None:
+        raise RewindError(f"postmaster.pid names {stale}, not the target's server: the file is stale (a crash "
+                          "and a reboot?); nothing was stopped or changed: check, and remove postmaster.pid",
+                          kind=Kind.FOREIGN_POSTMASTER_PID)
     if tgt.server_running():
+        if dry_run:
+            raise RewindError("the target server is running, and a dry run stops nothing; stop it cleanly first",
+                              kind=Kind.TARGET_RUNNING)
         if not stop_target:
             raise RewindError("the target server is running; stop it cleanly first (or ask for it to be stopped)",
                               kind=Kind.TARGET_RUNNING)
         stop(find_program("pg_ctl", major, bindir, runner=runner).path, tgt.path, runner=runner)
+    if not tgt.control.state.is_clean_shutdown and dry_run:
+        # crash recovery (postgres --single, by us up to 12, by pg_rewind from 13) writes: a dry run never does
+        raise RewindError("the target was not shut down cleanly: a rewind would first run crash recovery "
+                          "(postgres --single), which writes, and a dry run never writes; nothing was changed "
+                          "(stop it cleanly, or start and stop it, then try again)",
+                          kind=Kind.TARGET_NOT_CLEANLY_SHUT_DOWN)
     if not tgt.control.state.is_clean_shutdown and not rules_for(major).ensures_shutdown and ensure_shutdown:
         # pg_rewind 13+ does this itself; before, it just refuses
         single_user_recovery(find_program("postgres", major, bindir, runner=runner).path, tgt.path, runner=runner)
@@ -255,24 +325,75 @@ def _run_pg_rewind(command: Command, tgt: DataDirectory, runner: CommandRunner,
         if event is not None and on_progress is not None:
             on_progress(event)
 
-    env = {k: v for k, v in os.environ.items() if k not in ("PGDATA", "PGPASSWORD")} | dict(command.env)
-    return runner(command.argv, env=env, user=owner_of(tgt.path), on_line=on_line), lines
+    owner = owner_of(tgt.path)
+    password = command.env.get("PGPASSWORD") if "--source-server" in command.argv else None
+    secrets: Mapping[str, str] = {}
+    if "--source-server" in command.argv:
+        with libpq_password(password, owner, backup.state_directory()) as secrets:
+            env = child_env() | dict(command.env) | dict(secrets)
+            return runner(command.argv, env=env, user=owner, on_line=on_line), lines
+    return runner(command.argv, env=child_env() | dict(command.env), user=owner, on_line=on_line), lines
 
 
-def _failed(lines: list[str], code: int, kept_aside: Path | None) -> RewindError:
-    """The error for a pg_rewind that failed, once the files kept aside are back."""
+def _failed(lines: list[str], code: int, kept_aside: Path | None, tgt: DataDirectory,
+            interrupted: int | None = None) -> RewindError:
+    """The error for a pg_rewind that failed, saying what the target is now. pg_rewind announces each
+    phase before it acts: up to its copying the target is as it was; once it copied, its files are
+    the source's and pg_control is still the target's (it looks startable and is not); once it
+    wrote its backup_label and pg_control, a start recovers from the source's checkpoint, and the
+    old pg_control must never come back beside them. The target's own configuration is put back."""
     message = error_line(lines) or f"pg_rewind exited with status {code}"
+    if interrupted is not None:
+        message = f"interrupted ({_signal_name(interrupted)}); {message}"
+    reached = phase(lines)
     state, detail = TargetState.UNCHANGED, ""
     if kept_aside is not None:
-        backup.put_back(kept_aside)
-        if started_copying(lines):
+        tgt.refresh()
+        control_replaced = reached >= Phase.SYNCING or (reached >= Phase.CONTROL_FILE
+                                                        and _control_differs(tgt, kept_aside))
+        backup.restore_configuration(kept_aside)  # never pg_control: that was pg_rewind's to write
+        if control_replaced:
+            state = TargetState.REWOUND
+            detail = _rewound_detail(tgt, reached, kept_aside)
+        elif reached >= Phase.COPYING:
             state = TargetState.PARTIALLY_REWOUND
-            detail = ("data files were being copied, so do not start it; run the rewind again or take a new base "
-                      f"backup (its pg_control and configuration were put back from {kept_aside})")
+            detail = ("data files were being copied, so do not start it (pg_control still says the target's old "
+                      "state, which no longer fits its files): run the rewind again or take a new base backup (its "
+                      "configuration was put back; "
+                      f"its pg_control and configuration before the rewind are kept in {kept_aside})")
         else:
-            detail = f"pg_control and configuration checked against {kept_aside}"
-    return RewindError(message, kind=classify(message), state=state, state_detail=detail, backup=kept_aside,
-                       output="\n".join(lines))
+            detail = f"pg_control and configuration kept in {kept_aside}; pg_rewind changed nothing"
+    return RewindError(message, kind=Kind.INTERRUPTED if interrupted is not None else classify(message),
+                       state=state, state_detail=detail, backup=kept_aside, output="\n".join(lines))
+
+
+def _control_differs(tgt: DataDirectory, kept_aside: Path) -> bool:
+    """Whether pg_control is no longer the one kept before pg_rewind ran (pg_rewind 13+ recovering an
+    unclean target in single-user mode writes it too, before any copying)."""
+    try:
+        with Directory.open(kept_aside) as where, Directory.open(tgt.path / "global") as global_dir:
+            return where.read("pg_control") != global_dir.read("pg_control")
+    except PgRewindKitError:
+        return True  # unreadable: do not pretend it is the old one
+
+
+def _rewound_detail(tgt: DataDirectory, reached: Phase, kept_aside: Path) -> str:
+    """What a start of a target pg_rewind wrote its backup_label and pg_control into will do."""
+    label = ""
+    try:
+        with Directory.open(tgt.path) as root:
+            text = root.read("backup_label", limit=65536).decode("utf-8", "replace")
+        fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+        label = (f" from the source's checkpoint at {fields.get('CHECKPOINT LOCATION', '?')} (WAL from "
+                 f"{fields.get('START WAL LOCATION', '?').split(' ')[0]} on timeline "
+                 f"{fields.get('START TIMELINE', '?')})")
+    except PgRewindKitError:
+        label = " (no backup_label: pg_control's minimum recovery point says how far)"
+    sync = "" if reached >= Phase.DONE else "; the sync to disk may not have finished: run sync first"
+    return (f"pg_rewind wrote its backup_label and pg_control (the old pg_control is not put back, it would make the "
+            f"target unstartable): a start runs recovery{label}, and needs the source's WAL from there: configure "
+            f"it as a standby of the source (primary_conninfo or restore_command) and start it{sync}; its "
+            f"configuration was put back, the files before the rewind are kept in {kept_aside}")
 
 
 def _result(outcome: RewindOutcome, plan: RewindPlan, started: float, command: str, *, lines: list[str] | None = None,

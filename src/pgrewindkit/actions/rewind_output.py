@@ -3,6 +3,7 @@ names (in every wording pg_rewind 10–18 used), whether it had started copying,
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable
 
@@ -30,6 +31,14 @@ ERROR_KINDS: tuple[tuple[str, str], ...] = (
     ("source server must not be in recovery mode", Kind.SOURCE_IN_RECOVERY),
     ("could not connect to server", Kind.SOURCE_UNAVAILABLE),
     ("connection to server", Kind.SOURCE_UNAVAILABLE),
+    # the source lost half way (libpq's words for a connection that went away)
+    ("server closed the connection unexpectedly", Kind.SOURCE_UNAVAILABLE),
+    ("no connection to the server", Kind.SOURCE_UNAVAILABLE),
+    ("terminating connection due to administrator command", Kind.SOURCE_UNAVAILABLE),
+    ("could not receive data from server", Kind.SOURCE_UNAVAILABLE),
+    ("could not send data to server", Kind.SOURCE_UNAVAILABLE),
+    ("SSL SYSCALL error", Kind.SOURCE_UNAVAILABLE),
+    ("SSL connection has been closed unexpectedly", Kind.SOURCE_UNAVAILABLE),
     ("cannot be executed by \"root\"", "run_as_root"),
     ("postgres single-user mode in target cluster failed", Kind.CRASH_RECOVERY_FAILED),
     ("restore_command is not set", Kind.RESTORE_COMMAND_MISSING),
@@ -69,6 +78,33 @@ def started_copying(lines: Iterable[str]) -> bool:
     """Whether pg_rewind got past its decisions to copying ("need to copy", or progress): from
     there on, the target is no longer what it was."""
     return any(_NEED.search(line) or parse_progress(line) for line in lines)
+
+
+class Phase(enum.IntEnum):
+    """How far pg_rewind got, from what it printed (it prints each step before doing it)."""
+
+    DECIDING = 0  # reading, comparing: nothing written yet
+    COPYING = 1  # "need to copy", progress: data files being changed
+    CONTROL_FILE = 2  # "creating backup label and updating control file": the old pg_control may be gone
+    SYNCING = 3  # "syncing target data directory": the new pg_control and backup_label are written
+    DONE = 4  # "Done!"
+
+
+_PHASES = (("Done!", Phase.DONE), ("syncing target data directory", Phase.SYNCING),
+           ("creating backup label and updating control file", Phase.CONTROL_FILE))
+
+
+def phase(lines: Iterable[str]) -> Phase:
+    """The last phase pg_rewind announced."""
+    reached = Phase.DECIDING
+    for line in lines:
+        text = line.removeprefix("pg_rewind: ")
+        found = next((p for marker, p in _PHASES if text.startswith(marker)), None)
+        if found is None and (_NEED.search(line) or parse_progress(line)):
+            found = Phase.COPYING
+        if found is not None and found > reached:
+            reached = found
+    return reached
 
 
 def warnings(lines: Iterable[str]) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ work. So every operation an action does there goes through :class:`Directory`:
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
@@ -51,6 +52,8 @@ def _os_error(exc: OSError, path: Path, what: str) -> PgRewindKitError:
         return DataFileAccessError(f"cannot {what}: {exc.strerror}", path=path)
     if exc.errno in (getattr(os, "ELOOP", 40), getattr(os, "ENOTDIR", 20)):
         return UnsafePathError(f"{what}: a symbolic link or a non-directory is in the way", path=path)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return PgRewindKitError(f"cannot {what}: {exc.strerror} (nothing was written there)", path=path)
     return PgRewindKitError(f"cannot {what}: {exc.strerror or exc}", path=path)
 
 
@@ -119,6 +122,10 @@ class Directory:
 
     def read(self, name: str, *, limit: int = DEFAULT_READ_LIMIT) -> bytes:
         """A regular file's bytes, at most ``limit`` of them."""
+        return self.read_entry(name, limit=limit)[0]
+
+    def read_entry(self, name: str, *, limit: int = DEFAULT_READ_LIMIT) -> tuple[bytes, os.stat_result]:
+        """A regular file's bytes (at most ``limit``) and its ``fstat`` (owner and mode, to restore)."""
         where = self.path / name
         try:
             fd = os.open(_single_name(name), _READ_FLAGS, dir_fd=self.fd)
@@ -136,7 +143,7 @@ class Directory:
                 if total > limit:  # it grew while we read
                     raise FormatError(f"more than the {limit} bytes expected here", path=where)
                 chunks.append(chunk)
-            return b"".join(chunks)
+            return b"".join(chunks), info
         finally:
             os.close(fd)
 
@@ -183,6 +190,36 @@ class Directory:
             os.rename(_single_name(name), _single_name(new_name), src_dir_fd=self.fd, dst_dir_fd=self.fd)
         except OSError as exc:
             raise _os_error(exc, self.path / name, f"rename the file to {new_name}") from None
+
+    def walk(self, relative: str, *, create: tuple[int, tuple[int, int] | None] | None = None) -> Directory:
+        """The directory ``relative`` (``a/b``) below this one, component by component, never through a
+        link; with ``create`` (mode, owner) missing components are made (pg_rewind removes a directory
+        the source lacks, and a restore puts it back)."""
+        current = Directory(os.dup(self.fd), self.path)
+        try:
+            for part in (p for p in relative.split("/") if p):
+                if create is not None and current.lstat(part) is None:
+                    current.mkdir(part, *create)
+                child = current.subdir(part)
+                current.close()
+                current = child
+        except BaseException:
+            current.close()
+            raise
+        return current
+
+    def mkdir(self, name: str, mode: int = 0o700, owner: tuple[int, int] | None = None) -> None:
+        """A new directory (never through a link); ``owner`` set when we may."""
+        try:
+            os.mkdir(_single_name(name), mode, dir_fd=self.fd)
+        except FileExistsError:
+            return
+        except OSError as exc:
+            raise _os_error(exc, self.path / name, "create the directory") from None
+        with self.subdir(name) as made:
+            if owner is not None and os.geteuid() == 0:
+                os.fchown(made.fd, *owner)
+            os.fchmod(made.fd, mode)
 
     def make_private_subdir(self, prefix: str) -> Directory:
         """A new directory under an unpredictable name, mode 0700, owned by us."""

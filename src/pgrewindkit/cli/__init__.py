@@ -65,8 +65,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return handler(args, out, err)
     except (UsageError, PsycopgMissingError) as exc:  # a live source without the live extra: how to get it
         return _fail(args, out, err, exc, render.error_line(exc), EXIT_USAGE)
-    except PgRewindKitError as exc:
-        return _fail(args, out, err, exc, render.error_line(exc), EXIT_BAD_INPUT)
+    except PgRewindKitError as exc:  # interrupted at a safe point: the target's state is in the line
+        code = EXIT_INTERRUPTED if exc.kind == "interrupted" else EXIT_BAD_INPUT
+        return _fail(args, out, err, exc, render.error_line(exc), code)
     except KeyboardInterrupt:
         err.write(render.text([render.interrupted_line()]))
         return EXIT_INTERRUPTED

@@ -9,9 +9,12 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pgrewindkit.errors import FormatError
 
 _SAFE_VALUE = re.compile(r"[^\s'\\]+")
-_PAIR = re.compile(r"\s*([A-Za-z_]\w*)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s']*)")
+# A value as libpq's conninfo_parse reads it: quoted (backslash escapes inside), or up to the next
+# space that a backslash does not escape ("a\\ b" is one value).
+_VALUE = r"'(?:[^'\\]|\\.)*'?|(?:\\.|\\$|[^\s\\])*"
+_PAIR = re.compile(rf"\s*([A-Za-z_]\w*)\s*=\s*({_VALUE})", re.DOTALL)
 _PASSWORD_IN_URI = re.compile(r"(://[^:/@]*:)[^@]*@")
-_PASSWORD_KEYWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_PASSWORD_KEYWORD = re.compile(rf"(password\s*=\s*)({_VALUE})", re.IGNORECASE | re.DOTALL)
 
 
 def one_line(text: str) -> str:
@@ -56,7 +59,10 @@ def parse_conninfo(conninfo: str) -> dict[str, str]:
             break
         value = match[2]
         if value.startswith("'"):
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            if not re.fullmatch(r"'(?:[^'\\]|\\.)*'", value, flags=re.DOTALL):
+                raise FormatError("unterminated quoted string in connection string")
+            value = value[1:-1]
+        value = re.sub(r"\\(.)", r"\1", value, flags=re.DOTALL)
         params[match[1]] = value
         pos = match.end()
     return params

@@ -199,19 +199,38 @@ class DataDirectory:
     def server_running(self) -> bool:
         """Whether the server that wrote ``postmaster.pid`` still runs (a file left by a crash is stale)."""
         pid = self.postmaster_pid()
-        if pid is None or pid <= 0:
-            return False
+        return pid is not None and self._postmaster_of(pid) is True
+
+    def foreign_postmaster(self) -> str | None:
+        """A live process that ``postmaster.pid`` names but that is not this directory's postmaster
+        (after a crash and a reboot its PID may be another cluster's): what it is, or None."""
+        pid = self.postmaster_pid()
+        if pid is None or self._postmaster_of(pid) is not False or not _alive(pid):
+            return None
+        where = _cwd(pid)
+        return f"PID {pid}, a live process" + (f" working in {where}" if where else " of another user")
+
+    def _postmaster_of(self, pid: int) -> bool | None:
+        """True when ``pid`` is this directory's postmaster, False when it is another live process,
+        None when there is no such process. A postmaster works in its data directory: its
+        ``/proc/PID/cwd`` is this one (or, where that cannot be read, its command line's ``-D``
+        names it). EPERM on ``kill(pid, 0)`` is another user's process: not ours, as PostgreSQL
+        itself treats it."""
+        if pid <= 0 or not _alive(pid):
+            return None
         try:
             os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
         except PermissionError:
-            return True  # it exists, as another user
-        try:
-            args = read_regular(f"/proc/{pid}/cmdline", MAX_PID_FILE, "process command line", head=True).split(b"\0")
-        except PgRewindKitError:
-            return True  # gone meanwhile, or no /proc: it existed a moment ago
-        return any(part.endswith((b"postgres", b"postmaster")) for part in args[:1])
+            return False
+        except OSError:
+            return None
+        if not _looks_like_postgres(pid):
+            return False
+        where = _cwd(pid)
+        if where is not None:
+            return _same_directory(where, self.path)
+        named = _dash_d(pid)
+        return True if named is None else _same_directory(named, self.path)
 
     def files(self) -> list[FileEntry]:
         """Every entry below the data directory, as pg_rewind's ``traverse_datadir`` reports it:
@@ -242,3 +261,50 @@ class DataDirectory:
                 entries.append(FileEntry(relative, FileType.SYMLINK, 0, str(full.readlink())))
                 if parent == "pg_tblspc" or relative == wal_directory:
                     self._walk(relative, entries, wal_directory)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _cwd(pid: int) -> str | None:
+    try:
+        return str(Path(f"/proc/{pid}/cwd").readlink())
+    except OSError:
+        return None
+
+
+def _dash_d(pid: int) -> str | None:
+    """The ``-D`` of a process's command line, None when it has none or cannot be read (then it is
+    taken for ours: pg_ctl stops only what it may signal)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    for index, arg in enumerate(args):
+        if arg == b"-D" and index + 1 < len(args):
+            return os.fsdecode(args[index + 1])
+        if arg.startswith(b"-D") and len(arg) > 2:
+            return os.fsdecode(arg[2:])
+    return None
+
+
+def _looks_like_postgres(pid: int) -> bool:
+    try:
+        first = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
+    except OSError:
+        return True  # cannot tell: the directory decides
+    return first.endswith((b"postgres", b"postmaster")) or first.startswith((b"postgres:", b"postmaster:"))
+
+
+def _same_directory(one: str, other: Path) -> bool:
+    try:
+        return Path(one).samefile(other)
+    except OSError:
+        return False
