@@ -116,7 +116,7 @@ def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> 
     target_history = _history(target, target_tli, "target")
     source_history = _history(source, source_tli, "source")
     current = _current_timeline(source)
-    base: dict[str, Any] = {"major": rules.major, "source_timeline": source_tli, "target_timeline": target_tli,
+    base: dict[str, Any] = {"major": rules.version.json, "source_timeline": source_tli, "target_timeline": target_tli,
             "source_history": source_history.spans, "target_history": target_history.spans,
             "source_current_timeline": current}
     truth = _Truth(source, current, source_history, target_tli)
