@@ -151,7 +151,7 @@ class Cluster:
             port=self.port,
             fsync="off",
             logging_collector="off",
-            wal_level="replica",
+            wal_level=for_major(self.major).programs.replica_wal_level,
         )
 
     def set(self, **settings: object) -> None:

@@ -26,6 +26,7 @@ class Programs:
     wal_directory: str  # the data directory's WAL directory (pg_xlog before 10)
     waldump: str  # the WAL dump program (pg_xlogdump before 10)
     initdb_no_sync: str  # initdb's flag for not syncing: --nosync before 10
+    replica_wal_level: str  # the wal_level a standby needs, as the server takes it: hot_standby in 9.5
     initdb_wal_segsize: bool  # initdb --wal-segsize (11+; before, the size was fixed at build time)
     initdb_checksums_by_default: bool  # initdb turns data checksums on unless told --no-data-checksums (18+)
     pg_rewind_options: frozenset[str]  # the optional flags pg_rewind of this major accepts
@@ -64,37 +65,39 @@ _CONF, _SIGNAL = RecoveryStyle.RECOVERY_CONF, RecoveryStyle.STANDBY_SIGNAL
 
 PROGRAMS: dict[int, Programs] = versions.keyed((
     Programs(version=_V(95), wal_directory="pg_xlog", waldump="pg_xlogdump", initdb_no_sync="--nosync",
+             replica_wal_level="hot_standby",
              initdb_wal_segsize=False, initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10,
              recovery=_CONF),
     Programs(version=_V(96), wal_directory="pg_xlog", waldump="pg_xlogdump", initdb_no_sync="--nosync",
+             replica_wal_level="replica",
              initdb_wal_segsize=False, initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10,
              recovery=_CONF),
     Programs(version=_V(10), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
-             initdb_wal_segsize=False,
+             replica_wal_level="replica", initdb_wal_segsize=False,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10, recovery=_CONF),
     Programs(version=_V(11), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
-             initdb_wal_segsize=True,
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10, recovery=_CONF),
     Programs(version=_V(12), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
-             initdb_wal_segsize=True,
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_12, recovery=_SIGNAL),
     Programs(version=_V(13), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
-             initdb_wal_segsize=True,
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_13, recovery=_SIGNAL),
     Programs(version=_V(14), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
-             initdb_wal_segsize=True,
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_13, recovery=_SIGNAL),
     Programs(version=_V(15), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
-             initdb_wal_segsize=True,
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
     Programs(version=_V(16), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
-             initdb_wal_segsize=True,
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
     Programs(version=_V(17), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
-             initdb_wal_segsize=True,
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
     Programs(version=_V(18), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
-             initdb_wal_segsize=True,
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=True, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
 ), key="major")
 
