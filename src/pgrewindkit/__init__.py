@@ -97,7 +97,7 @@ from pgrewindkit.formats.wal.dump import (
 from pgrewindkit.formats.wal.parallel import scan_stats
 from pgrewindkit.formats.wal.stats import WalStats
 from pgrewindkit.majors.rewind import parse_release
-from pgrewindkit.majors.versions import MAJORS, Major
+from pgrewindkit.majors.versions import MAJORS, Major, parse_major
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, HistoryEntry, TimelineSpan, WalLevel
 from pgrewindkit.render.controldata import controldata_json, controldata_lines
 
@@ -201,6 +201,7 @@ __all__ = [
     "mask_password",
     "open_wal",
     "parse_control_file",
+    "parse_major",
     "parse_release",
     "parse_timeline",
     "parse_timeline_history",

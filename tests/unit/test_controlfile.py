@@ -141,7 +141,8 @@ def test_bit_flip_is_a_crc_error(offset: int) -> None:
 
 @pytest.mark.parametrize(
     ("version", "catalog", "message"),
-    [(960, 201608131, "9.6 is not supported"), (942, 201510051, "9.4 or 9.5"),
+    [(937, 201409291, "PostgreSQL 9.4 is not supported \\(PostgreSQL 9.5 to 18\\)"),
+     (960, 201510051, "belongs to PostgreSQL 9.6, but no release"),
      (1300, 202307999, "development build"), (1300 << 16, 202209061, "byte ordering"),
      (1234, 1, "not a PostgreSQL release")],
 )

@@ -93,7 +93,8 @@ def test_majors_outside_the_identity_table_are_refused() -> None:
 
 
 def test_rows_are_in_major_order_and_unique() -> None:
-    assert sorted(set(NUMBERS)) == NUMBERS
+    assert sorted(set(NUMBERS), key=versions.order) == NUMBERS
+    assert [m.name for m in MAJORS][:3] == ["9.5", "9.6", "10"]
     for table in (wal.WAL_FORMATS, rewind.REWIND_RULES, programs.PROGRAMS):
         assert list(table) == NUMBERS
     with pytest.raises(ValueError, match="two rows for major 10"):
@@ -133,14 +134,62 @@ def test_initdb_options(major: int, segsize: int | None, checksums: bool, option
 @pytest.mark.parametrize("major", NUMBERS)
 def test_recovery_configuration_and_names(major: int) -> None:
     row = majors.for_major(major)
-    assert row.uses_recovery_conf is (major in (10, 11))
-    assert (row.programs.wal_directory, row.programs.waldump) == ("pg_wal", "pg_waldump")
+    assert row.uses_recovery_conf is (major in (95, 96, 10, 11))
+    old = major in (95, 96)
+    assert (row.programs.wal_directory, row.programs.waldump) == (
+        ("pg_xlog", "pg_xlogdump") if old else ("pg_wal", "pg_waldump"))
+    assert row.programs.initdb_no_sync == ("--nosync" if old else "--no-sync")
+
+
+def test_two_part_majors_are_shown_by_name_and_ordered_by_release() -> None:
+    nine_five, nine_six, ten = (versions.by_major(m) for m in (95, 96, 10))
+    assert (str(nine_five), nine_five.json, ten.json) == ("9.5", 9.5, 10)
+    assert nine_five.order < nine_six.order < ten.order
+    assert versions.order(95) < versions.order(96) < versions.order(10) < versions.order(18)
+    assert (versions.display(96), versions.display(16), versions.display(7)) == ("9.6", "16", "7")
+    assert (versions.parse_major("9.5"), versions.parse_major("16")) == (95, 16)
+    assert versions.SUPPORTED == "PostgreSQL 9.5 to 18"
+    assert nine_six.tablespace_directory == "PG_9.6_201608131"
+    for text in ("95", "9.4", "9"):
+        with pytest.raises(UnsupportedVersionError, match=f"PostgreSQL {text} is not supported"):
+            versions.parse_major(text)
+    with pytest.raises(UnsupportedVersionError, match=r"PostgreSQL 9.6 is not supported yet: the table of x"):
+        versions.lookup({}, 96, "x")
+
+
+@pytest.mark.parametrize(("major", "control_version", "catalog", "magic", "rmgrs"), [
+    (95, 942, 201510051, 0xD087, 20), (96, 960, 201608131, 0xD093, 22),
+])
+def test_the_rows_of_9_5_and_9_6(major: int, control_version: int, catalog: int, magic: int, rmgrs: int) -> None:
+    row = majors.for_major(major)
+    assert (row.version.control_version, row.version.catalog_version, row.version.wal_page_magic) == (
+        control_version, catalog, magic)
+    assert versions.by_control(control_version, catalog) is row.version
+    assert wal.by_magic(magic) is row.wal
+    assert row.control.crc_offset == 256  # enableIntTimes, no mock nonce (research: pg_control.h)
+    assert [name for name, _ in row.control.fields][-4:] == ["float4ByVal", "float8ByVal", "data_checksum_version",
+                                                               "crc"]
+    assert len(row.rmgrs) == rmgrs
+    assert row.wal.image_flags.apply == 0 and not row.wal.toplevel_xid
+    assert row.wal.stats_masks_xact_info is (major == 96)
+    assert row.rewind.ancestor_in_source_history_only is (major == 95)
+    assert row.rewind.ignored_paths == ("postmaster.pid", "postmaster.opts")
+    assert row.rewind.excluded_dir_contents == () and row.rewind.excluded_files == ()
+    assert row.programs.pg_rewind_options == frozenset({"--dry-run", "--progress", "--debug"})
+    length = row.messages.invalid_record_length.format(lsn="0/3076488", expected=24, got=0)
+    assert length == ("invalid record length at 0/3076488" if major == 95 else
+                      "invalid record length at 0/3076488: wanted 24, got 0")
+    names = {r.name: r for r in row.rmgrs}
+    assert names["XLOG"].identify(0xC0) == "FPI_MULTI" and names["XLOG"].identify(0xD0) == "UNKNOWN (d0)"
+    assert names["Hash"].identify(0x00) == "UNKNOWN (0)"
+    assert names["Standby"].identify(0x20) == ("UNKNOWN (20)" if major == 95 else "INVALIDATIONS")
 
 
 @pytest.mark.parametrize(("text", "release"), [
     ("16.2", (16, 2)), ("16", (16, None)), ("pg_rewind (PostgreSQL) 16.2", (16, 2)),
     ("pg_rewind (PostgreSQL) 15.18 (Debian 15.18-1.pgdg120+1)", (15, 18)),
     ("pg_rewind (PostgreSQL) 18beta1", (18, None)),
+    ("pg_rewind (PostgreSQL) 9.5.25", (95, 25)), ("9.6.22", (96, 22)), ("9.6", (96, None)),
 ])
 def test_parse_release(text: str, release: tuple[int, int | None]) -> None:
     assert rewind.parse_release(text) == release

@@ -14,9 +14,11 @@ from pathlib import Path
 import attrs
 
 from pgrewindkit.actions.pgctl import CommandRunner, run_command
-from pgrewindkit.errors import BinaryNotFoundError
+from pgrewindkit.errors import BinaryNotFoundError, UnsupportedVersionError
+from pgrewindkit.majors import versions
 
-_VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
+# "(PostgreSQL) 16.2", "(PostgreSQL) 9.5.25": before 10 the major has two parts
+_VERSION = re.compile(r"\(PostgreSQL\) (9\.\d+|\d+)")
 
 
 @attrs.frozen
@@ -41,7 +43,12 @@ def program_version(path: Path, runner: CommandRunner = run_command) -> tuple[in
     match = _VERSION.search(ran[1]) if ran is not None else None
     if ran is None or match is None:
         return None
-    return int(match[1]), ran[1]
+    if "." not in match[1]:
+        return int(match[1]), ran[1]
+    try:
+        return versions.parse_major(match[1]), ran[1]
+    except UnsupportedVersionError:  # 9.4 or older: no major pgrewindkit can use
+        return None
 
 
 def candidate_dirs(major: int, bindir: str | os.PathLike[str] | None = None,
@@ -54,7 +61,7 @@ def candidate_dirs(major: int, bindir: str | os.PathLike[str] | None = None,
         ran = _output(runner, [pg_config, "--bindir"])
         if ran is not None and ran[0] == 0 and ran[1]:
             yield Path(ran[1])
-    yield Path(f"/usr/lib/postgresql/{major}/bin")
+    yield Path(f"/usr/lib/postgresql/{versions.display(major)}/bin")
     yield from (Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p)
 
 
@@ -72,10 +79,11 @@ def find_program(name: str, major: int, bindir: str | os.PathLike[str] | None = 
         found_major, text = found
         if found_major == major:
             return Program(path, major, text)
-        seen.append(f"{path} is PostgreSQL {found_major}")
+        seen.append(f"{path} is PostgreSQL {versions.display(found_major)}")
         if bindir and directory == Path(bindir):
-            raise BinaryNotFoundError(f"{path} is PostgreSQL {found_major}, but the cluster is PostgreSQL {major}: "
+            raise BinaryNotFoundError(f"{path} is PostgreSQL {versions.display(found_major)}, but the cluster is "
+                                      f"PostgreSQL {versions.display(major)}: "
                                       f"pg_rewind works only on clusters of its own major")
     detail = f" ({'; '.join(seen)})" if seen else ""
-    raise BinaryNotFoundError(f"no {name} of PostgreSQL {major} found{detail}; give its directory with --bindir "
-                              f"or install postgresql-{major}")
+    raise BinaryNotFoundError(f"no {name} of PostgreSQL {versions.display(major)} found{detail}; give its directory "
+                              f"with --bindir or install postgresql-{versions.display(major)}")

@@ -16,7 +16,7 @@ from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.timeline import TimelineHistory
 from pgrewindkit.formats.wal import EndOfWal, Wal, WalRecord, open_wal
 from pgrewindkit.majors.layouts.xlog import SIZE_OF_LONG_PHD, SIZE_OF_SHORT_PHD
-from pgrewindkit.majors.rewind import RewindRules, rules_for
+from pgrewindkit.majors.rewind import RewindRules, require_verified, rules_for
 from pgrewindkit.model import ControlFile, TimelineSpan
 
 
@@ -121,6 +121,7 @@ def find_divergence(source: Source | str | os.PathLike[str], target: DataDirecto
 
 def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> Divergence:
     target_cf = target.control
+    require_verified(target_cf.major)
     source_cf = source.control
     rules = rules_for(target_cf.major)
     if source_cf.system_identifier != target_cf.system_identifier:
@@ -130,7 +131,7 @@ def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> 
     target_history = _history(target, target_tli, "target")
     source_history = _history(source, source_tli, "source")
     current = _current_timeline(source)
-    base: dict[str, Any] = {"major": rules.major, "source_timeline": source_tli, "target_timeline": target_tli,
+    base: dict[str, Any] = {"major": rules.version.json, "source_timeline": source_tli, "target_timeline": target_tli,
             "source_history": source_history.spans, "target_history": target_history.spans,
             "source_current_timeline": current}
     truth = _Truth(source, current, source_history, target_tli)

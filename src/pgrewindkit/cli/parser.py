@@ -10,6 +10,14 @@ from pgrewindkit import demo
 from pgrewindkit.cli import commands
 from pgrewindkit.render import PROG
 
+
+def _major(text: str) -> int:
+    """``--major 9.5``: the key of a major as users write it."""
+    try:
+        return pgrewindkit.parse_major(text)
+    except pgrewindkit.UnsupportedVersionError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
 FORKS = ("main", "fsm", "vm", "init")  # pg_waldump's fork names, in ForkNumber order
 
 
@@ -108,7 +116,8 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
                     "(needs PostgreSQL; run as root or as a user that may start PostgreSQL).",
     )
     demo_cmd.add_argument("--live", action="store_true", help="play it on local servers")
-    demo_cmd.add_argument("--major", type=int, default=15, help="PostgreSQL major for --live (default 15)")
+    demo_cmd.add_argument("--major", type=_major, default=15,
+                          help="PostgreSQL major for --live: 9.5, 9.6, 10 … 18 (default 15)")
     demo_cmd.add_argument("--bindir", metavar="DIR", help="its programs, if not found by themselves")
     demo_cmd.add_argument("--fixtures", default=str(demo.SHIPPED), metavar="DIR",
                           help="the directory holding failover15/ (default: the one shipped in the package)")

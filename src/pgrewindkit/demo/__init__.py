@@ -21,6 +21,7 @@ from pgrewindkit.analysis.inspection import inspect_datadir
 from pgrewindkit.analysis.plan import RewindPlan, plan_rewind
 from pgrewindkit.cluster.source import LiveSource
 from pgrewindkit.errors import DataFileNotFoundError, PgRewindKitError
+from pgrewindkit.majors.versions import display
 from pgrewindkit.render.divergence import divergence_lines
 from pgrewindkit.render.inspection import inspection_lines
 
@@ -98,7 +99,7 @@ def live(major: int, bindir: str | None, say: Say) -> None:
     standby = Cluster(bins, work, "server2", port=54402)
     started = time.monotonic()
     try:
-        say(f"1. primary server1 (PostgreSQL {major}) with wal_log_hints and WAL archiving, in {work}")
+        say(f"1. primary server1 (PostgreSQL {display(major)}) with wal_log_hints and WAL archiving, in {work}")
         primary.initdb()
         primary.set(port=primary.port, wal_log_hints="on", archive_mode="on",
                     archive_command=f"'cp %p {archive}/%f'", max_wal_size="'32MB'", min_wal_size="'2MB'")

@@ -140,7 +140,8 @@ class Cluster:
     def initdb(self, *, wal_segsize_mb: int | None = 1, checksums: bool = False,
                extra: Sequence[str] = ()) -> None:
         argv: list[str | Path] = [self.bins.program("initdb"), "-D", self.pgdata, "-U", "postgres",
-                                  "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", *extra]
+                                  "-A", "trust", "-E", "UTF8", "--locale=C",
+                                  for_major(self.major).programs.initdb_no_sync, *extra]
         # the segment size where this major lets initdb choose it; checksums as asked, whatever the default
         argv += for_major(self.major).programs.initdb_options(wal_segsize_mb=wal_segsize_mb, checksums=checksums)
         run_pg(argv, env=self.bins.env)
@@ -150,7 +151,7 @@ class Cluster:
             port=self.port,
             fsync="off",
             logging_collector="off",
-            wal_level="replica",
+            wal_level=for_major(self.major).programs.replica_wal_level,
         )
 
     def set(self, **settings: object) -> None:

@@ -62,7 +62,7 @@ def parse_control_file(data: bytes, *, path: str | None = None) -> ControlFile:
     if crc.crc32c(data[: layout.crc_offset]) != stored:
         raise ChecksumError("calculated CRC checksum does not match value stored in control file", path=where)
     raw = parse(_compiled(layout).construct, data, what="control file", path=where)
-    control = _to_model(raw, major, path)
+    control = _to_model(raw, major, layout, path)
     _sanity_check(control, where)
     return control
 
@@ -114,8 +114,20 @@ def _wal_level(value: int, where: str) -> WalLevel:
         raise FormatError(f"unrecognized wal_level {value}", path=where) from None
 
 
-def _to_model(raw: Any, major: versions.Major, path: str | None) -> ControlFile:
+def _stored_wal_level(value: int, layout: ControlLayout, where: str) -> tuple[WalLevel, str | None]:
+    """The stored wal_level as 9.6+'s ``WalLevel``, and its own name where the layout's names differ
+    (9.5: archive and hot_standby are replica, logical is 3)."""
+    if layout.wal_levels == ("minimal", "replica", "logical"):
+        return _wal_level(value, where), None
+    if not 0 <= value < len(layout.wal_levels):
+        raise FormatError(f"unrecognized wal_level {value}", path=where)
+    name = layout.wal_levels[value]
+    return WalLevel[{"archive": "REPLICA", "hot_standby": "REPLICA"}.get(name, name.upper())], name
+
+
+def _to_model(raw: Any, major: versions.Major, layout: ControlLayout, path: str | None) -> ControlFile:
     where = path or "<control file bytes>"
+    wal_level, wal_level_name = _stored_wal_level(raw.wal_level, layout, where)
     try:
         state = DBState(raw.state)
     except ValueError:
@@ -136,7 +148,8 @@ def _to_model(raw: Any, major: versions.Major, path: str | None) -> ControlFile:
         backup_start_point=LSN(raw.backupStartPoint),
         backup_end_point=LSN(raw.backupEndPoint),
         backup_end_required=raw.backupEndRequired,
-        wal_level=_wal_level(raw.wal_level, where),
+        wal_level=wal_level,
+        wal_level_name=wal_level_name,
         wal_log_hints=raw.wal_log_hints,
         max_connections=raw.MaxConnections,
         max_worker_processes=raw.max_worker_processes,
@@ -158,7 +171,8 @@ def _to_model(raw: Any, major: versions.Major, path: str | None) -> ControlFile:
         float8_byval=raw.float8ByVal,
         data_checksum_version=raw.data_checksum_version,
         default_char_signedness=raw.get("default_char_signedness"),
-        mock_authentication_nonce=raw.mock_authentication_nonce,
+        mock_authentication_nonce=raw.get("mock_authentication_nonce"),
+        enable_int_times=raw.get("enableIntTimes"),
         crc=raw.crc,
         path=path,
     )

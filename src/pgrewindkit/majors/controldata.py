@@ -1,6 +1,7 @@
 """Which lines ``pg_controldata`` prints and which columns the ``pg_control_*()`` functions return,
 per major, in their order: src/bin/pg_controldata/pg_controldata.c and
-src/backend/utils/misc/pg_controldata.c of 10–18.
+src/backend/utils/misc/pg_controldata.c of 9.5–18 (9.5 has no ``pg_control_*()`` functions: its
+JSON takes 9.6's column names).
 
 Each item is a key (the SQL column's name where there is one); ``MAJORS_OF`` gives the majors that
 have it. How an item is shown lives in ``render/controldata.py``. A new major joins ``EVERY``
@@ -12,14 +13,28 @@ from __future__ import annotations
 from pgrewindkit.majors.versions import MAJORS
 
 EVERY = frozenset(m.major for m in MAJORS)
+NINE = frozenset({95, 96})  # 9.5 and 9.6
 
 # The items some majors lack; every other item is in every major.
 MAJORS_OF: dict[str, frozenset[int]] = {
-    "prior_lsn": frozenset({10}),  # "Prior checkpoint location" left in 11
+    "prior_lsn": NINE | {10},  # "Prior checkpoint location" left in 11
     "max_wal_senders": frozenset({12, 13, 14, 15, 16, 17, 18}),  # joined ControlFileData in 12
-    "float4_pass_by_value": frozenset({10, 11, 12}),  # float4 always by value from 13
+    "float4_pass_by_value": NINE | {10, 11, 12},  # float4 always by value from 13
     "default_char_signedness": frozenset({18}),  # came in 18
+    "bigint_timestamps": NINE,  # pg_control_init()'s column for enableIntTimes, gone in 10
+    "mock_authentication_nonce": EVERY - NINE,  # came in 10
 }
+
+# Columns 9.6's functions name "location" where 10 says "lsn" (9.5, without functions, follows 9.6).
+COLUMN_NAMES: dict[int, dict[str, str]] = {
+    major: {"checkpoint_lsn": "checkpoint_location", "prior_lsn": "prior_location", "redo_lsn": "redo_location",
+            "min_recovery_end_lsn": "min_recovery_end_location", "backup_start_lsn": "backup_start_location",
+            "backup_end_lsn": "backup_end_location"}
+    for major in NINE
+}
+
+# pg_controldata's "NextXID" joins epoch and xid with "/" in 9.5, ":" from 9.6 on.
+NEXT_XID_SEPARATOR: dict[int, str] = {95: "/"}
 
 # pg_controldata's lines, in its order.
 PG_CONTROLDATA_LINES: tuple[str, ...] = (
@@ -53,7 +68,8 @@ SQL_COLUMNS: tuple[str, ...] = (
     # pg_control_init()
     "max_data_alignment", "database_block_size", "blocks_per_segment", "wal_block_size", "bytes_per_wal_segment",
     "max_identifier_length", "max_index_columns", "max_toast_chunk_size", "large_object_chunk_size",
-    "float4_pass_by_value", "float8_pass_by_value", "data_page_checksum_version", "default_char_signedness",
+    "bigint_timestamps", "float4_pass_by_value", "float8_pass_by_value", "data_page_checksum_version",
+    "default_char_signedness",
 )
 
 # What pg_controldata shows beyond the SQL functions (pgrewindkit's JSON adds them after the columns).
@@ -81,3 +97,12 @@ def line_keys(major: int) -> tuple[str, ...]:
 def column_keys(major: int) -> tuple[str, ...]:
     """The ``pg_control_*()`` columns of ``major``, then pg_controldata's extras, in order."""
     return _of(SQL_COLUMNS, major) + _of(EXTRA_COLUMNS, major)
+
+
+def column_name(key: str, major: int) -> str:
+    """The name ``major``'s functions give the column ``key``."""
+    return COLUMN_NAMES.get(major, {}).get(key, key)
+
+
+def next_xid_separator(major: int) -> str:
+    return NEXT_XID_SEPARATOR.get(major, ":")

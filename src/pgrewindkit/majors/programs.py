@@ -14,7 +14,7 @@ from pgrewindkit.majors import versions
 class RecoveryStyle(enum.Enum):
     """How a data directory is told to start as a standby."""
 
-    RECOVERY_CONF = "recovery.conf"  # recovery.conf with standby_mode = on (up to 11)
+    RECOVERY_CONF = "recovery.conf"  # recovery.conf with standby_mode = on (9.5 to 11)
     STANDBY_SIGNAL = "standby.signal"  # standby.signal, the settings in the configuration (from 12)
 
 
@@ -25,6 +25,8 @@ class Programs:
     version: versions.Major
     wal_directory: str  # the data directory's WAL directory (pg_xlog before 10)
     waldump: str  # the WAL dump program (pg_xlogdump before 10)
+    initdb_no_sync: str  # initdb's flag for not syncing: --nosync before 10
+    replica_wal_level: str  # the wal_level a standby needs, as the server takes it: hot_standby in 9.5
     initdb_wal_segsize: bool  # initdb --wal-segsize (11+; before, the size was fixed at build time)
     initdb_checksums_by_default: bool  # initdb turns data checksums on unless told --no-data-checksums (18+)
     pg_rewind_options: frozenset[str]  # the optional flags pg_rewind of this major accepts
@@ -51,7 +53,8 @@ class Programs:
         return options
 
 
-# pg_rewind's optional flags as they grew (src/bin/pg_rewind/pg_rewind.c of each major).
+# pg_rewind's optional flags as they grew (src/bin/pg_rewind/pg_rewind.c of each major; 9.5 and 9.6
+# have 10's).
 _REWIND_10 = frozenset({"--dry-run", "--progress", "--debug"})
 _REWIND_12 = _REWIND_10 | {"--no-sync"}
 _REWIND_13 = _REWIND_12 | {"--no-ensure-shutdown", "--restore-target-wal", "--write-recovery-conf"}
@@ -61,23 +64,40 @@ _V = versions.by_major
 _CONF, _SIGNAL = RecoveryStyle.RECOVERY_CONF, RecoveryStyle.STANDBY_SIGNAL
 
 PROGRAMS: dict[int, Programs] = versions.keyed((
-    Programs(version=_V(10), wal_directory="pg_wal", waldump="pg_waldump", initdb_wal_segsize=False,
+    Programs(version=_V(95), wal_directory="pg_xlog", waldump="pg_xlogdump", initdb_no_sync="--nosync",
+             replica_wal_level="hot_standby",
+             initdb_wal_segsize=False, initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10,
+             recovery=_CONF),
+    Programs(version=_V(96), wal_directory="pg_xlog", waldump="pg_xlogdump", initdb_no_sync="--nosync",
+             replica_wal_level="replica",
+             initdb_wal_segsize=False, initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10,
+             recovery=_CONF),
+    Programs(version=_V(10), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
+             replica_wal_level="replica", initdb_wal_segsize=False,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10, recovery=_CONF),
-    Programs(version=_V(11), wal_directory="pg_wal", waldump="pg_waldump", initdb_wal_segsize=True,
+    Programs(version=_V(11), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10, recovery=_CONF),
-    Programs(version=_V(12), wal_directory="pg_wal", waldump="pg_waldump", initdb_wal_segsize=True,
+    Programs(version=_V(12), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_12, recovery=_SIGNAL),
-    Programs(version=_V(13), wal_directory="pg_wal", waldump="pg_waldump", initdb_wal_segsize=True,
+    Programs(version=_V(13), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_13, recovery=_SIGNAL),
-    Programs(version=_V(14), wal_directory="pg_wal", waldump="pg_waldump", initdb_wal_segsize=True,
+    Programs(version=_V(14), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_13, recovery=_SIGNAL),
-    Programs(version=_V(15), wal_directory="pg_wal", waldump="pg_waldump", initdb_wal_segsize=True,
+    Programs(version=_V(15), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
-    Programs(version=_V(16), wal_directory="pg_wal", waldump="pg_waldump", initdb_wal_segsize=True,
+    Programs(version=_V(16), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
-    Programs(version=_V(17), wal_directory="pg_wal", waldump="pg_waldump", initdb_wal_segsize=True,
+    Programs(version=_V(17), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
-    Programs(version=_V(18), wal_directory="pg_wal", waldump="pg_waldump", initdb_wal_segsize=True,
+    Programs(version=_V(18), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
+             replica_wal_level="replica", initdb_wal_segsize=True,
              initdb_checksums_by_default=True, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
 ), key="major")
 

@@ -1,4 +1,4 @@
-"""How pg_rewind of each major decides: one explicit row per major (src/bin/pg_rewind of 10–18, as
+"""How pg_rewind of each major decides: one explicit row per major (src/bin/pg_rewind of 9.5–18, as
 in their last minor releases), and per-minor overrides where a minor release changed a rule."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ EXCLUDED_DIR_CONTENTS = ("pg_stat_tmp", "pg_replslot", "pg_dynshmem", "pg_notify
 EXCLUDED_FILES = (("postgresql.auto.conf.tmp", False), ("current_logfiles.tmp", False), ("pg_internal.init", True),
                   ("backup_label", False), ("tablespace_map", False), ("backup_manifest", False),
                   ("postmaster.pid", False), ("postmaster.opts", False))
-# pg_rewind 10 has no exclusion lists: these two paths (at the top of the data directory) are left out
+# pg_rewind 9.5, 9.6 and 10 have no exclusion lists: these two paths (at the top of the data directory) are left out
 # of its file map on both sides, so neither copied nor removed
 IGNORED_PATHS_10 = ("postmaster.pid", "postmaster.opts")
 
@@ -68,6 +68,10 @@ class RewindRules:
     unrecognised_names_rmid: bool
     # --config-file, for a configuration outside the data directory (15+)
     takes_config_file: bool
+    # the common ancestor is looked up in the source's history only: the entry of the target's timeline
+    # ends the common part, the target's history is never read and its WAL is read on its own timeline
+    # only (9.5); from 9.6 both histories are compared (e50cda7840)
+    ancestor_in_source_history_only: bool
 
     @property
     def major(self) -> int:
@@ -90,51 +94,73 @@ _V = versions.by_major
 
 # One explicit row per major, every field spelled out, as the last minor release of each behaves.
 REWIND_RULES: dict[int, RewindRules] = versions.keyed((
+    # 9.5 and 9.6: 10's file rules (filemap.c of REL9_5_25 / REL9_6_22); 9.5 its own common ancestor
+    RewindRules(version=_V(95), timeline_from_min_recovery_point=False, xact_records_flagged=False,
+                dbase_infos=DBASE_INFOS_10, excluded_dir_contents=(), excluded_files=(),
+                ignored_paths=IGNORED_PATHS_10, maps_excluded_files=False, copies_control_file=True,
+                copies_missing_pg_version=False, skips_ds_store=False, keeps_wal_read=False, standby_source=False,
+                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False,
+                ancestor_in_source_history_only=True),
+    RewindRules(version=_V(96), timeline_from_min_recovery_point=False, xact_records_flagged=False,
+                dbase_infos=DBASE_INFOS_10, excluded_dir_contents=(), excluded_files=(),
+                ignored_paths=IGNORED_PATHS_10, maps_excluded_files=False, copies_control_file=True,
+                copies_missing_pg_version=False, skips_ds_store=False, keeps_wal_read=False, standby_source=False,
+                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False,
+                ancestor_in_source_history_only=False),
     RewindRules(version=_V(10), timeline_from_min_recovery_point=False, xact_records_flagged=False,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=(), excluded_files=(),
                 ignored_paths=IGNORED_PATHS_10, maps_excluded_files=False, copies_control_file=True,
                 copies_missing_pg_version=False, skips_ds_store=False, keeps_wal_read=False, standby_source=False,
-                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False),
+                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False,
+                ancestor_in_source_history_only=False),
     RewindRules(version=_V(11), timeline_from_min_recovery_point=False, xact_records_flagged=False,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
                 excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=False, copies_control_file=True,
                 copies_missing_pg_version=False, skips_ds_store=False, keeps_wal_read=False, standby_source=False,
-                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False),
+                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False,
+                ancestor_in_source_history_only=False),
     RewindRules(version=_V(12), timeline_from_min_recovery_point=False, xact_records_flagged=False,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
                 excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=False, copies_control_file=True,
                 copies_missing_pg_version=False, skips_ds_store=True, keeps_wal_read=False, standby_source=False,
-                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False),
+                ensures_shutdown=False, unrecognised_names_rmid=False, takes_config_file=False,
+                ancestor_in_source_history_only=False),
     RewindRules(version=_V(13), timeline_from_min_recovery_point=False, xact_records_flagged=False,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
                 excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=False, copies_control_file=True,
                 copies_missing_pg_version=False, skips_ds_store=True, keeps_wal_read=False, standby_source=False,
-                ensures_shutdown=True, unrecognised_names_rmid=False, takes_config_file=False),
+                ensures_shutdown=True, unrecognised_names_rmid=False, takes_config_file=False,
+                ancestor_in_source_history_only=False),
     RewindRules(version=_V(14), timeline_from_min_recovery_point=False, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_10, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
                 excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=True, copies_control_file=False,
                 copies_missing_pg_version=True, skips_ds_store=True, keeps_wal_read=True, standby_source=True,
-                ensures_shutdown=True, unrecognised_names_rmid=False, takes_config_file=False),
+                ensures_shutdown=True, unrecognised_names_rmid=False, takes_config_file=False,
+                ancestor_in_source_history_only=False),
     RewindRules(version=_V(15), timeline_from_min_recovery_point=False, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
                 excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=True, copies_control_file=False,
                 copies_missing_pg_version=True, skips_ds_store=True, keeps_wal_read=True, standby_source=True,
-                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
+                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True,
+                ancestor_in_source_history_only=False),
     RewindRules(version=_V(16), timeline_from_min_recovery_point=True, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
                 excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=True, copies_control_file=False,
                 copies_missing_pg_version=True, skips_ds_store=True, keeps_wal_read=True, standby_source=True,
-                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
+                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True,
+                ancestor_in_source_history_only=False),
     RewindRules(version=_V(17), timeline_from_min_recovery_point=True, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
                 excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=True, copies_control_file=False,
                 copies_missing_pg_version=True, skips_ds_store=True, keeps_wal_read=True, standby_source=True,
-                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
+                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True,
+                ancestor_in_source_history_only=False),
     RewindRules(version=_V(18), timeline_from_min_recovery_point=True, xact_records_flagged=True,
                 dbase_infos=DBASE_INFOS_15, excluded_dir_contents=EXCLUDED_DIR_CONTENTS,
                 excluded_files=EXCLUDED_FILES, ignored_paths=(), maps_excluded_files=True, copies_control_file=False,
                 copies_missing_pg_version=True, skips_ds_store=True, keeps_wal_read=True, standby_source=True,
-                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True),
+                ensures_shutdown=True, unrecognised_names_rmid=True, takes_config_file=True,
+                ancestor_in_source_history_only=False),
 ), key="major")
 
 
@@ -172,6 +198,20 @@ MINOR_OVERRIDES: tuple[MinorOverride, ...] = (
 )
 
 
+# Majors whose rows are written from pg_rewind's sources and real runs but not yet checked against
+# that pg_rewind's decisions in the tests: the readers support them; deciding a rewind refuses.
+UNVERIFIED_MAJORS = frozenset({95, 96})
+
+
+def require_verified(major: int) -> None:
+    """Refuse to predict pg_rewind of ``major`` before its decisions are verified (docs/versions.md)."""
+    if major in UNVERIFIED_MAJORS:
+        name = versions.display(major)
+        raise UnsupportedVersionError(
+            f"pg_rewind {name}'s decisions are not verified yet: pgrewindkit reads PostgreSQL {name}'s files "
+            f"(controldata, history, waldump, inspect) but does not yet decide or run a rewind of it")
+
+
 def rules_for(major: int, minor: int | None = None) -> RewindRules:
     """pg_rewind's rules in ``major``.``minor``; without ``minor``, in the newest minor known."""
     rules = versions.lookup(REWIND_RULES, major, "pg_rewind rules")
@@ -185,10 +225,11 @@ def rules_for(major: int, minor: int | None = None) -> RewindRules:
 
 # The newest minor of each major that the rows above describe: the release whose pg_rewind they were
 # last checked against (docs/versions.md). A plan that is told no pg_rewind release predicts this one.
-NEWEST_MINOR: dict[int, int] = {10: 23, 11: 22, 12: 22, 13: 23, 14: 23, 15: 19, 16: 15, 17: 11, 18: 6}
+NEWEST_MINOR: dict[int, int] = {95: 25, 96: 22, 10: 23, 11: 22, 12: 22, 13: 23, 14: 23, 15: 19, 16: 15, 17: 11, 18: 6}
 
-# "16.2", "16", "pg_rewind (PostgreSQL) 16.2 (Debian ...)", "pg_rewind (PostgreSQL) 18beta1"
-_RELEASE = re.compile(r"(?:^|\(PostgreSQL\) )(\d+)(?:\.(\d+)|(?:beta|rc)\d+)?(?:\s|$)")
+# "16.2", "16", "pg_rewind (PostgreSQL) 16.2 (Debian ...)", "pg_rewind (PostgreSQL) 18beta1"; before 10 a
+# major has two parts: "9.5.25", "9.6"
+_RELEASE = re.compile(r"(?:^|\(PostgreSQL\) )(9\.\d+|\d+)(?:\.(\d+)|(?:beta|rc)\d+)?(?:\s|$)")
 
 
 def parse_release(text: str) -> tuple[int, int | None]:
@@ -197,7 +238,10 @@ def parse_release(text: str) -> tuple[int, int | None]:
     match = _RELEASE.search(text.strip())
     if match is None:
         raise UnsupportedVersionError(f"not a PostgreSQL release: {text.strip()!r} (expected e.g. 16.2)")
-    return int(match[1]), None if match[2] is None else int(match[2])
+    # a key like 95 is no release's name: "95" is refused like any other major pgrewindkit does not know
+    major = versions.parse_major(match[1]) if "." in match[1] or versions.display(int(match[1])) != match[1] \
+        else int(match[1])
+    return major, None if match[2] is None else int(match[2])
 
 
 def predicted_release(major: int, release: tuple[int, int | None] | None) -> tuple[int, int]:
@@ -208,6 +252,7 @@ def predicted_release(major: int, release: tuple[int, int | None] | None) -> tup
     if release is None:
         return major, newest
     if release[0] != major:
-        raise UnsupportedVersionError(f"pg_rewind {release[0]} cannot rewind a PostgreSQL {major} cluster: "
+        raise UnsupportedVersionError(f"pg_rewind {versions.display(release[0])} cannot rewind a PostgreSQL "
+                                      f"{versions.display(major)} cluster: "
                                       f"pg_rewind works only on clusters of its own major")
     return major, newest if release[1] is None else release[1]

@@ -69,7 +69,7 @@ def for_major(major: int) -> MajorRow:
     version = versions.by_major(major)
     missing = missing_tables(version)
     if missing:
-        raise UnsupportedVersionError(f"PostgreSQL {major} is not supported yet: no row for it in the tables of "
+        raise UnsupportedVersionError(f"PostgreSQL {version.name} is not supported yet: no row for it in the tables of "
                                       f"{', '.join(missing)} (supported: {versions.SUPPORTED})")
     fmt = wal_table.wal_format(major)
     return MajorRow(

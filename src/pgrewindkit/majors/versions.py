@@ -17,22 +17,42 @@ from pgrewindkit.errors import UnsupportedVersionError
 
 @attrs.frozen
 class Major:
-    """One PostgreSQL major and the numbers that identify its files."""
+    """One PostgreSQL major and the numbers that identify its files.
+
+    ``major`` is the key of every per-major table: the major itself from 10, and 95 / 96 for 9.5 /
+    9.6 (two-part majors). Users see ``name`` ("9.5"); majors are ordered by ``order``, never by the key.
+    """
 
     major: int
     control_version: int  # PG_CONTROL_VERSION, src/include/catalog/pg_control.h
     catalog_version: int  # CATALOG_VERSION_NO of the release, src/include/catalog/catversion.h
     wal_page_magic: int  # XLOG_PAGE_MAGIC, src/include/access/xlog_internal.h
+    name: str = attrs.field(default=attrs.Factory(lambda self: str(self.major), takes_self=True))
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """The release's place among majors: (9, 5) < (9, 6) < (10,)."""
+        return tuple(int(part) for part in self.name.split("."))
+
+    @property
+    def json(self) -> int | float:
+        """The major as a JSON number: 9.5, 9.6, 10, 11 … (in release order)."""
+        return float(self.name) if "." in self.name else self.major
 
     @property
     def tablespace_directory(self) -> str:
         """``TABLESPACE_VERSION_DIRECTORY``: the per-version subdirectory of a tablespace."""
-        return f"PG_{self.major}_{self.catalog_version}"
+        return f"PG_{self.name}_{self.catalog_version}"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 # Ordered by major. Catalog versions are those of the released major (they never change in minor
 # releases); development builds in between are refused.
 MAJORS: tuple[Major, ...] = (
+    Major(95, 942, 201510051, 0xD087, name="9.5"),
+    Major(96, 960, 201608131, 0xD093, name="9.6"),
     Major(10, 1002, 201707211, 0xD097),
     Major(11, 1100, 201809051, 0xD098),
     Major(12, 1201, 201909212, 0xD101),
@@ -44,17 +64,40 @@ MAJORS: tuple[Major, ...] = (
     Major(18, 1800, 202506291, 0xD118),
 )
 
-SUPPORTED = f"PostgreSQL {MAJORS[0].major} to {MAJORS[-1].major}"
+SUPPORTED = f"PostgreSQL {MAJORS[0].name} to {MAJORS[-1].name}"
 
 _BY_MAJOR = {m.major: m for m in MAJORS}
-_OLD_CONTROL_VERSIONS = {942: "9.4 or 9.5", 960: "9.6"}
+_BY_NAME = {m.name: m for m in MAJORS}
+# control versions older than every supported major
+_OLD_CONTROL_VERSIONS = {937: "9.4"}
+
+
+def display(major: int) -> str:
+    """How users see a major key: "9.5" for 95, "16" for 16 (the key itself when unknown)."""
+    known = _BY_MAJOR.get(major)
+    return known.name if known is not None else str(major)
+
+
+def order(major: int) -> tuple[int, ...]:
+    """A sort key putting major keys in release order (9.5 < 9.6 < 10)."""
+    known = _BY_MAJOR.get(major)
+    return known.order if known is not None else (major,)
+
+
+def parse_major(text: str) -> int:
+    """The key of a major as users write it: "9.5" -> 95, "16" -> 16; unknown majors are refused."""
+    known = _BY_NAME.get(text.strip())
+    if known is None:
+        raise UnsupportedVersionError(f"PostgreSQL {text.strip()} is not supported (supported: {SUPPORTED})")
+    return known.major
 
 
 def by_major(major: int) -> Major:
     try:
         return _BY_MAJOR[major]
     except KeyError:
-        raise UnsupportedVersionError(f"PostgreSQL {major} is not supported (supported: {SUPPORTED})") from None
+        raise UnsupportedVersionError(f"PostgreSQL {display(major)} is not supported (supported: {SUPPORTED})") \
+            from None
 
 
 Row = TypeVar("Row")
@@ -77,7 +120,7 @@ def lookup(table: Mapping[int, Row], major: int, what: str) -> Row:
     try:
         return table[major]
     except KeyError:
-        raise UnsupportedVersionError(f"PostgreSQL {major} is not supported yet: the table of {what} has no "
+        raise UnsupportedVersionError(f"PostgreSQL {display(major)} is not supported yet: the table of {what} has no "
                                       f"row for it (supported: {SUPPORTED})") from None
 
 
@@ -98,7 +141,7 @@ def _describe_unknown(control_version: int, catalog_version: int) -> str:
         return f"{found}: possible byte ordering mismatch (pgrewindkit reads little-endian x86-64 files)"
     known = [m for m in MAJORS if m.control_version == control_version]
     if known:
-        majors = ", ".join(str(m.major) for m in known)
+        majors = ", ".join(m.name for m in known)
         return (f"{found}: control version {control_version} belongs to PostgreSQL {majors}, but no "
                 f"release of it has this catalog version (a development build?)")
     return f"{found}: not a PostgreSQL release pgrewindkit knows ({SUPPORTED})"

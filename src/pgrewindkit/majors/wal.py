@@ -1,7 +1,7 @@
 """What differs in WAL between majors: image flags, the top-level XID fragment, and the words
 xlogreader uses when it stops (src/backend/access/transam/xlogreader.c of each release tree).
 
-LSNs in these messages are ``%X/%X`` (unpadded) in every major 10–18.
+LSNs in these messages are ``%X/%X`` (unpadded) in every major 9.5–18.
 """
 
 from __future__ import annotations
@@ -9,7 +9,14 @@ from __future__ import annotations
 import attrs
 
 from pgrewindkit.majors import versions
-from pgrewindkit.majors.layouts.xlog import IMAGE_FLAGS_10, IMAGE_FLAGS_15, WAL_STRUCTS, ImageFlags, WalStructs
+from pgrewindkit.majors.layouts.xlog import (
+    IMAGE_FLAGS_10,
+    IMAGE_FLAGS_15,
+    IMAGE_FLAGS_95,
+    WAL_STRUCTS,
+    ImageFlags,
+    WalStructs,
+)
 
 
 @attrs.frozen
@@ -83,10 +90,15 @@ MESSAGES_16 = _messages(where=_SEGMENT_WHERE_NEW, length_words="expected at leas
                         contrecord_expected=True, compressed_flag="BKPIMAGE_COMPRESSED")
 
 
-# One row per major: xlogreader.c's words as each release tree has them.
+_MESSAGES_96 = attrs.evolve(MESSAGES_10, seg_size_mismatch="WAL file is from different database system: incorrect "
+                                                             "XLOG_SEG_SIZE in page header")
+
+# One row per major: xlogreader.c's words as each release tree has them (9.5.25, 9.6.22: the same but
+# for 9.5's "invalid record length" without what was wanted and got).
 MESSAGES_BY_MAJOR: dict[int, Messages] = {
-    10: attrs.evolve(MESSAGES_10, seg_size_mismatch="WAL file is from different database system: incorrect "
-                                                    "XLOG_SEG_SIZE in page header"),
+    95: attrs.evolve(_MESSAGES_96, invalid_record_length="invalid record length at {lsn}"),
+    96: _MESSAGES_96,
+    10: _MESSAGES_96,
     11: MESSAGES_10,
     12: MESSAGES_10,
     13: MESSAGES_10,
@@ -129,6 +141,9 @@ class WalFormat:
     # the length is refused before the first continuation page is read (10, 11); later releases
     # validate that page (its xlp_rem_len must agree) before sizing the record buffer
     record_length_checked_first: bool
+    # --stats=record keys Transaction records without XLOG_XACT_HAS_INFO (9.6+); 9.5 keeps the bit, so
+    # records with it form a second "Transaction/COMMIT" row
+    stats_masks_xact_info: bool
 
     image_has_hole: int = attrs.field(init=False)
     image_compressed_mask: int = attrs.field(init=False)
@@ -147,51 +162,61 @@ _V = versions.by_major
 
 # One explicit row per major, every field spelled out: a new major is added by writing its row.
 WAL_FORMATS: dict[int, WalFormat] = versions.keyed((
+    WalFormat(version=_V(95), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_95, toplevel_xid=False,
+              messages=MESSAGES_BY_MAJOR[95], max_builtin_rmid=19, custom_rmgrs=False,
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
+              record_length_checked_first=True, max_record_length=MAX_RECORD_LENGTH_10,
+              stats_masks_xact_info=False),
+    WalFormat(version=_V(96), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_95, toplevel_xid=False,
+              messages=MESSAGES_BY_MAJOR[96], max_builtin_rmid=21, custom_rmgrs=False,
+              decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
+              record_length_checked_first=True, max_record_length=MAX_RECORD_LENGTH_10,
+              stats_masks_xact_info=True),
     WalFormat(version=_V(10), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
               messages=MESSAGES_BY_MAJOR[10], max_builtin_rmid=21, custom_rmgrs=False,
               decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
               record_length_checked_first=True,
-              max_record_length=MAX_RECORD_LENGTH_10),
+              max_record_length=MAX_RECORD_LENGTH_10, stats_masks_xact_info=True),
     WalFormat(version=_V(11), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
               messages=MESSAGES_BY_MAJOR[11], max_builtin_rmid=21, custom_rmgrs=False,
               decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
               record_length_checked_first=True,
-              max_record_length=MAX_RECORD_LENGTH_10),
+              max_record_length=MAX_RECORD_LENGTH_10, stats_masks_xact_info=True),
     WalFormat(version=_V(12), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
               messages=MESSAGES_BY_MAJOR[12], max_builtin_rmid=21, custom_rmgrs=False,
               decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
               record_length_checked_first=False,
-              max_record_length=MAX_RECORD_LENGTH_10),
+              max_record_length=MAX_RECORD_LENGTH_10, stats_masks_xact_info=True),
     WalFormat(version=_V(13), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=False,
               messages=MESSAGES_BY_MAJOR[13], max_builtin_rmid=21, custom_rmgrs=False,
               decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
               record_length_checked_first=False,
-              max_record_length=MAX_RECORD_LENGTH_10),
+              max_record_length=MAX_RECORD_LENGTH_10, stats_masks_xact_info=True),
     WalFormat(version=_V(14), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_10, toplevel_xid=True,
               messages=MESSAGES_BY_MAJOR[14], max_builtin_rmid=21, custom_rmgrs=False,
               decode_errors_name_previous=False, stats_header=False, shows_compression_method=False,
               record_length_checked_first=False,
-              max_record_length=MAX_RECORD_LENGTH_10),
+              max_record_length=MAX_RECORD_LENGTH_10, stats_masks_xact_info=True),
     WalFormat(version=_V(15), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
               messages=MESSAGES_BY_MAJOR[15], max_builtin_rmid=21, custom_rmgrs=True,
               decode_errors_name_previous=True, stats_header=True, shows_compression_method=True,
               record_length_checked_first=False,
-              max_record_length=MAX_RECORD_LENGTH_10),
+              max_record_length=MAX_RECORD_LENGTH_10, stats_masks_xact_info=True),
     WalFormat(version=_V(16), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
               messages=MESSAGES_BY_MAJOR[16], max_builtin_rmid=21, custom_rmgrs=True,
               decode_errors_name_previous=True, stats_header=True, shows_compression_method=True,
               record_length_checked_first=False,
-              max_record_length=MAX_RECORD_LENGTH_16),
+              max_record_length=MAX_RECORD_LENGTH_16, stats_masks_xact_info=True),
     WalFormat(version=_V(17), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
               messages=MESSAGES_BY_MAJOR[17], max_builtin_rmid=21, custom_rmgrs=True,
               decode_errors_name_previous=True, stats_header=True, shows_compression_method=True,
               record_length_checked_first=False,
-              max_record_length=MAX_RECORD_LENGTH_16),
+              max_record_length=MAX_RECORD_LENGTH_16, stats_masks_xact_info=True),
     WalFormat(version=_V(18), structs=WAL_STRUCTS, image_flags=IMAGE_FLAGS_15, toplevel_xid=True,
               messages=MESSAGES_BY_MAJOR[18], max_builtin_rmid=21, custom_rmgrs=True,
               decode_errors_name_previous=True, stats_header=True, shows_compression_method=True,
               record_length_checked_first=False,
-              max_record_length=MAX_RECORD_LENGTH_16),
+              max_record_length=MAX_RECORD_LENGTH_16, stats_masks_xact_info=True),
 ), key="major")
 _BY_MAGIC = {f.version.wal_page_magic: f for f in WAL_FORMATS.values()}
 

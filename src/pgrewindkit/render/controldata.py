@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Union
 
-from pgrewindkit.majors.controldata import column_keys, line_keys
+from pgrewindkit.majors.controldata import column_keys, column_name, line_keys, next_xid_separator
 from pgrewindkit.model import ControlFile
 
 JSONValue = Union[str, int, float, bool, None]  # Union: evaluated at run time on 3.9
@@ -52,6 +52,19 @@ def _next_xid(c: ControlFile) -> str:
     return f"{c.checkpoint_copy.next_xid_epoch}:{c.checkpoint_copy.next_xid}"
 
 
+def _next_xid_line(c: ControlFile) -> str:
+    return f"{c.checkpoint_copy.next_xid_epoch}{next_xid_separator(c.major)}{c.checkpoint_copy.next_xid}"
+
+
+def _date_time_storage(c: ControlFile) -> str:
+    # computed from enableIntTimes in 9.5/9.6; a constant from 10 (no such field)
+    return "floating-point numbers" if c.enable_int_times is False else "64-bit integers"
+
+
+def _nonce(c: ControlFile) -> str | None:
+    return None if c.mock_authentication_nonce is None else c.mock_authentication_nonce.hex()
+
+
 def _redo_wal_file(c: ControlFile) -> str:
     return c.redo_segment.file_name(c.xlog_seg_size)
 
@@ -71,7 +84,7 @@ _LINES: dict[str, tuple[str, Callable[[ControlFile], str]]] = {
     "prev_timeline_id": ("Latest checkpoint's PrevTimeLineID:", lambda c: str(c.checkpoint_copy.prev_timeline)),
     "full_page_writes": ("Latest checkpoint's full_page_writes:",
                          lambda c: _on_off(c.checkpoint_copy.full_page_writes)),
-    "next_xid": ("Latest checkpoint's NextXID:", _next_xid),
+    "next_xid": ("Latest checkpoint's NextXID:", _next_xid_line),
     "next_oid": ("Latest checkpoint's NextOID:", lambda c: str(c.checkpoint_copy.next_oid)),
     "next_multixact_id": ("Latest checkpoint's NextMultiXactId:", lambda c: str(c.checkpoint_copy.next_multi)),
     "next_multi_offset": ("Latest checkpoint's NextMultiOffset:",
@@ -95,7 +108,7 @@ _LINES: dict[str, tuple[str, Callable[[ControlFile], str]]] = {
     "backup_end_lsn": ("Backup end location:", lambda c: str(c.backup_end_point)),
     "end_of_backup_record_required": ("End-of-backup record required:",
                                       lambda c: "yes" if c.backup_end_required else "no"),
-    "wal_level": ("wal_level setting:", lambda c: c.wal_level.setting),
+    "wal_level": ("wal_level setting:", lambda c: c.wal_level_setting),
     "wal_log_hints": ("wal_log_hints setting:", lambda c: _on_off(c.wal_log_hints)),
     "max_connections": ("max_connections setting:", lambda c: str(c.max_connections)),
     "max_worker_processes": ("max_worker_processes setting:", lambda c: str(c.max_worker_processes)),
@@ -112,13 +125,13 @@ _LINES: dict[str, tuple[str, Callable[[ControlFile], str]]] = {
     "max_index_columns": ("Maximum columns in an index:", lambda c: str(c.index_max_keys)),
     "max_toast_chunk_size": ("Maximum size of a TOAST chunk:", lambda c: str(c.toast_max_chunk_size)),
     "large_object_chunk_size": ("Size of a large-object chunk:", lambda c: str(c.loblksize)),
-    "date_time_storage": ("Date/time type storage:", lambda c: "64-bit integers"),
+    "date_time_storage": ("Date/time type storage:", _date_time_storage),
     "float4_pass_by_value": ("Float4 argument passing:", lambda c: _by_value(c.float4_byval)),
     "float8_pass_by_value": ("Float8 argument passing:", lambda c: _by_value(c.float8_byval)),
     "data_page_checksum_version": ("Data page checksum version:", lambda c: str(c.data_checksum_version)),
     "default_char_signedness": ("Default char data signedness:",
                                 lambda c: "signed" if c.default_char_signedness else "unsigned"),
-    "mock_authentication_nonce": ("Mock authentication nonce:", lambda c: c.mock_authentication_nonce.hex()),
+    "mock_authentication_nonce": ("Mock authentication nonce:", lambda c: str(_nonce(c))),
 }
 
 
@@ -174,14 +187,15 @@ _COLUMNS: dict[str, Callable[[ControlFile], JSONValue]] = {
     "max_index_columns": lambda c: c.index_max_keys,
     "max_toast_chunk_size": lambda c: c.toast_max_chunk_size,
     "large_object_chunk_size": lambda c: c.loblksize,
+    "bigint_timestamps": lambda c: c.enable_int_times,
     "float4_pass_by_value": lambda c: c.float4_byval,
     "float8_pass_by_value": lambda c: c.float8_byval,
     "data_page_checksum_version": lambda c: c.data_checksum_version,
     "default_char_signedness": lambda c: c.default_char_signedness,
-    "major": lambda c: c.major,
+    "major": lambda c: c.version.json,
     "state": lambda c: c.state.description,
     "unlogged_lsn": _lsn(lambda c: c.unlogged_lsn),
-    "wal_level": lambda c: c.wal_level.setting,
+    "wal_level": lambda c: c.wal_level_setting,
     "wal_log_hints": lambda c: c.wal_log_hints,
     "max_connections": lambda c: c.max_connections,
     "max_worker_processes": lambda c: c.max_worker_processes,
@@ -189,7 +203,7 @@ _COLUMNS: dict[str, Callable[[ControlFile], JSONValue]] = {
     "max_prepared_xacts": lambda c: c.max_prepared_xacts,
     "max_locks_per_xact": lambda c: c.max_locks_per_xact,
     "track_commit_timestamp": lambda c: c.track_commit_timestamp,
-    "mock_authentication_nonce": lambda c: c.mock_authentication_nonce.hex(),
+    "mock_authentication_nonce": _nonce,
 }
 
 
@@ -199,12 +213,12 @@ def controldata_json(control: ControlFile) -> dict[str, JSONValue]:
     Numbers are JSON numbers (the server's ``to_json`` would quote ``oid`` and ``xid`` columns),
     LSNs are text like ``0/1F613C0``, times ISO 8601 in UTC.
     """
-    return {key: _COLUMNS[key](control) for key in column_keys(control.major)}
+    return {column_name(key, control.major): _COLUMNS[key](control) for key in column_keys(control.major)}
 
 
 def controldata_brief(path: str, control: ControlFile) -> str:
     """One line per file: major, state, timeline, checkpoint, REDO, hints, checksums (``controldata --brief``)."""
-    return (f"{path}: PostgreSQL {control.major}, {control.state.description}, timeline {control.timeline}, "
+    return (f"{path}: PostgreSQL {control.version.name}, {control.state.description}, timeline {control.timeline}, "
             f"checkpoint {control.checkpoint} (REDO {control.checkpoint_copy.redo}), "
             f"wal_log_hints {_on_off(control.wal_log_hints)}, "
             f"data checksums {_on_off(control.data_checksums)}")

@@ -13,7 +13,7 @@ def inspection_json(inspection: Inspection) -> dict[str, object]:
     history = inspection.history
     return {
         "path": str(inspection.path),
-        "major": inspection.major,
+        "major": inspection.control.version.json,
         "control": controldata_json(inspection.control),
         "timeline_history": None if history is None else history_json(history),
         "wal": {"segment_size": w.segment_size,
@@ -35,7 +35,7 @@ def inspection_lines(inspection: Inspection) -> list[str]:
     c = inspection.control
     w = inspection.wal
     lines = [
-        f"{inspection.path}: PostgreSQL {c.major}, system identifier {c.system_identifier}",
+        f"{inspection.path}: PostgreSQL {c.version.name}, system identifier {c.system_identifier}",
         f"state:            {c.state.description}" + (" (a server is running)" if inspection.server.running else ""),
         f"checkpoint:       {c.checkpoint} (REDO {c.checkpoint_copy.redo}) on timeline {c.timeline}, "
         f"previous timeline {c.checkpoint_copy.prev_timeline}",

@@ -11,6 +11,7 @@ from pgrewindkit.analysis.plan import (
     UnarchivedWal,
     WalSegmentNeeded,
 )
+from pgrewindkit.majors.versions import by_major
 from pgrewindkit.render.divergence import divergence_lines
 from pgrewindkit.render.shapes import checkpoint_json, divergence_point_json, last_common_checkpoint, lsn_json
 
@@ -108,7 +109,7 @@ def plan_json(plan: RewindPlan) -> dict[str, object]:
     return {
         "outcome": plan.outcome,
         "error": failure_json(plan.error),
-        "major": plan.major,
+        "major": by_major(plan.major).json,
         "predicts": plan.predicts,
         "divergence": divergence_point_json(d),
         "last_common_checkpoint": checkpoint_json(last_common_checkpoint(d)),

@@ -8,6 +8,7 @@ from pgrewindkit.analysis.plan.model import Check, PlanFailure
 from pgrewindkit.cluster.source import Source
 from pgrewindkit.errors import Kind
 from pgrewindkit.majors.rewind import RewindRules
+from pgrewindkit.majors.versions import display
 from pgrewindkit.model import ControlFile
 
 _SIZES = ("blcksz", "xlog_blcksz", "xlog_seg_size", "relseg_size")
@@ -35,7 +36,7 @@ def sanity_checks(checks: CheckList, source: Source, s: ControlFile, t: ControlF
                else "source and target clusters are from different systems", Kind.DIFFERENT_SYSTEMS)
     same_version = (s.control_version, s.catalog_version) == (t.control_version, t.catalog_version)
     checks.add("compatible_versions", same_version,
-               f"both are PostgreSQL {t.major}" if same_version
+               f"both are PostgreSQL {t.version.name}" if same_version
                else "clusters are not compatible with this version of pg_rewind", Kind.INCOMPATIBLE_CLUSTERS)
     differing = [f"{n} {getattr(s, n)} (source) vs {getattr(t, n)} (target)" for n in _SIZES
                  if getattr(s, n) != getattr(t, n)]
@@ -89,5 +90,5 @@ def source_checkpointed(divergence: Divergence | None) -> Check | None:
         return Check("source_checkpointed", True, f"source's pg_control shows its current timeline {current}")
     return Check("source_checkpointed", False,
                  f"source is on timeline {current}, but its pg_control still shows timeline {taken} (no checkpoint "
-                 f"since its promotion): pg_rewind {divergence.major} decides on timeline {taken}; run CHECKPOINT "
-                 "on the source and plan again", Kind.SOURCE_CHECKPOINT_PENDING)
+                 f"since its promotion): pg_rewind {display(divergence.major)} decides on timeline {taken}; run "
+                 "CHECKPOINT on the source and plan again", Kind.SOURCE_CHECKPOINT_PENDING)

@@ -36,7 +36,7 @@ from pgrewindkit.cluster.source import LocalSource, Source
 from pgrewindkit.errors import DivergenceError, Kind, PgRewindKitError, SourceError
 from pgrewindkit.formats.lsn import WalSegment
 from pgrewindkit.formats.wal import Wal, open_wal
-from pgrewindkit.majors.rewind import predicted_release, rules_for
+from pgrewindkit.majors.rewind import predicted_release, require_verified, rules_for
 from pgrewindkit.model import TimelineSpan
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class _Planner:
         self.source = source
         self.target = target
         self.target_cf = target.control
+        require_verified(self.target_cf.major)
         self.release = predicted_release(self.target_cf.major, pg_rewind_version)
         self.rules = rules_for(*self.release)
         self.checks = CheckList()

@@ -106,7 +106,7 @@ def block_ref(raw: RawBlock, fmt: WalFormat) -> BlockRef:
     compression = next((name for bit, name in flags.compression if bimg_info & bit), None) if has_image else None
     return BlockRef(
         id=block_id, spc=spc, db=db, rel=rel, fork=fork_flags & BKPBLOCK_FORK_MASK, blk=blkno,
-        has_image=has_image, apply=has_image and bool(bimg_info & flags.apply),
+        has_image=has_image, apply=has_image and (not flags.apply or bool(bimg_info & flags.apply)),
         will_init=bool(fork_flags & BKPBLOCK_WILL_INIT), data_len=data_len,
         image_len=image_len, hole_offset=hole_offset, hole_length=hole_length, compression=compression,
     )

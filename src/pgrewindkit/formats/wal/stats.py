@@ -10,17 +10,18 @@ import attrs
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.wal.reader import RawRecord, Tally
 from pgrewindkit.formats.wal.wal import WalScan
+from pgrewindkit.majors import wal as wal_table
 from pgrewindkit.majors.rmgrs import (
     RM_XACT_ID,
     XLOG_XACT_RECORD_TYPE_MASK,
 )
 
 
-def record_type(slot: int) -> tuple[int, int]:
+def record_type(slot: int, mask_xact: bool = True) -> tuple[int, int]:
     """``XLogRecStoreStats``' key of a ``Tally`` slot: the resource manager and ``xl_info >> 4``,
-    without the Transaction manager's ``XLOG_XACT_HAS_INFO`` bit."""
+    without the Transaction manager's ``XLOG_XACT_HAS_INFO`` bit (``mask_xact``; 9.5 keeps it)."""
     rmid, recid = divmod(slot, 16)
-    return rmid, recid & XLOG_XACT_RECORD_TYPE_MASK if rmid == RM_XACT_ID else recid
+    return rmid, recid & XLOG_XACT_RECORD_TYPE_MASK if mask_xact and rmid == RM_XACT_ID else recid
 
 
 @attrs.define
@@ -48,9 +49,10 @@ class WalStats:
 
     def add_tally(self, tally: Tally) -> None:
         """Add what the reader counted."""
+        mask_xact = wal_table.wal_format(self.major).stats_masks_xact_info
         for slot, n in enumerate(tally.counts):
             if n:
-                entry = self.by_record.setdefault(record_type(slot), [0, 0, 0])
+                entry = self.by_record.setdefault(record_type(slot, mask_xact), [0, 0, 0])
                 entry[0] += n
                 entry[1] += tally.rec_lens[slot]
                 entry[2] += tally.fpi_lens[slot]

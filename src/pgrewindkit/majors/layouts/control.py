@@ -78,6 +78,10 @@ class ControlLayout:
     max_wal_senders: bool  # from 12
     float4_byval: bool  # removed in 13
     default_char_signedness: bool  # from 18
+    enable_int_times: bool = False  # enableIntTimes: 9.5 and 9.6 only ("Date/time type storage")
+    mock_nonce: bool = True  # mock_authentication_nonce from 10
+    # wal_level's stored values, by value: 9.5 still has archive and hot_standby (9.6 made them replica)
+    wal_levels: tuple[str, ...] = ("minimal", "replica", "logical")
 
     @property
     def checkpoint_fields(self) -> list[Field]:
@@ -129,12 +133,16 @@ class ControlLayout:
             ("toast_max_chunk_size", uint32),
             ("loblksize", uint32),
         ]
+        if self.enable_int_times:
+            fields.append(("enableIntTimes", bool_))
         if self.float4_byval:
             fields.append(("float4ByVal", bool_))
         fields += [("float8ByVal", bool_), ("data_checksum_version", uint32)]
         if self.default_char_signedness:
             fields.append(("default_char_signedness", bool_))
-        fields += [("mock_authentication_nonce", char_array(MOCK_AUTH_NONCE_LEN)), ("crc", uint32)]
+        if self.mock_nonce:
+            fields.append(("mock_authentication_nonce", char_array(MOCK_AUTH_NONCE_LEN)))
+        fields.append(("crc", uint32))
         return fields
 
     @property
@@ -150,6 +158,14 @@ class ControlLayout:
 CONTROL_LAYOUTS: dict[int, ControlLayout] = {
     layout.control_version: layout
     for layout in (
+        # 9.5 and 9.6: the same structs (pg_control.h of REL9_5_25 and REL9_6_22), crc at 256
+        ControlLayout(942, prev_checkpoint=True, full_xid=False, checkpoint_wal_level=False,
+                      max_wal_senders=False, float4_byval=True, default_char_signedness=False,
+                      enable_int_times=True, mock_nonce=False,
+                      wal_levels=("minimal", "archive", "hot_standby", "logical")),
+        ControlLayout(960, prev_checkpoint=True, full_xid=False, checkpoint_wal_level=False,
+                      max_wal_senders=False, float4_byval=True, default_char_signedness=False,
+                      enable_int_times=True, mock_nonce=False),
         ControlLayout(1002, prev_checkpoint=True, full_xid=False, checkpoint_wal_level=False,
                       max_wal_senders=False, float4_byval=True, default_char_signedness=False),
         ControlLayout(1100, prev_checkpoint=False, full_xid=False, checkpoint_wal_level=False,
@@ -172,5 +188,5 @@ def control_layout(major: versions.Major) -> ControlLayout:
         return CONTROL_LAYOUTS[major.control_version]
     except KeyError:
         raise UnsupportedVersionError(
-            f"PostgreSQL {major.major} is not supported yet: the table of control file layouts has no row "
+            f"PostgreSQL {major.name} is not supported yet: the table of control file layouts has no row "
             f"for its pg_control version {major.control_version} (supported: {versions.SUPPORTED})") from None

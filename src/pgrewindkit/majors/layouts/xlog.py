@@ -88,7 +88,7 @@ class ImageFlags:
     """``bimg_info`` bits, which changed meaning in 15 (LZ4 and zstd full-page-write compression)."""
 
     has_hole: int
-    apply: int
+    apply: int  # BKPIMAGE_APPLY (10+); 0 where there is no such bit and every image is applied (9.5, 9.6)
     compression: tuple[tuple[int, str], ...]  # (bit, method name as pg_waldump prints it)
 
     @property
@@ -99,6 +99,7 @@ class ImageFlags:
         return mask
 
 
+IMAGE_FLAGS_95 = ImageFlags(has_hole=0x01, apply=0, compression=((0x02, "pglz"),))
 IMAGE_FLAGS_10 = ImageFlags(has_hole=0x01, apply=0x04, compression=((0x02, "pglz"),))
 IMAGE_FLAGS_15 = ImageFlags(has_hole=0x01, apply=0x02,
                             compression=((0x04, "pglz"), (0x08, "lz4"), (0x10, "zstd")))
