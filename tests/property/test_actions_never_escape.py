@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from pgrewindkit.cli.exits import EXIT_INTERNAL
 from pgrewindkit.cluster.conninfo import conninfo_value, mask_password, parse_conninfo
 from pgrewindkit.errors import PgRewindKitError
 from tests.support.cluster import tree_hash
-from tests.unit.test_orchestration import COPYING, DECISIONS, DONE, NEED, VERSION, FakeServer, Pair, _link_or_copy
+from tests.unit.test_orchestration import COPYING, DECISIONS, DONE, NEED, VERSION, FakeServer, Pair, make_pair
 
 FUZZ = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -48,19 +47,11 @@ CODES = st.sampled_from([0, 0, 1, 2, 127, -9, -15, 255])
 
 @contextlib.contextmanager
 def a_pair(failover_pair: Path) -> Iterator[Pair]:
-    """A fresh copy of the failover (as the ``pair`` fixture makes, once per example), with its own
-    state directory."""
+    """A fresh copy of the failover (the ``pair`` fixture's, once per example), in a temporary
+    working directory."""
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
-        root = Path(tmp)
-        target = root / "old-primary"
-        shutil.copytree(failover_pair / "old-primary", target, copy_function=_link_or_copy, symlinks=True)
-        bindir = root / "bin"
-        bindir.mkdir()
-        for name in ("pg_rewind", "pg_ctl", "postgres"):
-            (bindir / name).touch(mode=0o755)
-        (root / "archive").mkdir()
-        patch.setenv("PGREWINDKIT_STATE_DIR", str(root / "state"))
-        yield Pair(failover_pair / "new-primary", target, bindir, root / "archive", root / "state")
+        patch.chdir(tmp)  # a relative --backup-dir (or any relative path drawn) lands here
+        yield make_pair(failover_pair, Path(tmp), patch)
 
 
 @attrs.define
