@@ -148,8 +148,8 @@ class Pair:
         return tree_hash(self.target)
 
 
-@pytest.fixture
-def pair(failover_pair: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pair:
+def make_pair(failover_pair: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pair:
+    """A copy of the failover's old primary in ``tmp_path``, fake programs, an archive, a state directory."""
     target = tmp_path / "old-primary"
     shutil.copytree(failover_pair / "old-primary", target, copy_function=_link_or_copy, symlinks=True)
     bindir = tmp_path / "bin"
@@ -161,6 +161,11 @@ def pair(failover_pair: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     state = tmp_path / "state"
     monkeypatch.setenv("PGREWINDKIT_STATE_DIR", str(state))
     return Pair(failover_pair / "new-primary", target, bindir, archive, state)
+
+
+@pytest.fixture
+def pair(failover_pair: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pair:
+    return make_pair(failover_pair, tmp_path, monkeypatch)
 
 
 # -- rewind -------------------------------------------------------------------------------------------

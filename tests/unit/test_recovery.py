@@ -11,6 +11,7 @@ from pgrewindkit.actions.failback import standby_conninfo
 from pgrewindkit.actions.recovery import recovery_config, write_recovery_config
 from pgrewindkit.cluster.conninfo import make_conninfo, parse_conninfo, without_password
 from pgrewindkit.cluster.pgconf import parse_settings
+from pgrewindkit.errors import PgRewindKitError
 
 
 def test_conninfo_quoting_round_trips() -> None:
@@ -80,3 +81,13 @@ def test_passwords_are_masked(text: str) -> None:
 def test_settings_as_postgresql_reads_them() -> None:
     text = "# comment\nport = 5433 # trailing\nport=5434\narchive_command = 'cp ''%p'' /a/%f'\nwork_mem '4MB'\n"
     assert parse_settings(text) == {"port": "5434", "archive_command": "cp '%p' /a/%f", "work_mem": "4MB"}
+
+
+@pytest.mark.parametrize(("where", "value"), [("restore_command", "cp /a/%f %p\udcff"),
+                                              ("primary_slot_name", "slot\x00"),
+                                              ("current_auto_conf", "port = '5432' # \ud800\n")])
+def test_a_setting_that_cannot_be_written_is_refused(where: str, value: str) -> None:
+    """A lone surrogate (bytes that were not UTF-8) or a NUL: an error, never a UnicodeEncodeError."""
+    with pytest.raises(PgRewindKitError) as info:
+        recovery_config(15, **{where: value})  # type: ignore[arg-type]
+    assert info.value.kind == "invalid_setting"

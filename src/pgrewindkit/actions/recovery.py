@@ -44,6 +44,8 @@ def _settings(primary_conninfo: str | None, primary_slot_name: str | None, resto
             raise PgRewindKitError(f"{name} holds a carriage return or line feed: a setting is one "
                                    "line (a script with CRLF line ends?); nothing was written",
                                    kind=Kind.INVALID_SETTING)
+        if value is not None:
+            _check_writable(name, value)
     settings = []
     if programs_for(major).recovery_conf:
         settings.append(("standby_mode", "'on'"))
@@ -57,6 +59,18 @@ def _settings(primary_conninfo: str | None, primary_slot_name: str | None, resto
     return settings
 
 
+def _check_writable(name: str, text: str) -> None:
+    """PostgreSQL reads its configuration as bytes up to a NUL: a NUL, or text that is not UTF-8
+    (a lone surrogate from undecodable bytes), cannot be written as given."""
+    if "\x00" in text:
+        raise PgRewindKitError(f"{name} holds a NUL character; nothing was written", kind=Kind.INVALID_SETTING)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise PgRewindKitError(f"{name} is not valid UTF-8 text; nothing was written",
+                               kind=Kind.INVALID_SETTING) from None
+
+
 def recovery_config(major: int, *, primary_conninfo: str | None = None, primary_slot_name: str | None = None,
                     restore_command: str | None = None, current_auto_conf: str = "",
                     keep_current: bool = False, target_timeline: str | int = "latest") -> RecoveryConfig:
@@ -68,6 +82,7 @@ def recovery_config(major: int, *, primary_conninfo: str | None = None, primary_
     failback, which names the new primary) every recovery setting is replaced or removed.
     ``target_timeline``: a failback writes the source's timeline (a number), since ``'latest'``
     follows any newer timeline's history file an archive holds, an abandoned one too."""
+    _check_writable(AUTO_CONF, current_auto_conf.replace("\x00", ""))  # its other lines are written back
     if keep_current:
         current = current_recovery_settings(current_auto_conf)
         primary_conninfo = primary_conninfo or current.get("primary_conninfo")
