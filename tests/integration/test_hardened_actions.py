@@ -73,9 +73,20 @@ def pair(bins: pgbinaries.PgBinaries) -> Iterator[Diverged]:
     made.destroy()
 
 
+_MADE: list[Path] = []  # work directories the tests made outside a cluster's, removed after each test
+
+
+@pytest.fixture(autouse=True)
+def _remove_made() -> Iterator[None]:
+    yield
+    while _MADE:
+        remove_tree(_MADE.pop())
+
+
 def _wrapper(bins: pgbinaries.PgBinaries, *, phase: str = "", pause: float = 0.0, marker: str = "") -> Path:
     """A bindir whose pg_rewind is the wrapper (run as postgres: the directory is theirs to read)."""
     bindir = make_workdir("pgrk-bin-")
+    _MADE.append(bindir)
     script = bindir / "pg_rewind"
     script.write_text(WRAPPER.format(python="/usr/bin/python3", real=str(bins.program("pg_rewind")), phase=phase,
                                      pause=pause, marker=marker))
@@ -98,6 +109,7 @@ def test_links_the_owner_plants_while_pg_rewind_runs_are_never_followed(pair: Di
     victim = tmp_path / "root-file"
     victim.write_text("precious\n")
     victim_dir = make_workdir("pgrk-victim-")
+    _MADE.append(victim_dir)
     os.chown(victim_dir, 0, 0)
     (pair.source.pgdata / "pg_ident.conf").unlink()  # absent on the source: pg_rewind removes the target's
     hba = pair.target.pgdata / "pg_hba.conf"
@@ -127,7 +139,6 @@ def test_links_the_owner_plants_while_pg_rewind_runs_are_never_followed(pair: Di
     ident = pair.target.pgdata / "pg_ident.conf"
     assert ident.stat().st_uid == hba.stat().st_uid != 0, "recreated with its owner, not root's"
     _starts(pair.target)
-    remove_tree(victim_dir)
     remove_tree(bindir)
 
 
