@@ -169,7 +169,8 @@ def probe_archive(names: list[str], command: str, owner: str, runner: CommandRun
         for name in names:
             path = scratch / name
             code, lines = _run(runner, shell_argv(command, name, path, timeout), owner)
-            present = code == 0 and path.is_file()
+            info = path.lstat() if code == 0 and os.path.lexists(path) else None
+            present = info is not None and stat.S_ISREG(info.st_mode)  # a link the command left is no file
             probes.append(ArchiveProbe(name, present, "" if present else _why(code, lines)))
             path.unlink(missing_ok=True)
         return probes

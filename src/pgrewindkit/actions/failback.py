@@ -243,7 +243,7 @@ def configure_standby(target: str | os.PathLike[str], source: Source, source_con
                       recovery_target_timeline: str | None = None) -> list[Path]:
     """Configure ``target`` (rewound, stopped) as a standby of the server ``source`` on the source's
     current timeline (or ``"latest"``), streaming under a stable application name; the files written."""
-    tgt = DataDirectory(Path(target).absolute())
+    tgt = DataDirectory(Path(target).resolve())  # resolved once, as failback() does
     config = str(Path(config_file).absolute()) if config_file else None
     timeline = "latest" if recovery_target_timeline == "latest" else str(source.current_timeline())
     return _write_standby_config(tgt, source_conninfo, application_name or default_application_name(tgt, config),

@@ -14,7 +14,7 @@ from pgrewindkit.cluster.source import LocalSource, Source
 from pgrewindkit.errors import DivergenceError, Kind, PgRewindKitError, WalReadError
 from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.timeline import TimelineHistory
-from pgrewindkit.formats.wal import EndOfWal, Wal, WalRecord, open_wal
+from pgrewindkit.formats.wal import EndOfWal, Wal, WalRecord
 from pgrewindkit.majors.layouts.xlog import SIZE_OF_LONG_PHD, SIZE_OF_SHORT_PHD
 from pgrewindkit.majors.rewind import RewindRules, require_verified, rules_for
 from pgrewindkit.model import ControlFile, TimelineSpan
@@ -150,7 +150,7 @@ def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> 
                           target_is_ancestor=truth.is_ancestor(end, same_tip=not warnings and within))
     divergence_lsn, index = common_ancestor(source_history.spans, target_history.spans)
     common_tli = target_history.spans[index].timeline
-    wal = open_wal(target.path, history=target_history)
+    wal = target.wal(target_history)  # with the control file already read
     checkpoint_end = _read_one_record(wal, target_cf.checkpoint).end
     base["target_checkpoint_end"] = checkpoint_end
     if through_end_of_wal:
@@ -207,7 +207,7 @@ class _Truth:
 def _target_checkpoint_end(target: DataDirectory) -> LSN | None:
     """Where the target's checkpoint record ends; None when it cannot be read."""
     try:
-        return open_wal(target.path, history=target.history(target.control.timeline)).read_record(
+        return target.wal(target.history(target.control.timeline)).read_record(
             target.control.checkpoint).end
     except PgRewindKitError:
         return None
@@ -277,7 +277,7 @@ def _compare_records(source: Source, target: DataDirectory, lsn: LSN, tli: int) 
     """The target's checkpoint record against what the source's WAL holds at the same place: the
     warnings, and whether the source showed the same record."""
     try:
-        ours = open_wal(target.path).read_record(lsn)
+        ours = target.wal().read_record(lsn)
     except PgRewindKitError:
         return (), False
     try:

@@ -17,7 +17,6 @@ from pgrewindkit.errors import PgRewindKitError
 from pgrewindkit.formats.files import MAX_CONFIG_FILE, printable, read_optional_text
 from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.timeline import TimelineHistory
-from pgrewindkit.formats.wal import open_wal
 from pgrewindkit.formats.wal.reader import Tally
 from pgrewindkit.formats.wal.segments import segment_gaps
 from pgrewindkit.majors.programs import programs_for
@@ -131,7 +130,7 @@ def _end_of_wal(datadir: DataDirectory, control: ControlFile,
     """Read from the checkpoint record to the end of valid WAL, counting, as crash recovery would:
     where it ends, why, how many records, and the missing segment when that is why."""
     try:
-        wal = open_wal(datadir.path, history=history)
+        wal = datadir.wal(history)
         scan = wal.scan(control.checkpoint, exact=True)
         tally = Tally()
         scan.count_into(tally)

@@ -69,12 +69,16 @@ def parse_conninfo(conninfo: str) -> dict[str, str]:
 
 
 def _parse_uri(uri: str) -> dict[str, str]:
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+        username, password = parts.username, parts.password
+    except ValueError as exc:  # an unclosed "[" (IPv6), say; the URI itself may hold a password: not shown
+        raise FormatError(f"invalid connection URI: {exc}") from None
     params: dict[str, str] = {}
-    if parts.username:
-        params["user"] = unquote(parts.username)
-    if parts.password:
-        params["password"] = unquote(parts.password)
+    if username:
+        params["user"] = unquote(username)
+    if password:
+        params["password"] = unquote(password)
     host = parts.netloc.rsplit("@", 1)[-1]
     if host:
         name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")

@@ -35,7 +35,7 @@ from pgrewindkit.cluster.pgconf import CONFIG_FILES, settings_changes
 from pgrewindkit.cluster.source import LocalSource, Source
 from pgrewindkit.errors import DivergenceError, Kind, PgRewindKitError, SourceError
 from pgrewindkit.formats.lsn import WalSegment
-from pgrewindkit.formats.wal import Wal, open_wal
+from pgrewindkit.formats.wal import Wal
 from pgrewindkit.majors.rewind import predicted_release, require_verified, rules_for
 from pgrewindkit.model import TimelineSpan
 
@@ -138,7 +138,7 @@ class _Planner:
     def _wal(self, divergence: Divergence) -> Wal:
         """The target's WAL along its history, opened once for the page map and the segments needed."""
         if self._target_wal is None:
-            self._target_wal = open_wal(self.target.path, history=self.target.history(divergence.target_timeline))
+            self._target_wal = self.target.wal(self.target.history(divergence.target_timeline))
         return self._target_wal
 
     def _wal_needed(self, divergence: Divergence | None,
