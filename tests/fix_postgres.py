@@ -55,6 +55,8 @@ INSTALLS: dict[str, Callable[[], pgbinaries.PgBinaries | None]] = {
     "pg16.15": lambda: pgbinaries.pypi_binaries(16),
     "pg17.11": lambda: pgbinaries.pypi_binaries(17),
     "pg16.2": pgbinaries.pgserver_16_2,
+    "pg9.5.25": lambda: pgbinaries.pgbins("9.5"),
+    "pg9.6.22": lambda: pgbinaries.pgbins("9.6"),
 }
 # every comparison runs on these; a representative subset on the others (docs/versions.md)
 FULL = ("pg15-debian", "pg18.6")

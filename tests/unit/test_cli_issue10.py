@@ -248,12 +248,13 @@ def test_live_demo_stops_servers_before_removing_them_even_on_failure(monkeypatc
     """Every server is stopped before the work directory goes, whatever failed, and failback
     gets the programs' directory."""
     from pgrewindkit.demo import harness
+    from pgrewindkit.demo import seed as story
 
     events: list[str] = []
 
     class FakeCluster:
         def __init__(self, bins: Any, work: Path, name: str, port: int) -> None:
-            self.name, self.pgdata, self.port = name, work / name, port
+            self.name, self.pgdata, self.port, self.bins = name, work / name, port, bins
             self.pgdata.mkdir(parents=True)
 
         def __getattr__(self, attr: str) -> Any:
@@ -261,12 +262,6 @@ def test_live_demo_stops_servers_before_removing_them_even_on_failure(monkeypatc
 
         def stop(self, mode: str = "fast") -> None:
             events.append(f"stop {self.name}")
-
-        def cold_copy(self, work: Path, name: str) -> Any:
-            return self
-
-        def query_one(self, sql: str) -> Any:
-            return 1 if "pg_stat_replication" in sql else 2
 
     class Boom(Exception):
         pass
@@ -280,15 +275,17 @@ def test_live_demo_stops_servers_before_removing_them_even_on_failure(monkeypatc
     point = type("Point", (), {"lsn": "0/3000000", "timeline": 1})()
     plan = type("Plan", (), {"shown_files": (), "bytes_to_copy": 0, "outcome": "ok"})()
 
-    monkeypatch.setattr(harness, "Cluster", FakeCluster)
+    monkeypatch.setattr(story, "Cluster", FakeCluster)
     monkeypatch.setattr(harness, "binaries", lambda major, bindir: harness.BinDir(major, Path("/opt/pg/bin")))
     monkeypatch.setattr(harness, "make_workdir", lambda prefix: tmp_path / "work")
-    monkeypatch.setattr(harness, "chown_postgres", lambda path: None)
+    monkeypatch.setattr(story, "chown_postgres", lambda path: None)
     monkeypatch.setattr(harness, "remove_tree", lambda path: events.append("remove"))
+    for step in ("primary", "standby", "failover"):
+        monkeypatch.setattr(story, step, lambda *a, **k: None)
     monkeypatch.setattr(demo, "LiveSource", lambda conninfo: _Null())
     monkeypatch.setattr(demo, "plan_rewind", lambda *a, **k: plan)
     monkeypatch.setattr(demo, "_diverged", lambda p: (point, point))
-    monkeypatch.setattr(demo, "failback", failing_failback)
+    monkeypatch.setattr(story, "failback", failing_failback)
     (tmp_path / "work").mkdir()
     with pytest.raises(Boom):
         demo.live(15, None, lambda line: None)

@@ -10,7 +10,7 @@ import pytest
 
 from pgrewindkit import majors
 from pgrewindkit.errors import UnsupportedVersionError
-from pgrewindkit.majors import programs, rewind, rmgrs, versions, wal
+from pgrewindkit.majors import programs, rewind, rmgrs, standby, versions, wal
 from pgrewindkit.majors.layouts import control
 from pgrewindkit.majors.layouts.xlog import WAL_STRUCTS
 from pgrewindkit.majors.versions import MAJORS, Major
@@ -35,7 +35,7 @@ def test_every_table_covers_every_major(major: Major) -> None:
 def test_every_table_is_checked() -> None:
     names = [name for name, _covers in majors.TABLES]
     assert names == ["control file layouts", "WAL formats", "xlogreader messages", "resource manager names",
-                     "pg_rewind rules", "programs and their options"]
+                     "pg_rewind rules", "programs and their options", "standby settings"]
 
 
 def test_tables_have_no_rows_for_unknown_majors() -> None:
@@ -60,6 +60,7 @@ def test_one_row_gathers_every_table(major: int) -> None:
     assert row.rewind is rewind.rules_for(major)
     assert row.rewind.version is row.version
     assert row.programs.version is row.version
+    assert row.standby.version is row.version
     assert len(row.rmgrs) == row.wal.max_builtin_rmid + 1
 
 
@@ -69,9 +70,10 @@ def test_a_major_without_rows_is_refused(monkeypatch: pytest.MonkeyPatch, fresh_
     assert versions.by_major(19) is FAKE
     assert majors.missing_tables(FAKE) == [name for name, _covers in majors.TABLES]
     with pytest.raises(UnsupportedVersionError, match=r"no row for it in the tables of control file layouts, "
-                                                      r"WAL formats, .*programs and their options"):
+                                                      r"WAL formats, .*programs and their options, standby settings"):
         majors.for_major(19)
-    for lookup in (wal.wal_format, wal.messages, rmgrs.resource_managers, rewind.rules_for, programs.programs_for):
+    for lookup in (wal.wal_format, wal.messages, rmgrs.resource_managers, rewind.rules_for, programs.programs_for,
+                   standby.standby_settings):
         with pytest.raises(UnsupportedVersionError, match="PostgreSQL 19 is not supported yet: the table of"):
             lookup(19)
     with pytest.raises(UnsupportedVersionError, match="control file layouts has no row"):

@@ -91,3 +91,29 @@ def test_a_setting_that_cannot_be_written_is_refused(where: str, value: str) -> 
     with pytest.raises(PgRewindKitError) as info:
         recovery_config(15, **{where: value})  # type: ignore[arg-type]
     assert info.value.kind == "invalid_setting"
+
+
+def test_the_seeds_recovery_conf_on_95() -> None:
+    """9.5's recovery.conf as the seed wrote it by hand, trigger_file included."""
+    config = recovery_config(95, primary_conninfo="host=localhost port=5445", restore_command="cp /arc/%f %p",
+                             trigger_file="/tmp/trigger_file_0")
+    (only,) = config.files
+    assert parse_settings(only.content) == {"standby_mode": "on", "primary_conninfo": "host=localhost port=5445",
+                                            "restore_command": "cp /arc/%f %p",
+                                            "recovery_target_timeline": "latest",
+                                            "trigger_file": "/tmp/trigger_file_0"}
+
+
+def test_trigger_file_kept_and_spelled_per_major() -> None:
+    current = "standby_mode = 'on'\ntrigger_file = '/tmp/promote me'\nprimary_conninfo = 'host=old'\n"
+    kept = recovery_config(96, primary_conninfo="host=new", current_auto_conf=current, keep_current=True)
+    assert parse_settings(kept.files[0].content)["trigger_file"] == "/tmp/promote me"
+    stale = "promote_trigger_file = '/old'\nwork_mem = '1MB'\n"
+    config = recovery_config(14, primary_conninfo="host=new", trigger_file="/new", current_auto_conf=stale)
+    auto = {f.path: f for f in config.files}["postgresql.auto.conf"].content
+    assert auto.count("promote_trigger_file") == 1 and parse_settings(auto)["promote_trigger_file"] == "/new"
+    with pytest.raises(PgRewindKitError, match="no promotion trigger file") as info:
+        recovery_config(16, primary_conninfo="host=new", trigger_file="/new")
+    assert info.value.kind == "invalid_setting"
+    with pytest.raises(PgRewindKitError, match="trigger_file holds a carriage return"):
+        recovery_config(95, trigger_file="/a\r\n")

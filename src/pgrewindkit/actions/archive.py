@@ -31,7 +31,7 @@ from pgrewindkit.actions.pgctl import CommandRunner, owner_of, run_command
 from pgrewindkit.actions.safefs import Directory
 from pgrewindkit.analysis.plan import RewindPlan, source_lineage, with_archive
 from pgrewindkit.cluster.datadir import DataDirectory
-from pgrewindkit.cluster.pgconf import parse_settings
+from pgrewindkit.cluster.pgconf import RECOVERY_SETTINGS, parse_settings
 from pgrewindkit.errors import CommandError, Kind
 from pgrewindkit.formats.files import MAX_CONFIG_FILE, read_optional_text
 from pgrewindkit.formats.lsn import WalSegment, is_segment_file_name
@@ -47,7 +47,7 @@ def target_setting(tgt: DataDirectory, name: str, config_file: str | os.PathLike
     """A setting of the target as its files set it: recovery.conf/recovery.done up to 11 for
     recovery settings, then ``postgresql.auto.conf`` over ``postgresql.conf`` (or ``config_file``)."""
     names: list[Path] = []
-    if name == "restore_command" and programs_for(tgt.control.major).recovery_conf:
+    if name in RECOVERY_SETTINGS and programs_for(tgt.control.major).recovery_conf:
         names += [tgt.path / "recovery.conf", tgt.path / "recovery.done"]
     names += [tgt.path / "postgresql.auto.conf", Path(config_file) if config_file else tgt.path / "postgresql.conf"]
     for path in names:

@@ -35,6 +35,7 @@ from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.pgconf import parse_settings
 from pgrewindkit.cluster.source import LiveSource, Source
 from pgrewindkit.errors import CommandError, FailbackError, Kind, PgRewindKitError, SourceError
+from pgrewindkit.majors.standby import standby_settings
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +107,14 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
              create_slot: bool = False, checkpoint_source: bool = False, wait_for_checkpoint: float = 0.0,
              discard_unarchived_wal: bool = False, start_server: bool = True, start_command: str | None = None,
              backup_dir: str | os.PathLike[str] | None = None, keep_backup: bool = False,
-             recovery_target_timeline: str | None = None) -> FailbackResult:
+             recovery_target_timeline: str | None = None, trigger_file: str | None = None) -> FailbackResult:
     """Make the old primary ``target`` a streaming standby of the server ``source_conninfo``.
 
     ``start_server=False`` configures it and leaves starting it to systemd or an orchestrator;
     ``start_command`` starts it another way than ``pg_ctl`` (run as ourselves, by the shell).
     ``recovery_target_timeline``: the source's current timeline unless ``"latest"`` is asked for.
+    ``trigger_file`` (``recovery.conf`` majors, up to 11): by default the target's own, else the one in
+    the ``recovery.done`` pg_rewind copied from the source (what the seed's operator copied by hand).
     One run per target at a time (``target_locked``)."""
     tgt = DataDirectory(Path(target).resolve())
     config = str(Path(config_file).absolute()) if config_file else None
@@ -130,9 +133,12 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
 
     options = _Options(restore_command, config, discard_unarchived_wal)
     standby_restore = restore_command or archive.target_restore_command(tgt, config)
+    # read before the rewind: pg_rewind up to 10 copies the source's recovery.done over the target's
+    own_trigger = trigger_file or _own_trigger_file(tgt)
     # a setting that cannot be written (a line break) is refused before anything is stopped or rewound
     recovery_config(tgt.control.major, primary_conninfo=source_conninfo, primary_slot_name=slot_name,
-                    restore_command=standby_restore, target_timeline=recovery_target_timeline or "latest")
+                    restore_command=standby_restore, target_timeline=recovery_target_timeline or "latest",
+                    trigger_file=own_trigger)
     try:
         with closing(connect(source_conninfo)) as source:
             interlocks.prove_target(tgt, source)
@@ -160,9 +166,12 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
             if abandoned:
                 done("abandoned timelines", ", ".join(abandoned) + (f" (set aside in {set_aside})" if set_aside
                                                                     else ""))
-            written = _write_standby_config(tgt, source_conninfo, name, slot_name, standby_restore, target_timeline)
+            trigger, trigger_origin = _trigger_file(tgt, own_trigger, trigger_file)
+            written = _write_standby_config(tgt, source_conninfo, name, slot_name, standby_restore, target_timeline,
+                                            trigger)
             done("recovery configuration", ", ".join(p.name for p in written)
-                 + f"; recovery_target_timeline = {target_timeline}")
+                 + f"; recovery_target_timeline = {target_timeline}"
+                 + (f"; trigger_file = {trigger} ({trigger_origin})" if trigger else ""))
             if slot_missing and slot_name is not None:
                 source.create_physical_slot(slot_name)
                 done("slot", f"created the physical replication slot {slot_name} on the source")
@@ -228,26 +237,48 @@ def _configured_application_names(tgt: DataDirectory, config: str | None) -> lis
     return [configured] if configured else names
 
 
+def _own_trigger_file(tgt: DataDirectory) -> str | None:
+    """The target's own ``trigger_file`` (its recovery.conf or recovery.done), where the major keeps
+    it in ``recovery.conf``; from 12 the target's configuration, which a failback keeps, holds it."""
+    if not standby_settings(tgt.control.major).trigger_file_in_recovery_conf:
+        return None
+    return archive.target_setting(tgt, "trigger_file")
+
+
+def _trigger_file(tgt: DataDirectory, own: str | None, given: str | None) -> tuple[str | None, str]:
+    """The trigger file the standby's recovery.conf names, and where it came from."""
+    if given:
+        return given, "as given"
+    if own:
+        return own, "the target's own"
+    # the seed's operator made recovery.conf from the recovery.done pg_rewind had copied from the source
+    copied = _own_trigger_file(tgt)
+    return copied, "from the recovery.done pg_rewind copied from the source"
+
+
 def _write_standby_config(tgt: DataDirectory, source_conninfo: str, name: str, slot_name: str | None,
-                          restore_command: str | None, target_timeline: str) -> list[Path]:
+                          restore_command: str | None, target_timeline: str,
+                          trigger_file: str | None = None) -> list[Path]:
     recovery = recovery_config(tgt.control.major, primary_conninfo=standby_conninfo(source_conninfo, name),
                                primary_slot_name=slot_name, restore_command=restore_command,
                                current_auto_conf=read_current(tgt.path, tgt.control.major),
-                               target_timeline=target_timeline)
+                               target_timeline=target_timeline, trigger_file=trigger_file)
     return write_recovery_config(tgt.path, recovery)
 
 
 def configure_standby(target: str | os.PathLike[str], source: Source, source_conninfo: str, *,
                       application_name: str | None = None, slot_name: str | None = None,
                       restore_command: str | None = None, config_file: str | os.PathLike[str] | None = None,
-                      recovery_target_timeline: str | None = None) -> list[Path]:
+                      recovery_target_timeline: str | None = None, trigger_file: str | None = None) -> list[Path]:
     """Configure ``target`` (rewound, stopped) as a standby of the server ``source`` on the source's
-    current timeline (or ``"latest"``), streaming under a stable application name; the files written."""
+    current timeline (or ``"latest"``), streaming under a stable application name; the files written.
+    ``trigger_file`` up to 11: by default the one its recovery.conf or recovery.done names."""
     tgt = DataDirectory(Path(target).resolve())  # resolved once, as failback() does
     config = str(Path(config_file).absolute()) if config_file else None
     timeline = "latest" if recovery_target_timeline == "latest" else str(source.current_timeline())
     return _write_standby_config(tgt, source_conninfo, application_name or default_application_name(tgt, config),
-                                 slot_name, restore_command or archive.target_restore_command(tgt, config), timeline)
+                                 slot_name, restore_command or archive.target_restore_command(tgt, config), timeline,
+                                 trigger_file or _own_trigger_file(tgt))
 
 
 def _check_slot(source: Source, slot_name: str | None, create: bool) -> bool:

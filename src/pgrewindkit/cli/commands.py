@@ -186,7 +186,7 @@ def cmd_recovery_config(args: argparse.Namespace, out: TextIO, err: TextIO) -> i
         conninfo = pgrewindkit.standby_conninfo(conninfo, args.application_name) if conninfo else None
     config = pgrewindkit.recovery_config(major, primary_conninfo=conninfo, primary_slot_name=args.slot,
                                          restore_command=args.restore_command, current_auto_conf=current,
-                                         keep_current=True)
+                                         keep_current=True, trigger_file=args.trigger_file)
     if args.dry_run:
         out.write(render.recovery_config_text(config))
         return EXIT_OK
@@ -209,7 +209,7 @@ def cmd_failback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                   wait_for_checkpoint=args.wait_for_checkpoint,
                                   discard_unarchived_wal=args.discard_unarchived_wal, start_server=not args.no_start,
                                   start_command=args.start_command, backup_dir=args.backup_dir,
-                                  keep_backup=args.keep_backup,
+                                  keep_backup=args.keep_backup, trigger_file=args.trigger_file,
                                   recovery_target_timeline="latest" if args.recovery_target_timeline == "latest"
                                   else None)
     _show(out, args.json, result, render.failback_json, lambda r: render.failback_lines(r, args.target_pgdata))
@@ -228,7 +228,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.flush()
 
     if args.live:
-        demo.live(args.major, args.bindir, say)
+        demo.live(args.major, args.bindir, say, scale=args.scale)
     else:
         demo.offline(Path(args.fixtures), say)
     return EXIT_OK

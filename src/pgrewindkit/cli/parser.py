@@ -119,6 +119,8 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     demo_cmd.add_argument("--major", type=_major, default=15,
                           help="PostgreSQL major for --live: 9.5, 9.6, 10 … 18 (default 15)")
     demo_cmd.add_argument("--bindir", metavar="DIR", help="its programs, if not found by themselves")
+    demo_cmd.add_argument("--scale", type=int, default=10, metavar="N",
+                          help="pgbench -i -s N on the new primary, as the seed did (default 10)")
     demo_cmd.add_argument("--fixtures", default=str(demo.SHIPPED), metavar="DIR",
                           help="the directory holding failover15/ (default: the one shipped in the package)")
     demo_cmd.set_defaults(handler=commands.cmd_demo)
@@ -259,6 +261,9 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
                           help="name to stream under (added to the given or the current primary_conninfo)")
     recovery.add_argument("--slot", metavar="NAME", help="primary_slot_name")
     recovery.add_argument("--restore-command", metavar="CMD", help="how to fetch archived WAL")
+    recovery.add_argument("--trigger-file", metavar="PATH",
+                          help="the file whose appearance promotes the standby (trigger_file up to 11, "
+                               "promote_trigger_file 12-15)")
     recovery.add_argument("--dry-run", action="store_true", help="print the files (passwords masked) instead")
     recovery.set_defaults(handler=commands.cmd_recovery_config)
 
@@ -294,6 +299,10 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     failback_cmd.add_argument("--recovery-target-timeline", choices=["current", "latest"], default="current",
                               help="the source's current timeline (default), or 'latest' (follows any newer "
                                    "timeline's history file the archive holds, an abandoned one too)")
+    failback_cmd.add_argument("--trigger-file", metavar="PATH",
+                              help="trigger_file of the standby's recovery.conf (up to 11); by default the target's "
+                                   "own (recovery.conf or recovery.done), else the one of the recovery.done pg_rewind "
+                                   "copied from the source")
     failback_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_action_arguments(failback_cmd)
     failback_cmd.set_defaults(handler=commands.cmd_failback)

@@ -16,7 +16,7 @@ SECRET_HINTS = ("password", "conninfo", "passfile", "sslpassword")
 CONFIG_FILES = ("postgresql.conf", "postgresql.auto.conf", "pg_hba.conf", "pg_ident.conf")
 # The settings that make a server start as a standby (standby_mode only in recovery.conf, up to 11).
 RECOVERY_SETTINGS = ("standby_mode", "primary_conninfo", "primary_slot_name", "restore_command",
-                     "recovery_target_timeline")
+                     "recovery_target_timeline", "trigger_file")
 
 
 def parse_settings(text: str) -> dict[str, str]:

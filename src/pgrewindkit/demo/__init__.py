@@ -3,8 +3,8 @@
 Offline (the default) it unpacks the PostgreSQL 15 failover shipped in the package
 (``demo/data/failover15``, made by ``fixtures/generate.py``) and inspects, diverges and plans it,
 next to what pg_rewind itself decided on the same directories.
-``--live`` plays the whole story on throwaway local servers: primary and standby, failover,
-diverging writes, pre-check, failback, streaming again."""
+``--live`` plays the seed's story (``demo/seed.py``) on throwaway local servers of any major: primary
+and standby, failover, pre-check, failback, streaming again."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pgrewindkit.actions.failback import failback
 from pgrewindkit.analysis.divergence import CommonCheckpoint, Divergence
 from pgrewindkit.analysis.inspection import inspect_datadir
 from pgrewindkit.analysis.plan import RewindPlan, plan_rewind
 from pgrewindkit.cluster.source import LiveSource
 from pgrewindkit.errors import DataFileNotFoundError, PgRewindKitError
+from pgrewindkit.majors import for_major
 from pgrewindkit.majors.versions import display
 from pgrewindkit.render.divergence import divergence_lines
 from pgrewindkit.render.inspection import inspection_lines
@@ -86,75 +86,53 @@ def offline(fixtures: Path, say: Say) -> None:
             "(needs PostgreSQL), and docs/ shows how to do it with your own clusters.")
 
 
-def live(major: int, bindir: str | None, say: Say) -> None:
-    """The seed's story, on throwaway servers in /var/tmp, stopped and removed at the end."""
-    from pgrewindkit.demo.harness import Cluster, binaries, chown_postgres, make_workdir, remove_tree
+def live(major: int, bindir: str | None, say: Say, *, scale: int = 10) -> None:
+    """The seed's story (``demo/seed.py``) on throwaway servers in /var/tmp, stopped and removed at
+    the end."""
+    from pgrewindkit.demo import seed as story
+    from pgrewindkit.demo.harness import binaries, make_workdir, remove_tree
 
     bins = binaries(major, bindir)
     work = make_workdir("pgrewindkit-live-")
-    archive = work / "archive"
-    archive.mkdir()
-    chown_postgres(archive)
-    primary = Cluster(bins, work, "server1", port=54401)
-    standby = Cluster(bins, work, "server2", port=54402)
+    seed = story.servers(bins, work)
     started = time.monotonic()
     try:
-        say(f"1. primary server1 (PostgreSQL {display(major)}) with wal_log_hints and WAL archiving, in {work}")
-        primary.initdb()
-        primary.set(port=primary.port, wal_log_hints="on", archive_mode="on",
-                    archive_command=f"'cp %p {archive}/%f'", max_wal_size="'32MB'", min_wal_size="'2MB'")
-        primary.start()
-        primary.execute("CREATE TABLE orders (id int PRIMARY KEY, note text)",
-                        "INSERT INTO orders SELECT g, 'before the failover' FROM generate_series(1, 1000) g")
-        primary.stop()
-        say("2. standby server2, streaming from server1")
-        copy = primary.cold_copy(work, "server2")
-        standby.port = 54402
-        copy.set(port=standby.port)
-        copy.make_standby_of(primary)
-        primary.start()
-        standby.start()
-        _wait(lambda: primary.query_one("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") == 1)
-        say("3. failover: server2 is promoted (timeline 2) and takes writes")
-        standby.promote()
-        standby.execute("INSERT INTO orders VALUES (2001, 'on the new primary')", "CHECKPOINT")
-        # pg_rewind reads the source's pg_control: until a checkpoint after the promotion reaches it,
-        # it still says timeline 1 and pg_rewind sees nothing to do (the promote-before-checkpoint trap)
-        _wait(lambda: standby.query_one("SELECT timeline_id FROM pg_control_checkpoint()") == 2)
-        say("4. ... but server1 did not know, and took writes of its own: the clusters have diverged")
-        primary.execute("INSERT INTO orders VALUES (3001, 'lost on the old primary')", "CHECKPOINT")
-        primary.stop()
-        say("5. pre-check with pgrewindkit, nothing changed yet:")
-        with LiveSource(standby.conninfo()) as source:
-            plan = plan_rewind(source, primary.pgdata)
-        d, checkpoint = _diverged(plan)
-        say(f"   diverged at {d.lsn} on timeline {d.timeline}; rewind from checkpoint {checkpoint.lsn}; "
-            f"{len(plan.shown_files)} files to act on, {plan.bytes_to_copy // MB} MB to copy; outcome {plan.outcome}")
-        say("6. failback: pgrewindkit failback --target-pgdata server1 --source-server server2 ...")
-        result = failback(primary.pgdata, standby.conninfo(), restore_command=f"cp {archive}/%f %p", timeout=60,
-                          bindir=str(bins.bindir), on_step=lambda s: say(f"   {s.name}: {s.detail}"))
-        say("7. server1 streams from server2 again:")
-        standby.execute("INSERT INTO orders VALUES (4001, 'after the failback')")
-        _wait(lambda: primary.query_one("SELECT count(*) FROM orders WHERE id = 4001") == 1)
-        notes = [r["note"] for r in primary.query("SELECT note FROM orders WHERE id > 1000 ORDER BY id")]
-        say(f"   server1 now holds: {notes} (its diverged write is gone)")
-        say(f"   it kept its own port {primary.port} and archive_command; {result.application_name} is streaming")
+        say(f"1. primary server1 (PostgreSQL {display(major)}): wal_log_hints, archiving to its own archive, "
+            f"wal_level {for_major(major).programs.replica_wal_level}, in {work}")
+        story.primary(seed)
+        say("2. standby server2 from pg_basebackup, with the seed's recovery configuration"
+            + (f" (trigger file {seed.trigger})" if seed.trigger else ""))
+        story.standby(seed)
+        say("3. failover: " + ("the trigger file promotes server2" if seed.trigger else "server2 is promoted")
+            + f"; pgbench -i -s {scale} on it; server1 stopped")
+        story.failover(seed, scale=scale)
+        say("4. pre-check with pgrewindkit, nothing changed yet:")
+        with LiveSource(seed.server2.conninfo()) as source:
+            plan = plan_rewind(source, seed.server1.pgdata)
+        say(f"   {_plan_summary(plan)}")
+        say("5. failback: pgrewindkit failback --target-pgdata server1 --source-server server2 "
+            "--restore-command 'cp server2-archive/%f %p'")
+        story.fail_back(seed, on_step=lambda s: say(f"   {s.name}: {s.detail}"))
+        checked = story.check(seed, scale=scale)
+        say(f"6. server1 is a standby (in recovery: {checked.in_recovery}) on timeline {checked.timeline} "
+            f"(server2's: {checked.source_timeline}), streaming: {checked.streaming}; "
+            f"it holds server2's {checked.accounts} pgbench_accounts rows")
+        say(f"   it kept its own port ({checked.port_kept}) and archive_command ({checked.archive_command_kept}); "
+            f"a write made on server2 afterwards arrived: {checked.new_write_arrived}")
+        say("   its recovery configuration, written for it: "
+            + ", ".join(f"{k} = {v}" for k, v in checked.recovery_settings.items() if k != "primary_conninfo"))
         say(f"done in {time.monotonic() - started:.1f} s; stopping and removing the servers")
     finally:
-        # every server down before any directory goes (both live in ``work``), whatever failed and
-        # whatever each one's flag says: a failed failback may have started the old primary
-        for cluster in (primary, standby):
-            if cluster.pgdata.exists():
-                cluster.stop("immediate")
+        # every server down before any directory goes (both live in ``work``)
+        seed.stop_all()
         remove_tree(work)
 
 
-def _wait(condition: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the demo's servers did not get there in time")
-        time.sleep(0.2)
+def _plan_summary(plan: RewindPlan) -> str:
+    """The pre-check in one line."""
+    d, checkpoint = _diverged(plan)
+    return (f"diverged at {d.lsn} on timeline {d.timeline}; rewind from checkpoint {checkpoint.lsn}; "
+            f"{len(plan.shown_files)} files to act on, {plan.bytes_to_copy // MB} MB to copy; outcome {plan.outcome}")
 
 
 def _diverged(plan: RewindPlan) -> tuple[Divergence, CommonCheckpoint]:

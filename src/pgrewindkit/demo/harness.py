@@ -53,8 +53,11 @@ class BinDir:
 
 
 def binaries(major: int, bindir: str | os.PathLike[str] | None = None) -> BinDir:
-    """The programs of ``major`` found as pgrewindkit finds pg_rewind (``pgbin``)."""
-    return BinDir(major, find_program("pg_ctl", major, bindir).path.parent)
+    """The programs of ``major`` found as pgrewindkit finds pg_rewind (``pgbin``), with their own
+    ``lib/`` first for the libraries they load (a relocated tree's RUNPATH points elsewhere)."""
+    found = find_program("pg_ctl", major, bindir).path.parent
+    lib = found.parent / "lib"
+    return BinDir(major, found, {"LD_LIBRARY_PATH": str(lib)} if (lib / "libpq.so.5").exists() else {})
 
 WORK_ROOT = Path(os.environ.get("PGREWINDKIT_WORK_ROOT", "/var/tmp"))
 PORT = 54329  # only names the socket file: every cluster has its own socket directory

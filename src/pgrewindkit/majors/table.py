@@ -12,6 +12,7 @@ from pgrewindkit.errors import UnsupportedVersionError
 from pgrewindkit.majors import programs as programs_table
 from pgrewindkit.majors import rewind as rewind_table
 from pgrewindkit.majors import rmgrs as rmgrs_table
+from pgrewindkit.majors import standby as standby_table
 from pgrewindkit.majors import versions
 from pgrewindkit.majors import wal as wal_table
 from pgrewindkit.majors.layouts import control as control_table
@@ -20,6 +21,7 @@ from pgrewindkit.majors.layouts.xlog import WalStructs
 from pgrewindkit.majors.programs import Programs
 from pgrewindkit.majors.rewind import RewindRules
 from pgrewindkit.majors.rmgrs import ResourceManager
+from pgrewindkit.majors.standby import StandbySettings
 from pgrewindkit.majors.wal import Messages, WalFormat
 
 
@@ -36,6 +38,7 @@ class MajorRow:
     rmgrs: tuple[ResourceManager, ...]
     rewind: RewindRules  # as the newest minor decides; rewind.rules_for(major, minor) for another minor
     programs: Programs
+    standby: StandbySettings
 
     @property
     def major(self) -> int:
@@ -55,6 +58,7 @@ TABLES: tuple[tuple[str, Callable[[versions.Major], bool]], ...] = (
     ("resource manager names", lambda m: m.major in rmgrs_table.rmgr_names()),
     ("pg_rewind rules", lambda m: m.major in rewind_table.REWIND_RULES),
     ("programs and their options", lambda m: m.major in programs_table.PROGRAMS),
+    ("standby settings", lambda m: m.major in standby_table.STANDBY_SETTINGS),
 )
 
 
@@ -81,4 +85,5 @@ def for_major(major: int) -> MajorRow:
         rmgrs=rmgrs_table.resource_managers(major),
         rewind=rewind_table.rules_for(major),
         programs=programs_table.programs_for(major),
+        standby=standby_table.standby_settings(major),
     )
