@@ -12,6 +12,7 @@ from pgrewindkit.errors import UnsupportedVersionError
 from pgrewindkit.majors import programs as programs_table
 from pgrewindkit.majors import rewind as rewind_table
 from pgrewindkit.majors import rmgrs as rmgrs_table
+from pgrewindkit.majors import server as server_table
 from pgrewindkit.majors import versions
 from pgrewindkit.majors import wal as wal_table
 from pgrewindkit.majors.layouts import control as control_table
@@ -20,13 +21,14 @@ from pgrewindkit.majors.layouts.xlog import WalStructs
 from pgrewindkit.majors.programs import Programs
 from pgrewindkit.majors.rewind import RewindRules
 from pgrewindkit.majors.rmgrs import ResourceManager
+from pgrewindkit.majors.server import ServerSql
 from pgrewindkit.majors.wal import Messages, WalFormat
 
 
 @attrs.frozen
 class MajorRow:
-    """One major: its identity, layouts, WAL format, words, resource managers, pg_rewind's rules
-    and its programs."""
+    """One major: its identity, layouts, WAL format, words, resource managers, pg_rewind's rules,
+    its programs and its server's SQL."""
 
     version: versions.Major
     control: ControlLayout
@@ -36,6 +38,7 @@ class MajorRow:
     rmgrs: tuple[ResourceManager, ...]
     rewind: RewindRules  # as the newest minor decides; rewind.rules_for(major, minor) for another minor
     programs: Programs
+    server: ServerSql  # a running server's SQL names and the settings a streaming pair needs
 
     @property
     def major(self) -> int:
@@ -55,6 +58,7 @@ TABLES: tuple[tuple[str, Callable[[versions.Major], bool]], ...] = (
     ("resource manager names", lambda m: m.major in rmgrs_table.rmgr_names()),
     ("pg_rewind rules", lambda m: m.major in rewind_table.REWIND_RULES),
     ("programs and their options", lambda m: m.major in programs_table.PROGRAMS),
+    ("server functions and settings", lambda m: m.major in server_table.SERVER_SQL),
 )
 
 
@@ -81,4 +85,5 @@ def for_major(major: int) -> MajorRow:
         rmgrs=rmgrs_table.resource_managers(major),
         rewind=rewind_table.rules_for(major),
         programs=programs_table.programs_for(major),
+        server=server_table.server_sql(major),
     )
