@@ -55,6 +55,7 @@ INSTALLS: dict[str, Callable[[], pgbinaries.PgBinaries | None]] = {
     "pg16.15": lambda: pgbinaries.pypi_binaries(16),
     "pg17.11": lambda: pgbinaries.pypi_binaries(17),
     "pg16.2": pgbinaries.pgserver_16_2,
+    # the project's builds of 9.5 and 9.6 (../shared/pgbins)
     "pg9.5.25": lambda: pgbinaries.pgbins("9.5"),
     "pg9.6.22": lambda: pgbinaries.pgbins("9.6"),
 }
@@ -62,6 +63,7 @@ INSTALLS: dict[str, Callable[[], pgbinaries.PgBinaries | None]] = {
 FULL = ("pg15-debian", "pg18.6")
 SUBSET = ("pg14.23", "pg16.15", "pg17.11")
 EVERY_MAJOR = (*FULL, *SUBSET)
+NINE = ("pg9.5.25", "pg9.6.22")
 
 _FOUND: dict[str, pgbinaries.PgBinaries] = {}
 

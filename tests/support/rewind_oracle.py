@@ -17,12 +17,14 @@ if TYPE_CHECKING:
 
 MB = 1024 * 1024
 
-_DIVERGED = re.compile(r"servers diverged at WAL location (\S+) on timeline (\d+)")
+# "WAL position" in 9.5 and 9.6, "WAL location" from 10
+_DIVERGED = re.compile(r"servers diverged at WAL (?:location|position) (\S+) on timeline (\d+)")
 _CHECKPOINT = re.compile(r"rewinding from last common checkpoint at (\S+) on timeline (\d+)")
 _FILE = re.compile(r"^(\S.*) \((CREATE|COPY|COPY_TAIL|NONE|TRUNCATE|REMOVE)\)$")
-_BLOCK = re.compile(r"^\s*block (\d+)$")  # 10 and 11 indent it by two spaces
+# 9.5 prints "  blk N", 9.6 to 11 "  block N" (indented by two spaces), 12+ "block N"
+_BLOCK = re.compile(r"^\s*(?:block|blk) (\d+)$")
 _NEED = re.compile(r"need to copy (\d+) MB \(total source directory size is (\d+) MB\)")
-# pg_fatal() of 10 and 11 prints the message on a line of its own, then this one
+# pg_fatal() of 9.5 to 11 prints the message on a line of its own (after an empty one), then this one
 _FAILURE_10 = "Failure, exiting"
 
 
@@ -53,12 +55,13 @@ def pg_rewind_dry_run(bins: PgBinaries, target: Path, *, source_pgdata: Path | N
     if source_server is not None:
         argv += ["--source-server", source_server]
     result = run_captured(argv, env=bins.env, check=False, timeout=600)
-    # 10 and 11 print everything on stdout, 12+ on stderr: one of the two is empty
+    # 9.5 to 11 print everything on stdout, 12+ on stderr: one of the two is empty
     return parse_pg_rewind(result.returncode, result.stdout + result.stderr)
 
 
 def parse_pg_rewind(returncode: int, output: str) -> RewindDecision:
-    """What ``pg_rewind --dry-run --debug --progress`` of any major 10–18 decided, from what it printed."""
+    """What ``pg_rewind --dry-run --debug --progress`` of any major 9.5–18 decided, from what it printed
+    (9.6 to 11 print the timeline histories with --debug; nothing here needs them)."""
     decision = RewindDecision(returncode, output)
     previous = ""
     for raw in output.splitlines():

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from pgrewindkit.majors.server import server_sql
 from tests.support.cluster import Cluster, make_workdir, new_cluster
 from tests.support.pgbinaries import PgBinaries
 
@@ -26,7 +27,7 @@ class Failover:
 
 def wait_replayed(standby: Cluster, target: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while standby.query_one("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)) is not True:
+    while not standby.replayed(target):
         if time.monotonic() > deadline:
             raise TimeoutError(f"standby did not replay up to {target}")
         time.sleep(0.05)
@@ -66,7 +67,7 @@ def failover(bins: PgBinaries, *, setup: tuple[str, ...] = (), before: tuple[str
             old.execute(*before)
         old.stop()
         wait_replayed(new, old_checkpoint_end(old))
-        replayed = new.query_one("SELECT pg_last_wal_replay_lsn()::text")
+        replayed = new.replay_lsn() or "0/0"
         new.promote()
     except BaseException:
         old.destroy()
@@ -108,8 +109,8 @@ class Diverged:
 
 
 def keep_wal(major: int) -> dict[str, object]:
-    """Settings keeping 1 GB of WAL for standbys: wal_keep_size from 13, wal_keep_segments before."""
-    return {"wal_keep_size": "'1GB'"} if major >= 13 else {"wal_keep_segments": 1024}
+    """Settings keeping WAL for standbys: wal_keep_size 1 GB from 13, wal_keep_segments 1024 before."""
+    return server_sql(major).keep_wal(1024, segment_mb=1)
 
 
 def diverged(bins: PgBinaries, *, setup: tuple[str, ...] = (), common: tuple[str, ...] = (),
@@ -124,7 +125,7 @@ def diverged(bins: PgBinaries, *, setup: tuple[str, ...] = (), common: tuple[str
     try:
         if common:
             target.execute(*common)
-        wait_replayed(source, target.query_one("SELECT pg_current_wal_insert_lsn()::text"))
+        wait_replayed(source, target.insert_lsn())
         source.promote()
         if on_source:
             source.execute(*on_source)

@@ -10,7 +10,7 @@ import pytest
 
 from pgrewindkit import majors
 from pgrewindkit.errors import UnsupportedVersionError
-from pgrewindkit.majors import programs, rewind, rmgrs, standby, versions, wal
+from pgrewindkit.majors import programs, rewind, rmgrs, server, standby, versions, wal
 from pgrewindkit.majors.layouts import control
 from pgrewindkit.majors.layouts.xlog import WAL_STRUCTS
 from pgrewindkit.majors.versions import MAJORS, Major
@@ -35,7 +35,8 @@ def test_every_table_covers_every_major(major: Major) -> None:
 def test_every_table_is_checked() -> None:
     names = [name for name, _covers in majors.TABLES]
     assert names == ["control file layouts", "WAL formats", "xlogreader messages", "resource manager names",
-                     "pg_rewind rules", "programs and their options", "standby settings"]
+                     "pg_rewind rules", "programs and their options", "standby settings",
+                     "server functions and settings"]
 
 
 def test_tables_have_no_rows_for_unknown_majors() -> None:
@@ -44,6 +45,7 @@ def test_tables_have_no_rows_for_unknown_majors() -> None:
     assert set(rmgrs.rmgr_names()) == set(NUMBERS)
     assert set(rewind.REWIND_RULES) == set(NUMBERS)
     assert set(programs.PROGRAMS) == set(NUMBERS)
+    assert set(server.SERVER_SQL) == set(NUMBERS)
     assert set(control.CONTROL_LAYOUTS) == {m.control_version for m in MAJORS}
 
 
@@ -61,6 +63,7 @@ def test_one_row_gathers_every_table(major: int) -> None:
     assert row.rewind.version is row.version
     assert row.programs.version is row.version
     assert row.standby.version is row.version
+    assert row.server is server.server_sql(major) and row.server.version is row.version
     assert len(row.rmgrs) == row.wal.max_builtin_rmid + 1
 
 
@@ -70,10 +73,10 @@ def test_a_major_without_rows_is_refused(monkeypatch: pytest.MonkeyPatch, fresh_
     assert versions.by_major(19) is FAKE
     assert majors.missing_tables(FAKE) == [name for name, _covers in majors.TABLES]
     with pytest.raises(UnsupportedVersionError, match=r"no row for it in the tables of control file layouts, "
-                                                      r"WAL formats, .*programs and their options, standby settings"):
+                                                      r"WAL formats, .*, server functions and settings"):
         majors.for_major(19)
     for lookup in (wal.wal_format, wal.messages, rmgrs.resource_managers, rewind.rules_for, programs.programs_for,
-                   standby.standby_settings):
+                   standby.standby_settings, server.server_sql):
         with pytest.raises(UnsupportedVersionError, match="PostgreSQL 19 is not supported yet: the table of"):
             lookup(19)
     with pytest.raises(UnsupportedVersionError, match="control file layouts has no row"):
@@ -97,7 +100,7 @@ def test_majors_outside_the_identity_table_are_refused() -> None:
 def test_rows_are_in_major_order_and_unique() -> None:
     assert sorted(set(NUMBERS), key=versions.order) == NUMBERS
     assert [m.name for m in MAJORS][:3] == ["9.5", "9.6", "10"]
-    for table in (wal.WAL_FORMATS, rewind.REWIND_RULES, programs.PROGRAMS):
+    for table in (wal.WAL_FORMATS, rewind.REWIND_RULES, programs.PROGRAMS, server.SERVER_SQL):
         assert list(table) == NUMBERS
     with pytest.raises(ValueError, match="two rows for major 10"):
         versions.keyed((programs.PROGRAMS[10], programs.PROGRAMS[10]))
@@ -141,6 +144,35 @@ def test_recovery_configuration_and_names(major: int) -> None:
     assert (row.programs.wal_directory, row.programs.waldump) == (
         ("pg_xlog", "pg_xlogdump") if old else ("pg_wal", "pg_waldump"))
     assert row.programs.initdb_no_sync == ("--nosync" if old else "--no-sync")
+
+
+@pytest.mark.parametrize("major", NUMBERS)
+def test_server_sql_and_streaming_defaults(major: int) -> None:
+    row = majors.for_major(major)
+    old = major in (95, 96)
+    assert row.server.wal.current_insert_lsn == (
+        "pg_current_xlog_insert_location()" if old else "pg_current_wal_insert_lsn()")
+    assert row.server.wal.last_replay_lsn == ("pg_last_xlog_replay_location()" if old else "pg_last_wal_replay_lsn()")
+    assert (row.server.wal.walfile_name, row.server.wal.switch) == (
+        ("pg_xlogfile_name", "pg_switch_xlog()") if old else ("pg_walfile_name", "pg_switch_wal()"))
+    assert row.server.wal_receiver_view is (major != 95)
+    assert row.server.slot_reserves_wal is (major != 95)
+    assert ("SET idle_in_transaction_session_timeout = 0" in row.server.session_setup) is (major != 95)
+    assert dict(row.server.streaming_settings) == ({"max_wal_senders": "10", "hot_standby": "on"} if old else {})
+    assert row.programs.promote_waits is row.programs.hba_allows_local_replication is (not old)
+    assert row.server.keep_wal(1024) == (
+        {"wal_keep_size": "'1024MB'"} if versions.order(major) >= (13,) else {"wal_keep_segments": 64})
+
+
+@pytest.mark.parametrize(("number", "name"), [(90525, "9.5"), (90622, "9.6"), (100023, "10"), (180006, "18")])
+def test_server_version_numbers(number: int, name: str) -> None:
+    assert versions.by_server_version(number).name == name
+
+
+@pytest.mark.parametrize("number", [90424, 190000, 0])
+def test_unknown_server_version_numbers(number: int) -> None:
+    with pytest.raises(UnsupportedVersionError, match="is not supported"):
+        versions.by_server_version(number)
 
 
 def test_two_part_majors_are_shown_by_name_and_ordered_by_release() -> None:

@@ -1,4 +1,5 @@
-"""The pg_rewind wrapper's pure parts: command lines per major, pg_rewind's messages, progress."""
+"""The pg_rewind wrapper's pure parts: command lines per major, pg_rewind's messages, progress; and
+the common ancestor of two histories, as each major's pg_rewind finds it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import pytest
 from pgrewindkit import PgRewindKitError
 from pgrewindkit.actions.rewind import RewindOptions, build_command
 from pgrewindkit.actions.rewind_output import ProgressEvent, classify, parse_progress
+from pgrewindkit.analysis.divergence import common_ancestor
+from pgrewindkit.errors import DivergenceError, Kind
+from pgrewindkit.formats.lsn import LSN
+from pgrewindkit.majors.rewind import rules_for
+from pgrewindkit.model import TimelineSpan
 
 PG_REWIND = Path("/usr/lib/postgresql/15/bin/pg_rewind")
 
@@ -69,3 +75,34 @@ def test_progress_lines() -> None:
     assert parse_progress("    0/53301 kB (0%) copied") == ProgressEvent(0, 53301, 0)
     assert parse_progress("53301/53301 kB (100%) copied") == ProgressEvent(53301, 53301, 100)
     assert parse_progress("pg_rewind: Done!") is None
+
+
+def _spans(*rows: tuple[int, str, str | None]) -> tuple[TimelineSpan, ...]:
+    return tuple(TimelineSpan(t, LSN.parse(b), None if e is None else LSN.parse(e)) for t, b, e in rows)
+
+
+# source on timeline 3 (1 -> 2 at 0/3000000, 2 -> 3 at 0/5000000)
+SOURCE_3 = _spans((1, "0/0", "0/3000000"), (2, "0/3000000", "0/5000000"), (3, "0/5000000", None))
+
+
+@pytest.mark.parametrize(("target", "nine_five", "later"), [
+    # the old primary of the first failover: both algorithms agree
+    (_spans((1, "0/0", None)), ("0/3000000", 0), ("0/3000000", 0)),
+    # a target on timeline 2 that switched on its own (to a timeline 2 of another history): 9.5 looks up
+    # only its current timeline in the source's history, 9.6+ compare both histories entry by entry
+    (_spans((1, "0/0", "0/2800000"), (2, "0/2800000", None)), ("0/5000000", 0), ("0/2800000", 0)),
+])
+def test_common_ancestor_of_9_5_and_later(target: tuple[TimelineSpan, ...], nine_five: tuple[str, int],
+                                          later: tuple[str, int]) -> None:
+    for major, expected in ((95, nine_five), (96, later), (16, later)):
+        lsn, index = common_ancestor(SOURCE_3, target[-1:] if major == 95 else target, rules_for(major))
+        assert (str(lsn), index) == expected, major
+
+
+def test_9_5_finds_no_ancestor_for_a_timeline_the_source_never_had() -> None:
+    # the promoted node as the target of its old primary: 9.5 fails, 9.6 finds the fork on timeline 1
+    source, target = _spans((1, "0/0", None)), _spans((1, "0/0", "0/3025C78"), (2, "0/3025C78", None))
+    with pytest.raises(DivergenceError, match="could not find common ancestor") as caught:
+        common_ancestor(source, target[-1:], rules_for(95))
+    assert caught.value.kind is Kind.NO_COMMON_ANCESTOR
+    assert str(common_ancestor(source, target, rules_for(96))[0]) == "0/3025C78"

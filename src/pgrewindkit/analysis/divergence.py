@@ -45,7 +45,7 @@ class Divergence:
     common_index: int | None  # its index in the target history
     target_wal_end: LSN | None  # the end of the target's WAL: its checkpoint record's end or minRecoveryPoint
     last_common_checkpoint: CommonCheckpoint | None
-    wal_segments_read: tuple[str, ...] = ()  # pg_wal/... files read walking back (pg_rewind keeps them)
+    wal_segments_read: tuple[str, ...] = ()  # pg_wal/... (pg_xlog/...) files read walking back (pg_rewind keeps them)
     warnings: tuple[str, ...] = ()
     # What pg_rewind does not look at. The source's real timeline (``Source.current_timeline()``;
     # None when it could not be asked): ahead of ``source_timeline`` right after a promotion, before
@@ -86,8 +86,12 @@ def side_timeline(control: ControlFile, rules: RewindRules) -> int:
     return control.checkpoint_copy.timeline
 
 
-def common_ancestor(source: tuple[TimelineSpan, ...], target: tuple[TimelineSpan, ...]) -> tuple[LSN, int]:
-    """``findCommonAncestorTimeline``: the divergence LSN and the index of the last shared entry."""
+def common_ancestor(source: tuple[TimelineSpan, ...], target: tuple[TimelineSpan, ...],
+                    rules: RewindRules | None = None) -> tuple[LSN, int]:
+    """``findCommonAncestorTimeline``: the divergence LSN and the index of the last shared entry
+    (of ``target``). pg_rewind 9.5 looks for the target's timeline in the source's history alone."""
+    if rules is not None and rules.ancestor_in_source_history_only:
+        return _ancestor_in_source_history(source, target[-1].timeline)
     index = 0
     for a, b in zip(source, target):
         if a.timeline != b.timeline or a.begin != b.begin:
@@ -99,6 +103,25 @@ def common_ancestor(source: tuple[TimelineSpan, ...], target: tuple[TimelineSpan
     index -= 1
     ends = [s.end for s in (source[index], target[index]) if s.end is not None]
     return (min(ends) if ends else LSN(0)), index
+
+
+def _ancestor_in_source_history(source: tuple[TimelineSpan, ...], target_timeline: int) -> tuple[LSN, int]:
+    """pg_rewind 9.5: the source's history walked backwards to the entry of the target's timeline,
+    whose end is the divergence point ("This assumes that there are no timeline switches on the
+    target cluster after the fork"); index 0 of the target's one-timeline history."""
+    for span in reversed(source):
+        if span.timeline == target_timeline:
+            return (span.end if span.end is not None else LSN(0)), 0
+    raise DivergenceError("could not find common ancestor of the source and target cluster's timelines",
+                          kind=Kind.NO_COMMON_ANCESTOR)
+
+
+def target_wal_history(target: DataDirectory, timeline: int, rules: RewindRules) -> TimelineHistory:
+    """The target's history as pg_rewind of its major reads the target's WAL along it: 9.5 never
+    reads the target's history file and reads its WAL on its own timeline only."""
+    if rules.ancestor_in_source_history_only:
+        return TimelineHistory(timeline)
+    return _history(target, timeline, "target")
 
 
 def _history(side: Source | DataDirectory, timeline: int, what: str) -> TimelineHistory:
@@ -128,11 +151,11 @@ def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> 
         raise DivergenceError("source and target clusters are from different systems", kind=Kind.DIFFERENT_SYSTEMS)
     source_tli = side_timeline(source_cf, rules)
     target_tli = side_timeline(target_cf, rules)
-    target_history = _history(target, target_tli, "target")
+    target_hist = target_wal_history(target, target_tli, rules)
     source_history = _history(source, source_tli, "source")
     current = _current_timeline(source)
     base: dict[str, Any] = {"major": rules.version.json, "source_timeline": source_tli, "target_timeline": target_tli,
-            "source_history": source_history.spans, "target_history": target_history.spans,
+            "source_history": source_history.spans, "target_history": target_hist.spans,
             "source_current_timeline": current}
     truth = _Truth(source, current, source_history, target_tli)
     if source_tli == target_tli:
@@ -148,9 +171,9 @@ def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> 
                           lsn=None, timeline=None, common_index=None, target_wal_end=None,
                           last_common_checkpoint=None, warnings=warnings,
                           target_is_ancestor=truth.is_ancestor(end, same_tip=not warnings and within))
-    divergence_lsn, index = common_ancestor(source_history.spans, target_history.spans)
-    common_tli = target_history.spans[index].timeline
-    wal = target.wal(target_history)  # with the control file already read
+    divergence_lsn, index = common_ancestor(source_history.spans, target_hist.spans, rules)
+    common_tli = target_hist.spans[index].timeline
+    wal = target.wal(target_hist)  # with the control file already read
     checkpoint_end = _read_one_record(wal, target_cf.checkpoint).end
     base["target_checkpoint_end"] = checkpoint_end
     if through_end_of_wal:
@@ -164,7 +187,7 @@ def _decide(source: Source, target: DataDirectory, through_end_of_wal: bool) -> 
     known = Divergence(**base, rewind_needed=True, reason=None, lsn=divergence_lsn, timeline=common_tli,
                        common_index=index, target_wal_end=target_end, last_common_checkpoint=None)
     try:
-        checkpoint, segments = _last_common_checkpoint(wal, divergence_lsn)
+        checkpoint, segments = _last_common_checkpoint(wal, divergence_lsn, target.wal_directory)
     except DivergenceError as exc:
         exc.partial = known
         raise
@@ -236,7 +259,7 @@ def _read_one_record(wal: Wal, lsn: LSN) -> WalRecord:
                               kind=Kind.WAL_MISSING, missing_segments=_missing(exc.end)) from None
 
 
-def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tuple[str, ...]]:
+def _last_common_checkpoint(wal: Wal, fork: LSN, wal_directory: str) -> tuple[CommonCheckpoint, tuple[str, ...]]:
     """``findLastCheckpoint``: walk back from the divergence point to a checkpoint record before it."""
     size = wal.directory.segment_size
     search = fork
@@ -246,7 +269,7 @@ def _last_common_checkpoint(wal: Wal, fork: LSN) -> tuple[CommonCheckpoint, tupl
     segments: list[str] = []
     scan = wal.backward(search)
     for record in scan:
-        name = f"pg_wal/{WalSegment(record.timeline, record.lsn.segment_number(size)).file_name(size)}"
+        name = f"{wal_directory}/{WalSegment(record.timeline, record.lsn.segment_number(size)).file_name(size)}"
         if not segments or segments[-1] != name:
             segments.append(name)
         if record.lsn < fork_ptr and record.is_checkpoint:

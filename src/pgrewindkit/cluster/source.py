@@ -26,6 +26,8 @@ from pgrewindkit.formats.controlfile import parse_control_file
 from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.timeline import TimelineHistory, history_file_name, parse_timeline_history
 from pgrewindkit.formats.wal import WalRecord, open_wal
+from pgrewindkit.majors import for_major, versions
+from pgrewindkit.majors.table import MajorRow
 from pgrewindkit.model import ControlFile, DBState
 
 if TYPE_CHECKING:
@@ -257,15 +259,23 @@ class LiveSource:
 
         conn = connect(conninfo, connect_timeout=timeout)
         try:
-            for statement in ("SET statement_timeout = 0", "SET lock_timeout = 0",
-                              "SET idle_in_transaction_session_timeout = 0",
-                              "SET default_transaction_read_only = on",
+            # the server's major names its functions and directories (pg_xlog before 10)
+            self._row = for_major(versions.by_server_version(conn.info.server_version).major)
+            for statement in (*self._row.server.session_setup, "SET default_transaction_read_only = on",
                               "SELECT pg_catalog.set_config('search_path', '', false)"):
                 conn.execute(statement)
         except psycopg.Error as exc:
             conn.close()
             raise SourceError(f"could not set up the session on {self.description}: {one_line(str(exc))}") from None
+        except PgRewindKitError:
+            conn.close()
+            raise
         return conn
+
+    @property
+    def major_row(self) -> MajorRow:
+        """Everything pgrewindkit knows of the server's major (from its ``server_version_num``)."""
+        return self._row
 
     def close(self) -> None:
         self._conn.close()
@@ -308,8 +318,9 @@ class LiveSource:
         return bool(self._query("SELECT pg_is_in_recovery()", what="asking whether it is in recovery")[0][0])
 
     def wal_position(self) -> LSN:
-        rows = self._query("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
-                           "ELSE pg_current_wal_insert_lsn() END::text", what="reading its WAL position")
+        wal = self._row.server.wal
+        rows = self._query(f"SELECT CASE WHEN pg_is_in_recovery() THEN {wal.last_replay_lsn} "
+                           f"ELSE {wal.current_insert_lsn} END::text", what="reading its WAL position")
         return LSN.parse(rows[0][0]) if rows and rows[0][0] else LSN(0)
 
     def current_timeline(self) -> int:
@@ -317,8 +328,15 @@ class LiveSource:
         known = max(control.checkpoint_copy.timeline, control.min_recovery_point_tli)
         if not self.in_recovery():
             # the file name of the WAL being written carries the timeline it is written on
-            rows = self._query("SELECT pg_walfile_name(pg_current_wal_lsn())", what="reading its WAL file name")
+            wal = self._row.server.wal
+            rows = self._query(f"SELECT {wal.walfile_name}({wal.current_lsn})", what="reading its WAL file name")
             return max(known, int(str(rows[0][0])[:8], 16))
+        if not self._row.server.wal_receiver_view:
+            # 9.5 does not show the timeline a standby receives on: the newest history file it holds
+            # (a standby that follows a new timeline has fetched that timeline's history first)
+            rows = self._query("SELECT max(name) FROM pg_ls_dir(%s) AS name WHERE name ~ '^[0-9A-F]{8}\\.history$'",
+                               (self._row.programs.wal_directory,), what="listing its history files")
+            return max(known, int(str(rows[0][0])[:8], 16)) if rows and rows[0][0] else known
         # a standby: the timeline it receives on (hidden from roles without pg_read_all_stats: NULL)
         rows = self._query("SELECT max(received_tli) FROM pg_stat_wal_receiver", what="reading its WAL receiver")
         received = rows[0][0] if rows and rows[0][0] is not None else 0
@@ -348,7 +366,7 @@ class LiveSource:
     def history(self, timeline: int) -> TimelineHistory:
         if timeline == 1:
             return TimelineHistory.initial()
-        relative = f"pg_wal/{history_file_name(timeline)}"
+        relative = f"{self._row.programs.wal_directory}/{history_file_name(timeline)}"
         return parse_timeline_history(self.read_file(relative), timeline=timeline,
                                       path=f"{self.description}: {relative}")
 
@@ -397,5 +415,7 @@ class LiveSource:
         return str(rows[0][0]) if rows else None
 
     def create_physical_slot(self, name: str) -> None:
-        self._query("SELECT pg_create_physical_replication_slot(%s, true) IS NOT NULL", (name,),
+        # 9.5's slot reserves no WAL until a standby first streams from it
+        reserve = ", true" if self._row.server.slot_reserves_wal else ""
+        self._query(f"SELECT pg_create_physical_replication_slot(%s{reserve}) IS NOT NULL", (name,),
                     what=f"creating the physical replication slot {name}")

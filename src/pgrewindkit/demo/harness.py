@@ -26,6 +26,7 @@ from pgrewindkit.actions.pgctl import run_command
 from pgrewindkit.actions.programs import find_program
 from pgrewindkit.errors import CommandError
 from pgrewindkit.majors import for_major
+from pgrewindkit.majors.server import ServerSql
 
 
 class PgBinaries(Protocol):
@@ -135,6 +136,29 @@ class Cluster:
     def major(self) -> int:
         return self.bins.major
 
+    @property
+    def sql(self) -> ServerSql:
+        """This major's SQL names (``pg_current_xlog_location()`` before 10) and streaming settings."""
+        return for_major(self.major).server
+
+    @property
+    def wal_path(self) -> Path:
+        """The WAL directory (``pg_xlog`` before 10)."""
+        return self.pgdata / for_major(self.major).programs.wal_directory
+
+    def insert_lsn(self) -> str:
+        """The primary's WAL insert position, as text."""
+        return str(self.query_one(f"SELECT {self.sql.wal.current_insert_lsn}::text"))
+
+    def replay_lsn(self) -> str | None:
+        """The standby's replay position, as text (None before it replayed anything)."""
+        value = self.query_one(f"SELECT {self.sql.wal.last_replay_lsn}::text")
+        return None if value is None else str(value)
+
+    def replayed(self, lsn: str) -> bool:
+        """Whether the standby has replayed up to ``lsn``."""
+        return self.query_one(f"SELECT {self.sql.wal.last_replay_lsn} >= %s::pg_lsn", (lsn,)) is True
+
     def conninfo(self, dbname: str = "postgres") -> str:
         return f"host={self.socket_dir} port={self.port} user=postgres dbname={dbname}"
 
@@ -148,14 +172,20 @@ class Cluster:
         # the segment size where this major lets initdb choose it; checksums as asked, whatever the default
         argv += for_major(self.major).programs.initdb_options(wal_segsize_mb=wal_segsize_mb, checksums=checksums)
         run_pg(argv, env=self.bins.env)
+        row = for_major(self.major)
         self.set(
             listen_addresses="''",
             unix_socket_directories=f"'{self.socket_dir}'",
             port=self.port,
             fsync="off",
             logging_collector="off",
-            wal_level=for_major(self.major).programs.replica_wal_level,
+            wal_level=row.programs.replica_wal_level,
+            # what this major's defaults lack for streaming (wal senders and hot_standby before 10)
+            **dict(row.server.streaming_settings),
         )
+        if not row.programs.hba_allows_local_replication:
+            with (self.pgdata / "pg_hba.conf").open("a") as hba:
+                hba.write("local replication all trust\n")
 
     def set(self, **settings: object) -> None:
         """Append settings to postgresql.conf (the last one wins, as in PostgreSQL)."""
@@ -174,7 +204,9 @@ class Cluster:
         self.running = False
 
     def promote(self) -> None:
-        run_pg([self.bins.program("pg_ctl"), "-D", self.pgdata, "-w", "-t", "60", "promote"], env=self.bins.env)
+        # pg_ctl promote waits only from 10 on; before, it returns at once and pg_is_in_recovery() tells
+        wait = ["-w", "-t", "60"] if for_major(self.major).programs.promote_waits else []
+        run_pg([self.bins.program("pg_ctl"), "-D", self.pgdata, *wait, "promote"], env=self.bins.env)
         self.wait_for(lambda: self.query_one("SELECT NOT pg_is_in_recovery()") is True)
 
     def destroy(self) -> None:

@@ -62,12 +62,10 @@ def servers(bins: PgBinaries, work: Path, ports: tuple[int, int] = (5435, 5445))
 
 
 def primary(seed: SeedServers) -> None:
-    """Steps 1-4: server1 with the seed's postgresql.conf and a replication line in pg_hba.conf."""
+    """Steps 1-4: server1 with the seed's postgresql.conf, taking replication connections."""
     server1 = seed.server1
     server1.initdb(wal_segsize_mb=None)  # the seed's 16 MB segments
-    server1.set(**_seed_settings(server1, seed.archive1))
-    with (server1.pgdata / "pg_hba.conf").open("a") as hba:
-        hba.write("local   replication     postgres                                trust\n")
+    server1.set(**_seed_settings(server1, seed.archive1))  # the harness lets local replication in
     server1.start()
 
 
@@ -166,7 +164,6 @@ def check(seed: SeedServers, *, scale: int = 10) -> SeedCheck:
 
 
 def _seed_settings(cluster: Cluster, archive: Path) -> dict[str, object]:
-    keep_setting, keep_amount = for_major(cluster.major).standby.wal_keep
     return {
         "port": cluster.port,
         "wal_level": for_major(cluster.major).programs.replica_wal_level,
@@ -174,7 +171,7 @@ def _seed_settings(cluster: Cluster, archive: Path) -> dict[str, object]:
         "archive_mode": "on",
         "archive_command": quote(f"test ! -f {archive}/%f && cp %p {archive}/%f"),
         "max_wal_senders": 3,
-        keep_setting: keep_amount,
+        **for_major(cluster.major).server.keep_wal(1024),  # the seed's wal_keep_segments = 64
         "hot_standby": "on",
     }
 

@@ -31,6 +31,12 @@ class Programs:
     initdb_checksums_by_default: bool  # initdb turns data checksums on unless told --no-data-checksums (18+)
     pg_rewind_options: frozenset[str]  # the optional flags pg_rewind of this major accepts
     recovery: RecoveryStyle
+    # pg_ctl promote -w waits for the promotion to finish (10+); before, it returns at once ("server
+    # promoting") and pg_is_in_recovery() tells when it is done
+    promote_waits: bool
+    # initdb's pg_hba.conf lets local replication connections in (10+: "local replication all" with
+    # the -A method); before, those lines are commented out and a standby needs one added
+    hba_allows_local_replication: bool
 
     @property
     def major(self) -> int:
@@ -67,38 +73,47 @@ PROGRAMS: dict[int, Programs] = versions.keyed((
     Programs(version=_V(95), wal_directory="pg_xlog", waldump="pg_xlogdump", initdb_no_sync="--nosync",
              replica_wal_level="hot_standby",
              initdb_wal_segsize=False, initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10,
-             recovery=_CONF),
+             recovery=_CONF, promote_waits=False, hba_allows_local_replication=False),
     Programs(version=_V(96), wal_directory="pg_xlog", waldump="pg_xlogdump", initdb_no_sync="--nosync",
              replica_wal_level="replica",
              initdb_wal_segsize=False, initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10,
-             recovery=_CONF),
+             recovery=_CONF, promote_waits=False, hba_allows_local_replication=False),
     Programs(version=_V(10), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
              replica_wal_level="replica", initdb_wal_segsize=False,
-             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10, recovery=_CONF),
+             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10, recovery=_CONF,
+             promote_waits=True, hba_allows_local_replication=True),
     Programs(version=_V(11), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
              replica_wal_level="replica", initdb_wal_segsize=True,
-             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10, recovery=_CONF),
+             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_10, recovery=_CONF,
+             promote_waits=True, hba_allows_local_replication=True),
     Programs(version=_V(12), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
              replica_wal_level="replica", initdb_wal_segsize=True,
-             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_12, recovery=_SIGNAL),
+             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_12, recovery=_SIGNAL,
+             promote_waits=True, hba_allows_local_replication=True),
     Programs(version=_V(13), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
              replica_wal_level="replica", initdb_wal_segsize=True,
-             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_13, recovery=_SIGNAL),
+             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_13, recovery=_SIGNAL,
+             promote_waits=True, hba_allows_local_replication=True),
     Programs(version=_V(14), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
              replica_wal_level="replica", initdb_wal_segsize=True,
-             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_13, recovery=_SIGNAL),
+             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_13, recovery=_SIGNAL,
+             promote_waits=True, hba_allows_local_replication=True),
     Programs(version=_V(15), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
              replica_wal_level="replica", initdb_wal_segsize=True,
-             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
+             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL,
+             promote_waits=True, hba_allows_local_replication=True),
     Programs(version=_V(16), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
              replica_wal_level="replica", initdb_wal_segsize=True,
-             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
+             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL,
+             promote_waits=True, hba_allows_local_replication=True),
     Programs(version=_V(17), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
              replica_wal_level="replica", initdb_wal_segsize=True,
-             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
+             initdb_checksums_by_default=False, pg_rewind_options=_REWIND_15, recovery=_SIGNAL,
+             promote_waits=True, hba_allows_local_replication=True),
     Programs(version=_V(18), wal_directory="pg_wal", waldump="pg_waldump", initdb_no_sync="--no-sync",
              replica_wal_level="replica", initdb_wal_segsize=True,
-             initdb_checksums_by_default=True, pg_rewind_options=_REWIND_15, recovery=_SIGNAL),
+             initdb_checksums_by_default=True, pg_rewind_options=_REWIND_15, recovery=_SIGNAL,
+             promote_waits=True, hba_allows_local_replication=True),
 ), key="major")
 
 # Every name a WAL directory has had, for finding one before the major is known.

@@ -1,5 +1,4 @@
-"""How a standby of each major is told what the seed's recovery configuration says: where its
-promotion trigger file is set and how the primary keeps WAL for it. One explicit row per major.
+"""Where a standby of each major is told the seed's promotion trigger file. One explicit row per major.
 
 Facts (PostgreSQL's release notes and ``guc.c`` of each major): ``trigger_file`` is a
 ``recovery.conf`` setting up to 11; 12 moved recovery settings into the server's configuration
@@ -18,9 +17,6 @@ class StandbySettings:
     version: versions.Major
     # the setting naming a file whose appearance promotes the standby; None where there is none
     trigger_file_setting: str | None
-    # the setting that makes a primary keep WAL for its standbys, and the seed's amount in its unit
-    # (64 segments of 16 MB = 1 GB)
-    wal_keep: tuple[str, str]
 
     @property
     def major(self) -> int:
@@ -32,20 +28,19 @@ class StandbySettings:
 
 
 _V = versions.by_major
-_SEGMENTS, _SIZE = ("wal_keep_segments", "64"), ("wal_keep_size", "'1GB'")
 
 STANDBY_SETTINGS: dict[int, StandbySettings] = versions.keyed((
-    StandbySettings(_V(95), trigger_file_setting="trigger_file", wal_keep=_SEGMENTS),
-    StandbySettings(_V(96), trigger_file_setting="trigger_file", wal_keep=_SEGMENTS),
-    StandbySettings(_V(10), trigger_file_setting="trigger_file", wal_keep=_SEGMENTS),
-    StandbySettings(_V(11), trigger_file_setting="trigger_file", wal_keep=_SEGMENTS),
-    StandbySettings(_V(12), trigger_file_setting="promote_trigger_file", wal_keep=_SEGMENTS),
-    StandbySettings(_V(13), trigger_file_setting="promote_trigger_file", wal_keep=_SIZE),
-    StandbySettings(_V(14), trigger_file_setting="promote_trigger_file", wal_keep=_SIZE),
-    StandbySettings(_V(15), trigger_file_setting="promote_trigger_file", wal_keep=_SIZE),
-    StandbySettings(_V(16), trigger_file_setting=None, wal_keep=_SIZE),
-    StandbySettings(_V(17), trigger_file_setting=None, wal_keep=_SIZE),
-    StandbySettings(_V(18), trigger_file_setting=None, wal_keep=_SIZE),
+    StandbySettings(_V(95), trigger_file_setting="trigger_file"),
+    StandbySettings(_V(96), trigger_file_setting="trigger_file"),
+    StandbySettings(_V(10), trigger_file_setting="trigger_file"),
+    StandbySettings(_V(11), trigger_file_setting="trigger_file"),
+    StandbySettings(_V(12), trigger_file_setting="promote_trigger_file"),
+    StandbySettings(_V(13), trigger_file_setting="promote_trigger_file"),
+    StandbySettings(_V(14), trigger_file_setting="promote_trigger_file"),
+    StandbySettings(_V(15), trigger_file_setting="promote_trigger_file"),
+    StandbySettings(_V(16), trigger_file_setting=None),
+    StandbySettings(_V(17), trigger_file_setting=None),
+    StandbySettings(_V(18), trigger_file_setting=None),
 ), key="major")
 
 

@@ -12,6 +12,7 @@ from pgrewindkit.errors import UnsupportedVersionError
 from pgrewindkit.majors import programs as programs_table
 from pgrewindkit.majors import rewind as rewind_table
 from pgrewindkit.majors import rmgrs as rmgrs_table
+from pgrewindkit.majors import server as server_table
 from pgrewindkit.majors import standby as standby_table
 from pgrewindkit.majors import versions
 from pgrewindkit.majors import wal as wal_table
@@ -21,14 +22,15 @@ from pgrewindkit.majors.layouts.xlog import WalStructs
 from pgrewindkit.majors.programs import Programs
 from pgrewindkit.majors.rewind import RewindRules
 from pgrewindkit.majors.rmgrs import ResourceManager
+from pgrewindkit.majors.server import ServerSql
 from pgrewindkit.majors.standby import StandbySettings
 from pgrewindkit.majors.wal import Messages, WalFormat
 
 
 @attrs.frozen
 class MajorRow:
-    """One major: its identity, layouts, WAL format, words, resource managers, pg_rewind's rules
-    and its programs."""
+    """One major: its identity, layouts, WAL format, words, resource managers, pg_rewind's rules,
+    its programs and its server's SQL."""
 
     version: versions.Major
     control: ControlLayout
@@ -39,6 +41,7 @@ class MajorRow:
     rewind: RewindRules  # as the newest minor decides; rewind.rules_for(major, minor) for another minor
     programs: Programs
     standby: StandbySettings
+    server: ServerSql  # a running server's SQL names and the settings a streaming pair needs
 
     @property
     def major(self) -> int:
@@ -59,6 +62,7 @@ TABLES: tuple[tuple[str, Callable[[versions.Major], bool]], ...] = (
     ("pg_rewind rules", lambda m: m.major in rewind_table.REWIND_RULES),
     ("programs and their options", lambda m: m.major in programs_table.PROGRAMS),
     ("standby settings", lambda m: m.major in standby_table.STANDBY_SETTINGS),
+    ("server functions and settings", lambda m: m.major in server_table.SERVER_SQL),
 )
 
 
@@ -86,4 +90,5 @@ def for_major(major: int) -> MajorRow:
         rewind=rewind_table.rules_for(major),
         programs=programs_table.programs_for(major),
         standby=standby_table.standby_settings(major),
+        server=server_table.server_sql(major),
     )

@@ -124,6 +124,16 @@ def lookup(table: Mapping[int, Row], major: int, what: str) -> Row:
                                       f"row for it (supported: {SUPPORTED})") from None
 
 
+def by_server_version(number: int) -> Major:
+    """The major of a server from its ``server_version_num`` (90525 -> 9.5, 160002 -> 16)."""
+    first = number // 10000
+    name = f"{first}.{number // 100 % 100}" if first < 10 else str(first)
+    known = _BY_NAME.get(name)
+    if known is None:
+        raise UnsupportedVersionError(f"PostgreSQL {name} is not supported (supported: {SUPPORTED})")
+    return known
+
+
 def by_control(control_version: int, catalog_version: int) -> Major:
     """The major whose control file carries these two numbers."""
     for m in MAJORS:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from pgrewindkit.analysis.divergence import Divergence
+from pgrewindkit.majors import versions
+from pgrewindkit.majors.rewind import rules_for
 from pgrewindkit.model import TimelineSpan
 from pgrewindkit.render.shapes import checkpoint_json, divergence_point_json, lsn_json, span_json
 
@@ -17,7 +19,8 @@ def divergence_lines(d: Divergence) -> list[str]:
     lines += [f"  {_span(s)}" for s in d.source_history]
     lines += ["Target timeline history:", *(f"  {_span(s)}" for s in d.target_history)]
     if d.lsn is not None:
-        lines.append(f"servers diverged at WAL location {d.lsn} on timeline {d.timeline}")
+        word = rules_for(versions.parse_major(str(d.major))).wal_position_word  # "position" before 10
+        lines.append(f"servers diverged at WAL {word} {d.lsn} on timeline {d.timeline}")
     if d.target_wal_end is not None:
         lines.append(f"target WAL ends at {d.target_wal_end}")
     if d.last_common_checkpoint is not None:

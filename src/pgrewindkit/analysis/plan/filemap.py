@@ -10,6 +10,7 @@ import attrs
 
 from pgrewindkit.analysis.plan.model import Action, FileAction
 from pgrewindkit.cluster.datadir import FileEntry, FileType
+from pgrewindkit.majors.programs import programs_for
 from pgrewindkit.majors.rewind import RewindRules
 
 GLOBAL_TABLESPACE, DEFAULT_TABLESPACE = 1664, 1663
@@ -43,24 +44,25 @@ def collect_entries(source_files: Iterable[FileEntry], target_files: Iterable[Fi
     that is not a regular file in the source is a problem. Before 14 excluded source files, and on 10
     its ignored paths on both sides, are left out of the map."""
     entries: dict[str, Entry] = {}
+    wal_directory = programs_for(rules.major).wal_directory
     for entry in source_files:
         if entry.path in rules.ignored_paths or (not rules.maps_excluded_files and _excluded(entry.path, rules)):
             continue
-        kind = _type(entry)
+        kind = _type(entry, wal_directory)
         if kind is not FileType.REGULAR and relation_path(entry.path, rules):
             problems.append(f'data file "{entry.path}" in source is not a regular file')
         entries.setdefault(entry.path, Entry(entry.path)).source = attrs.evolve(entry, type=kind)
     for entry in target_files:
         if entry.path in rules.ignored_paths:
             continue
-        entries.setdefault(entry.path, Entry(entry.path)).target = attrs.evolve(entry, type=_type(entry))
+        entries.setdefault(entry.path, Entry(entry.path)).target = attrs.evolve(entry, type=_type(entry, wal_directory))
     log.debug("%d entries in the source and target file lists", len(entries))
     return entries
 
 
-def _type(entry: FileEntry) -> FileType:
-    """A symlinked ``pg_wal`` is taken as the directory it points to."""
-    return FileType.DIRECTORY if entry.path == "pg_wal" and entry.type is FileType.SYMLINK else entry.type
+def _type(entry: FileEntry, wal_directory: str) -> FileType:
+    """A symlinked ``pg_wal`` (``pg_xlog`` before 10) is taken as the directory it points to."""
+    return FileType.DIRECTORY if entry.path == wal_directory and entry.type is FileType.SYMLINK else entry.type
 
 
 def decide_actions(entries: Iterable[Entry], rules: RewindRules, keep: set[str],

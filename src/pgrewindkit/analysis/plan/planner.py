@@ -9,7 +9,7 @@ import logging
 import os
 from collections.abc import Callable
 
-from pgrewindkit.analysis.divergence import Divergence, find_divergence
+from pgrewindkit.analysis.divergence import Divergence, find_divergence, target_wal_history
 from pgrewindkit.analysis.plan.checks import CheckList, live_source_checks, sanity_checks, source_checkpointed
 from pgrewindkit.analysis.plan.filemap import bytes_to_copy, collect_entries, decide_actions, source_total_bytes
 from pgrewindkit.analysis.plan.model import (
@@ -138,7 +138,8 @@ class _Planner:
     def _wal(self, divergence: Divergence) -> Wal:
         """The target's WAL along its history, opened once for the page map and the segments needed."""
         if self._target_wal is None:
-            self._target_wal = self.target.wal(self.target.history(divergence.target_timeline))
+            self._target_wal = self.target.wal(target_wal_history(self.target, divergence.target_timeline,
+                                                                  self.rules))
         return self._target_wal
 
     def _wal_needed(self, divergence: Divergence | None,
@@ -178,7 +179,7 @@ class _Planner:
 
     def _target_history(self) -> tuple[TimelineSpan, ...] | None:
         try:
-            return self.target.history(self.target_cf.timeline).spans
+            return target_wal_history(self.target, self.target_cf.timeline, self.rules).spans
         except PgRewindKitError:
             return None
 
