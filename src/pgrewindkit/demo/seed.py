@@ -73,8 +73,16 @@ def standby(seed: SeedServers) -> None:
     """Steps 5-8: server2 from ``pg_basebackup`` of server1, with its own port and archive, and the
     seed's recovery configuration; started and streaming."""
     server1, server2 = seed.server1, seed.server2
-    run_pg([server1.bins.program("pg_basebackup"), "-D", server2.pgdata, "-X", "stream", "-h", server1.socket_dir,
-            "-p", str(server1.port), "-U", "postgres"], env=server1.bins.env)
+    basebackup = server1.bins.program("pg_basebackup")
+    if basebackup.exists():
+        run_pg([basebackup, "-D", server2.pgdata, "-X", "stream", "-h", server1.socket_dir, "-p", str(server1.port),
+                "-U", "postgres"], env=server1.bins.env)
+    else:  # a server-only install (the npm servers): a cold copy is the same base backup
+        server1.stop()
+        port = server2.port
+        server2 = seed.server2 = server1.cold_copy(seed.work, server2.name)
+        server2.port = port
+        server1.start()
     server2.set(**_seed_settings(server2, seed.archive2))
     config = recovery_config(server2.major, primary_conninfo=f"host={server1.socket_dir} port={server1.port} "
                              "user=postgres application_name=server2",
