@@ -117,3 +117,31 @@ def test_trigger_file_kept_and_spelled_per_major() -> None:
     assert info.value.kind == "invalid_setting"
     with pytest.raises(PgRewindKitError, match="trigger_file holds a carriage return"):
         recovery_config(95, trigger_file="/a\r\n")
+
+
+def test_failback_keeps_the_targets_own_trigger_file_else_the_copied_one(tmp_path: Path) -> None:
+    """Up to 11: the target's own trigger_file (recovery.conf, then recovery.done), read before
+    pg_rewind copies the source's recovery.done over it; else the copied one; --trigger-file wins."""
+    from pgrewindkit.actions import failback as fb
+    from pgrewindkit.cluster.datadir import DataDirectory
+
+    def datadir(name: str, fixture: str) -> DataDirectory:
+        path = tmp_path / name
+        (path / "global").mkdir(parents=True)
+        (path / "global" / "pg_control").write_bytes(
+            (Path(__file__).parents[2] / "fixtures" / fixture / "pg_control.primary-shutdown").read_bytes())
+        return DataDirectory(path)
+
+    nine_five = datadir("95", "v9.5")
+    assert fb._own_trigger_file(nine_five) is None
+    (nine_five.path / "recovery.done").write_text("standby_mode = 'on'\ntrigger_file = '/tmp/done'\n")
+    assert fb._own_trigger_file(nine_five) == "/tmp/done"
+    (nine_five.path / "recovery.conf").write_text("trigger_file = '/tmp/conf'\n")
+    assert fb._own_trigger_file(nine_five) == "/tmp/conf"
+    assert fb._trigger_file(nine_five, "/tmp/own", None) == ("/tmp/own", "the target's own")
+    assert fb._trigger_file(nine_five, "/tmp/own", "/given") == ("/given", "as given")
+    (nine_five.path / "recovery.conf").unlink()
+    assert fb._trigger_file(nine_five, None, None)[0] == "/tmp/done"  # the copy pg_rewind left
+    fifteen = datadir("15", "pg15")
+    (fifteen.path / "recovery.done").write_text("trigger_file = '/tmp/done'\n")
+    assert fb._own_trigger_file(fifteen) is None  # 12+: the kept configuration holds promote_trigger_file
