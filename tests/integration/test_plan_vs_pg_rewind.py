@@ -17,6 +17,7 @@ from pgrewindkit import read_control_file
 from pgrewindkit.analysis.plan import RewindPlan, plan_rewind
 from pgrewindkit.cluster.source import LiveSource
 from pgrewindkit.errors import SourceError
+from pgrewindkit.majors.rewind import release_name
 from tests.fix_postgres import EVERY_MAJOR, FULL, install, release_of
 from tests.support import pgbinaries
 from tests.support.cluster import Cluster, chown_postgres, make_workdir
@@ -80,7 +81,7 @@ def compare(bins: pgbinaries.PgBinaries, pair: Diverged, target: Path | None = N
     target = target or pair.target.pgdata
     theirs = pg_rewind_dry_run(bins, target, source_pgdata=pair.source.pgdata)
     plan = plan_rewind(pair.source.pgdata, target, pg_rewind_version=release_of(bins))
-    assert plan.predicts == "pg_rewind {}.{}".format(*release_of(bins))
+    assert plan.predicts == f"pg_rewind {release_name(*release_of(bins))}"
     assert_same_decisions(plan, theirs)
     return plan
 

@@ -15,7 +15,7 @@ from pgrewindkit import plan_rewind
 from pgrewindkit.analysis.plan.filemap import collect_entries, decide_actions, source_total_bytes
 from pgrewindkit.cluster.datadir import FileEntry, FileType
 from pgrewindkit.cluster.source import LocalSource
-from pgrewindkit.majors.rewind import parse_release, rules_for
+from pgrewindkit.majors.rewind import parse_release, release_name, rules_for
 from tests.support.rewind_oracle import RewindDecision, assert_same_decisions, parse_pg_rewind
 from tests.support.shipped import recording_id, rewind_recordings
 
@@ -51,7 +51,7 @@ def test_plan_equals_recorded_pg_rewind(recording: Path, tmp_path: Path) -> None
     release = parse_release(expected["pg_rewind_version"]) if "pg_rewind_version" in expected else None
     plan = plan_rewind(LocalSource(tmp_path / "new-primary"), tmp_path / "old-primary", pg_rewind_version=release)
     if release is not None:
-        assert plan.predicts == "pg_rewind {}.{}".format(*release)
+        assert plan.predicts == f"pg_rewind {release_name(*release)}"
     assert_same_decisions(plan, theirs)
     assert theirs.returncode != 0 or theirs.files, "a recording that decides nothing checks nothing"
 
