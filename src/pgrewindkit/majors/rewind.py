@@ -248,9 +248,9 @@ def parse_release(text: str) -> tuple[int, int | None]:
     return major, None if match[2] is None else int(match[2])
 
 
-def release_name(major: int, minor: int) -> str:
-    """A release as PostgreSQL names it: "16.2", "9.5.25" (major key 95)."""
-    return f"{versions.display(major)}.{minor}"
+def release_name(major: int, minor: int | None) -> str:
+    """A release as PostgreSQL names it: "16.2", "9.5.25" (major key 95); "16" without a minor."""
+    return versions.display(major) if minor is None else f"{versions.display(major)}.{minor}"
 
 
 def predicted_release(major: int, release: tuple[int, int | None] | None) -> tuple[int, int]:
