@@ -15,9 +15,9 @@ from pgrewindkit import find_divergence, read_control_file
 from pgrewindkit.analysis.plan import plan_rewind
 from pgrewindkit.errors import DivergenceError
 from tests.fix_postgres import NINE
-from tests.integration.test_plan_vs_pg_rewind import BASIC, compare, compare_live
+from tests.integration.test_plan_vs_pg_rewind import BASIC, compare, compare_live, leave_extra_files
 from tests.support import pgbinaries
-from tests.support.cluster import chown_postgres, tree_hash
+from tests.support.cluster import tree_hash
 from tests.support.rewind_oracle import assert_same_decisions, pg_rewind_dry_run
 from tests.support.scenarios import Diverged, diverged
 
@@ -68,15 +68,7 @@ def test_basic_with_databases(bins: pgbinaries.PgBinaries, pair: Diverged) -> No
 
 @on_nine
 def test_extra_files(bins: pgbinaries.PgBinaries, pair: Diverged) -> None:
-    for cluster, names in ((pair.target, ("tgt_extra_file", "tgt_dir/file", "pg_replslot/slot/state",
-                                          "base/pgsql_tmp/pgsql_tmp.1", "pg_notify/0000", "backup_label.old")),
-                           (pair.source, ("src_extra_file", "src_dir/sub/file", "pg_stat_tmp/x",
-                                          "backup_label", "pg_internal.init.123", "postmaster.opts"))):
-        for name in names:
-            path = cluster.pgdata / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("extra\n")
-        chown_postgres(cluster.pgdata)
+    leave_extra_files(pair, source_also=("postmaster.opts",))
     plan = compare(bins, pair)
     by_path = {f.path: f.action.name for f in plan.files}
     assert by_path["tgt_extra_file"] == "REMOVE" and by_path["src_extra_file"] == "COPY"
