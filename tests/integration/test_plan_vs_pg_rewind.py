@@ -17,6 +17,7 @@ from pgrewindkit import read_control_file
 from pgrewindkit.analysis.plan import RewindPlan, plan_rewind
 from pgrewindkit.cluster.source import LiveSource
 from pgrewindkit.errors import SourceError
+from pgrewindkit.majors.rewind import release_name
 from tests.fix_postgres import EVERY_MAJOR, FULL, install, release_of
 from tests.support import pgbinaries
 from tests.support.cluster import Cluster, chown_postgres, make_workdir
@@ -80,7 +81,7 @@ def compare(bins: pgbinaries.PgBinaries, pair: Diverged, target: Path | None = N
     target = target or pair.target.pgdata
     theirs = pg_rewind_dry_run(bins, target, source_pgdata=pair.source.pgdata)
     plan = plan_rewind(pair.source.pgdata, target, pg_rewind_version=release_of(bins))
-    assert plan.predicts == "pg_rewind {}.{}".format(*release_of(bins))
+    assert plan.predicts == f"pg_rewind {release_name(*release_of(bins))}"
     assert_same_decisions(plan, theirs)
     return plan
 
@@ -121,18 +122,25 @@ def test_databases(bins: pgbinaries.PgBinaries, scenario: Callable[..., Diverged
     assert any(f.path.startswith("base/") and f.action.name in ("COPY", "REMOVE") for f in plan.files)
 
 
-@on_full
-def test_extra_and_excluded_files(bins: pgbinaries.PgBinaries, scenario: Callable[..., Diverged]) -> None:
-    pair = scenario(**BASIC)
-    for cluster, names in ((pair.target, ("tgt_extra_file", "tgt_dir/file", "pg_replslot/slot/state",
-                                          "base/pgsql_tmp/pgsql_tmp.1", "pg_notify/0000", "backup_label.old")),
-                           (pair.source, ("src_extra_file", "src_dir/sub/file", "pg_stat_tmp/x",
-                                          "backup_label", "pg_internal.init.123"))):
+TARGET_EXTRA = ("tgt_extra_file", "tgt_dir/file", "pg_replslot/slot/state", "base/pgsql_tmp/pgsql_tmp.1",
+                "pg_notify/0000", "backup_label.old")
+SOURCE_EXTRA = ("src_extra_file", "src_dir/sub/file", "pg_stat_tmp/x", "backup_label", "pg_internal.init.123")
+
+
+def leave_extra_files(pair: Diverged, *, source_also: tuple[str, ...] = ()) -> None:
+    """TARGET_EXTRA in the target, SOURCE_EXTRA (and ``source_also``) in the source, owned by postgres."""
+    for cluster, names in ((pair.target, TARGET_EXTRA), (pair.source, SOURCE_EXTRA + source_also)):
         for name in names:
             path = cluster.pgdata / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("extra\n")
         chown_postgres(cluster.pgdata)
+
+
+@on_full
+def test_extra_and_excluded_files(bins: pgbinaries.PgBinaries, scenario: Callable[..., Diverged]) -> None:
+    pair = scenario(**BASIC)
+    leave_extra_files(pair)
     plan = compare(bins, pair)
     by_path = {f.path: f.action.name for f in plan.files}
     assert by_path["tgt_extra_file"] == "REMOVE" and by_path["src_extra_file"] == "COPY"

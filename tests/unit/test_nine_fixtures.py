@@ -129,18 +129,19 @@ def test_records_equal_pg_xlogdump(nine_wal: dict[str, Path], name: str) -> None
 
 
 @pytest.mark.parametrize("name", ["9.5", "9.6"])
-def test_rewind_decisions_of_nine_are_refused_until_verified(name: str, tmp_path: Path) -> None:
-    """9.5/9.6 files are read, but no divergence or plan is made before pg_rewind 9.x's decisions are
-    checked against recordings: one clear refusal, not an unverified prediction."""
+def test_rewind_decisions_of_nine_are_made(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pg_rewind 9.5's and 9.6's decisions are verified (fixtures/failover95, failover96 and the
+    integration tests): a divergence and a plan are made; a major still unverified is refused."""
     from pgrewindkit import UnsupportedVersionError, find_divergence, plan_rewind
-    from pgrewindkit.majors.rewind import require_verified
+    from pgrewindkit.majors import rewind
     from pgrewindkit.majors.versions import parse_major
 
-    with pytest.raises(UnsupportedVersionError, match=f"pg_rewind {name}'s decisions are not verified"):
-        require_verified(parse_major(name))
     pgdata = tmp_path / "pgdata"
     (pgdata / "global").mkdir(parents=True)
     (pgdata / "global" / "pg_control").write_bytes((FIXTURES / f"v{name}" / "pg_control.primary-shutdown").read_bytes())
+    assert find_divergence(pgdata, pgdata).reason == "source and target cluster are on the same timeline"
+    assert plan_rewind(pgdata, pgdata).outcome == "no_rewind_required"
+    monkeypatch.setattr(rewind, "UNVERIFIED_MAJORS", frozenset({parse_major(name)}))
     for decide in (find_divergence, plan_rewind):
-        with pytest.raises(UnsupportedVersionError, match="not verified"):
+        with pytest.raises(UnsupportedVersionError, match=f"pg_rewind {name}'s decisions are not verified"):
             decide(pgdata, pgdata)

@@ -1,6 +1,7 @@
 """Plans of the shipped failovers equal what a real pg_rewind printed for them, offline: Debian's 15.18
-for ``failover15``, and for 10–13 pg_rewind built from PostgreSQL's release tags (fixtures/manifest.json)
-on failovers made with npm's servers of each major."""
+for ``failover15``, for 10–13 pg_rewind built from PostgreSQL's release tags (fixtures/manifest.json)
+on failovers made with npm's servers of each major, and for 9.5 and 9.6 the project's builds of 9.5.25
+and 9.6.22 (servers and pg_rewind)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pgrewindkit import plan_rewind
 from pgrewindkit.analysis.plan.filemap import collect_entries, decide_actions, source_total_bytes
 from pgrewindkit.cluster.datadir import FileEntry, FileType
 from pgrewindkit.cluster.source import LocalSource
-from pgrewindkit.majors.rewind import parse_release, rules_for
+from pgrewindkit.majors.rewind import parse_release, release_name, rules_for
 from tests.support.rewind_oracle import RewindDecision, assert_same_decisions, parse_pg_rewind
 from tests.support.shipped import recording_id, rewind_recordings
 
@@ -28,9 +29,28 @@ def recorded(recording: Path) -> tuple[dict[str, Any], RewindDecision]:
     return expected, parse_pg_rewind(expected["pg_rewind"]["returncode"], output)
 
 
-def test_every_major_10_to_13_has_recordings() -> None:
+def test_every_major_9_5_to_13_has_recordings() -> None:
     assert {recording_id(r) for r in RECORDINGS} >= {
-        f"failover{major}{part}" for major in (10, 11, 12, 13) for part in ("", "/files")}
+        f"failover{major}{part}" for major in (10, 11, 12, 13) for part in ("", "/files")} | {
+        "failover95", "failover96"}
+
+
+@pytest.mark.parametrize(("name", "block_line"), [("failover95", "  blk "), ("failover96", "  block ")])
+def test_nine_recordings_show_their_release(name: str, block_line: str) -> None:
+    """9.5 prints page-map lines as "  blk N" and no timeline histories; 9.6 "  block N" and the
+    histories (the source's always empty: the print loop's bound is still 0); both "WAL position"."""
+    recording = next(r for r in RECORDINGS if recording_id(r) == name)
+    expected, theirs = recorded(recording)
+    output = theirs.output
+    assert expected["pg_rewind_version"] in ("9.5.25", "9.6.22")
+    assert output.startswith("servers diverged at WAL position" if name == "failover95"
+                             else "Source timeline history:\nTarget timeline history:\n1: 0/0 - 0/0\n")
+    assert any(line.startswith(block_line) for line in output.splitlines())
+    assert any(block for _path, _action, block in theirs.files)
+    by_path = {path: action for path, action, _blocks in theirs.files}
+    # 10's file rules: no exclusions, .DS_Store copied and removed, postmaster.* ignored
+    assert by_path["tablespace_map"] == "COPY" and by_path[".DS_Store"] == "REMOVE"
+    assert by_path["pg_stat_tmp/leftover.stat"] == "COPY" and "postmaster.opts" not in by_path
 
 
 @pytest.mark.parametrize("recording", RECORDINGS, ids=recording_id)
@@ -51,7 +71,7 @@ def test_plan_equals_recorded_pg_rewind(recording: Path, tmp_path: Path) -> None
     release = parse_release(expected["pg_rewind_version"]) if "pg_rewind_version" in expected else None
     plan = plan_rewind(LocalSource(tmp_path / "new-primary"), tmp_path / "old-primary", pg_rewind_version=release)
     if release is not None:
-        assert plan.predicts == "pg_rewind {}.{}".format(*release)
+        assert plan.predicts == f"pg_rewind {release_name(*release)}"
     assert_same_decisions(plan, theirs)
     assert theirs.returncode != 0 or theirs.files, "a recording that decides nothing checks nothing"
 
@@ -70,6 +90,10 @@ def decisions(major: int, minor: int, source: list[str], target: list[str]) -> d
 # What the 10–13 recordings showed, rule by rule, against 14+ (and the newest minors of 12 and 13);
 # None: not in the file map at all (not printed, not counted)
 @pytest.mark.parametrize(("release", "expected"), [
+    ((95, 25), {"global/pg_control": "COPY", "postmaster.opts": None, "base/9/PG_VERSION": "NONE",
+                ".DS_Store": "REMOVE", "base/.DS_Store": "COPY", "tablespace_map": "COPY"}),
+    ((96, 22), {"global/pg_control": "COPY", "postmaster.opts": None, "base/9/PG_VERSION": "NONE",
+                ".DS_Store": "REMOVE", "base/.DS_Store": "COPY", "tablespace_map": "COPY"}),
     ((10, 17), {"global/pg_control": "COPY", "postmaster.opts": None, "base/9/PG_VERSION": "NONE",
                 ".DS_Store": "REMOVE", "base/.DS_Store": "COPY", "tablespace_map": "COPY"}),
     ((11, 12), {"global/pg_control": "COPY", "postmaster.opts": "REMOVE", "base/9/PG_VERSION": "NONE",

@@ -11,6 +11,7 @@ from pgrewindkit.analysis.plan import (
     UnarchivedWal,
     WalSegmentNeeded,
 )
+from pgrewindkit.majors.programs import programs_for
 from pgrewindkit.majors.versions import by_major
 from pgrewindkit.render.divergence import divergence_lines
 from pgrewindkit.render.shapes import checkpoint_json, divergence_point_json, last_common_checkpoint, lsn_json
@@ -58,23 +59,24 @@ def _unarchived_fate(u: UnarchivedWal, planned: bool) -> str:
 def _wal_lines(plan: RewindPlan) -> list[str]:
     """The WAL the rewind reads, the WAL not archived yet, the history files of abandoned timelines."""
     lines: list[str] = []
+    wal_dir = programs_for(plan.major).wal_directory  # pg_xlog before 10
     if plan.wal_segments_needed:
         lines += ["", "WAL segments the rewind reads:"]
-        lines += [f"  pg_wal/{s.name}{_segment_state(s)}" for s in plan.wal_segments_needed]
+        lines += [f"  {wal_dir}/{s.name}{_segment_state(s)}" for s in plan.wal_segments_needed]
     if not plan.wal_list_complete:
         lines.append("  (and maybe older ones, back to the last common checkpoint: restore these and plan again)")
     if plan.unarchived_wal:
         lines += ["", "WAL not archived yet (archive_status/*.ready):"]
         planned = bool(plan.files) or plan.outcome is not PlanOutcome.ERROR
-        lines += [f"  pg_wal/{u.name}: {_unarchived_fate(u, planned)}" for u in plan.unarchived_wal]
+        lines += [f"  {wal_dir}/{u.name}: {_unarchived_fate(u, planned)}" for u in plan.unarchived_wal]
     if plan.abandoned_history_files:
         lines += ["", "History files of timelines the source does not follow:"]
-        lines += [_abandoned_line(h) for h in plan.abandoned_history_files]
+        lines += [_abandoned_line(h, wal_dir) for h in plan.abandoned_history_files]
     return lines
 
 
-def _abandoned_line(h: AbandonedHistory) -> str:
-    where = f"pg_wal/{h.name}" if h.in_pg_wal else f"archive/{h.name}"
+def _abandoned_line(h: AbandonedHistory, wal_dir: str) -> str:
+    where = f"{wal_dir}/{h.name}" if h.in_pg_wal else f"archive/{h.name}"
     if h.in_pg_wal and h.in_archive is not None:
         where += "  (also in the archive)" if h.in_archive else "  (not in the archive)"
     return where + ("  (newer than the source's timeline: recovery_target_timeline = 'latest' would look for it)"

@@ -36,7 +36,7 @@ from pgrewindkit.cluster.source import LocalSource, Source
 from pgrewindkit.errors import DivergenceError, Kind, PgRewindKitError, SourceError
 from pgrewindkit.formats.lsn import WalSegment
 from pgrewindkit.formats.wal import Wal
-from pgrewindkit.majors.rewind import predicted_release, require_verified, rules_for
+from pgrewindkit.majors.rewind import predicted_release, release_name, require_verified, rules_for
 from pgrewindkit.model import TimelineSpan
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ class _Planner:
             bytes_to_copy=bytes_to_copy(files, self.target_cf.blcksz), source_total_bytes=source_total_bytes(files),
             wal_segments_needed=wal, checks=checks,
             config_changes=self._config_changes(files), provisional=provisional, major=self.rules.major,
-            predicts="pg_rewind {}.{}".format(*self.release),
+            predicts=f"pg_rewind {release_name(*self.release)}",
             truth_error=truth_error, wal_list_complete=self._wal_list_complete(divergence, wal),
             unarchived_wal=self._unarchived(files), abandoned_history_files=self._abandoned(divergence),
         )
