@@ -10,7 +10,7 @@ import pytest
 
 from pgrewindkit import majors
 from pgrewindkit.errors import UnsupportedVersionError
-from pgrewindkit.majors import programs, rewind, rmgrs, versions, wal
+from pgrewindkit.majors import programs, records, rewind, rmgrs, versions, wal
 from pgrewindkit.majors.layouts import control
 from pgrewindkit.majors.layouts.xlog import WAL_STRUCTS
 from pgrewindkit.majors.versions import MAJORS, Major
@@ -35,7 +35,8 @@ def test_every_table_covers_every_major(major: Major) -> None:
 def test_every_table_is_checked() -> None:
     names = [name for name, _covers in majors.TABLES]
     assert names == ["control file layouts", "WAL formats", "xlogreader messages", "resource manager names",
-                     "pg_rewind rules", "programs and their options"]
+                     "pg_rewind rules", "programs and their options",
+                     "WAL payload layouts", "catalogue layouts"]
 
 
 def test_tables_have_no_rows_for_unknown_majors() -> None:
@@ -44,6 +45,8 @@ def test_tables_have_no_rows_for_unknown_majors() -> None:
     assert set(rmgrs.rmgr_names()) == set(NUMBERS)
     assert set(rewind.REWIND_RULES) == set(NUMBERS)
     assert set(programs.PROGRAMS) == set(NUMBERS)
+    assert set(records.RECORD_LAYOUTS) == set(NUMBERS)
+    assert set(records.CATALOG_LAYOUTS) == set(NUMBERS)
     assert set(control.CONTROL_LAYOUTS) == {m.control_version for m in MAJORS}
 
 

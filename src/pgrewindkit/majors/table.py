@@ -10,6 +10,7 @@ import attrs
 
 from pgrewindkit.errors import UnsupportedVersionError
 from pgrewindkit.majors import programs as programs_table
+from pgrewindkit.majors import records as records_table
 from pgrewindkit.majors import rewind as rewind_table
 from pgrewindkit.majors import rmgrs as rmgrs_table
 from pgrewindkit.majors import versions
@@ -55,6 +56,9 @@ TABLES: tuple[tuple[str, Callable[[versions.Major], bool]], ...] = (
     ("resource manager names", lambda m: m.major in rmgrs_table.rmgr_names()),
     ("pg_rewind rules", lambda m: m.major in rewind_table.REWIND_RULES),
     ("programs and their options", lambda m: m.major in programs_table.PROGRAMS),
+    # issue 15: what the discarded-work report reads in records and catalogue pages
+    ("WAL payload layouts", lambda m: m.major in records_table.RECORD_LAYOUTS),
+    ("catalogue layouts", lambda m: m.major in records_table.CATALOG_LAYOUTS),
 )
 
 
