@@ -276,7 +276,10 @@ class _Tally:
         elif rmgr == "Sequence" and r.blocks:
             self.sequences[r.blocks[0].locator] += 1
         elif rmgr == "LogicalMessage":
-            self.messages.append((r.lsn, xid, logical_message(r.main_data)))
+            message = logical_message(r.main_data)
+            self.messages.append((r.lsn, xid, message))
+            if xid:
+                self.databases.setdefault(xid, message.database)
         elif rmgr == "Database":
             what = "created" if kind in DATABASE_CREATES else "dropped" if kind == "DROP" else None
             if what is not None:
