@@ -146,7 +146,7 @@ class DiscardedWork:
     logical_messages: tuple[LogicalMessage, ...]
     databases: tuple[DatabaseEvent, ...]
     names_from: str  # "target" (its catalogue files), "source and target"
-    end_of_wal: str | None = None  # why reading stopped, when not at the end asked for
+    end_of_wal: str | None = None  # why reading stopped before the target's end of WAL (a segment missing)
     records_read: int = 0
 
     @property
@@ -177,6 +177,8 @@ def discarded_work(source: Source | str | os.PathLike[str], target: DataDirector
     wal = tgt.wal(tgt.history(divergence.target_timeline))
     tally = _Tally(record_layouts(tgt.control.major))
     end, records, why = tally.read(wal, divergence.lsn)
+    if divergence.target_wal_end is not None and end >= divergence.target_wal_end:
+        why = None  # the end of valid WAL, where it should be: nothing unread
     names = name_relations(src, tgt, tally.keys(), tally.committed_xids, tally.fresh())
     return tally.report(divergence, promoted, names, end, records, why)
 

@@ -121,6 +121,12 @@ def cmd_divergence(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_discarded(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    work = pgrewindkit.discarded_work(_source(args), args.target_pgdata)
+    _show(out, args.json, work, render.discarded_json, render.discarded_lines)
+    return EXIT_OK
+
+
 def _pg_rewind_release(args: argparse.Namespace) -> tuple[int, int | None] | None:
     """The release asked for, else that of the pg_rewind ``rewind`` would run (None if there is none)."""
     if args.pg_rewind_version is not None:

@@ -204,6 +204,17 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     _add_pair_arguments(divergence)
     divergence.set_defaults(handler=commands.cmd_divergence)
 
+    discarded = subcommands.add_parser(
+        "discarded", help="what a rewind throws away: the old primary's transactions after the divergence",
+        description="Every transaction the target committed after the divergence (with its commit time and "
+                    "subtransactions), prepared ones, rolled-back and unfinished ones as counts, per table the rows "
+                    "inserted, updated and deleted, DDL, sequences and logical messages, and when the source "
+                    "took over; read from the target's WAL, named from the source's catalogue (a live source) "
+                    "and the target's own catalogue files. Nothing is written.",
+    )
+    _add_pair_arguments(discarded)
+    discarded.set_defaults(handler=commands.cmd_discarded)
+
     plan = subcommands.add_parser(
         "plan", help="what pg_rewind would do, without doing it",
         description="Every check, the divergence, the file map with every block pg_rewind would copy, the bytes, "
