@@ -4,6 +4,7 @@ primary; the targets are small copies of the shipped PostgreSQL 15 failover."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import socket
@@ -22,7 +23,7 @@ from pgrewindkit.analysis.plan import plan_rewind
 from pgrewindkit.cli.parser import build_parser
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry
 from pgrewindkit.cluster.pgconf import parse_settings
-from pgrewindkit.cluster.source import LocalSource, ServerIdentity
+from pgrewindkit.cluster.source import LocalSource, RelationName, ServerIdentity
 from pgrewindkit.errors import FailbackError, PgRewindKitError, RewindError, SourceError
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.timeline import TimelineHistory
@@ -391,6 +392,15 @@ class FakeServer:
 
     def create_physical_slot(self, name: str) -> None:
         self.slots[name] = "physical"
+
+    def promoted_at(self, timeline: int, switchpoint: LSN) -> datetime.datetime | None:
+        return self._files.promoted_at(timeline, switchpoint)
+
+    def relation_names(self, wanted: Mapping[int, Sequence[tuple[int, int]]]) -> dict[tuple[int, int], RelationName]:
+        return {}  # the fixture's catalogue files name what can be named
+
+    def database_names(self) -> dict[int, str]:
+        return {}
 
 
 def _failback_steps(pair: Pair, *, start_code: int = 0, timeout: int = 120,

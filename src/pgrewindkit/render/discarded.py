@@ -33,11 +33,39 @@ def summary_line(d: DiscardedWork) -> str:
     else:
         day = first.astimezone(datetime.timezone.utc).date()
         start = _clock(first, None)
-        line = (f"{count} {noun} committed on the old primary at {start} UTC" if first == last else
-                f"{count} {noun} committed on the old primary between {start} and {_clock(last, day)} UTC")
+        end = _clock(last, day)
+        line = (f"{count} {noun} committed on the old primary at {start} UTC" if end == start[-len(end):] else
+                f"{count} {noun} committed on the old primary between {start} and {end} UTC")
         if promoted is not None:
             line += f", after the new primary took over at {_clock(promoted, day)}"
     return line
+
+
+_TABLE_KINDS = ("r", "p", "m", None)
+
+
+def discarded_brief(d: DiscardedWork) -> list[str]:
+    """The summary ``plan`` and ``failback`` show: the sentence, what else is lost, and the tables
+    (not their indexes, nor the catalogues)."""
+    lines = [summary_line(d)]
+    lines += _loose_ends(d)
+    tables = tuple(r for r in d.relations if r.kind in _TABLE_KINDS and not (r.name or "").startswith("pg_catalog.")
+                   and (r.inserts or r.updates or r.deletes or _ddl(r) != "-"))
+    lines += _relation_lines(tables, "Tables changed by committed transactions:")
+    if d.committed:
+        lines.append("(pgrewindkit discarded: every transaction, index, sequence and message)")
+    return lines
+
+
+def _loose_ends(d: DiscardedWork) -> list[str]:
+    lines = [f"prepared and never committed: xid {p.xid}, gid '{p.gid}' in {_database(p.database, p.database_oid)}"
+             for p in d.prepared]
+    if d.aborted or d.in_progress:
+        lines.append(f"also {d.aborted} rolled back and {d.in_progress} in progress at the end of the WAL "
+                     "(lost either way)")
+    if d.end_of_wal:
+        lines.append(f"warning: the target's WAL could not be read to its end, more may be lost: {d.end_of_wal}")
+    return lines
 
 
 def discarded_lines(d: DiscardedWork) -> list[str]:
@@ -45,14 +73,7 @@ def discarded_lines(d: DiscardedWork) -> list[str]:
     if d.from_lsn is not None:
         lines.append(f"target WAL from {d.from_lsn} to {d.to_lsn} on timeline {d.timeline} "
                      f"({d.records_read} records; names from the {d.names_from})")
-    if d.end_of_wal:
-        lines.append(f"warning: the target's WAL could not be read to its end, more may be lost: {d.end_of_wal}")
-    for p in d.prepared:
-        lines.append(f"prepared and never committed: xid {p.xid}, gid '{p.gid}' in "
-                     f"{_database(p.database, p.database_oid)}")
-    if d.aborted or d.in_progress:
-        lines.append(f"also {d.aborted} rolled back and {d.in_progress} in progress at the end of the WAL "
-                     "(lost either way)")
+    lines += _loose_ends(d)
     lines += _relation_lines(d.relations, "Changes of committed transactions:")
     lines += _relation_lines(d.aborted_relations, "Changes of rolled-back transactions (never visible):")
     for s in d.sequences:

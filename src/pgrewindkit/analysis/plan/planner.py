@@ -9,6 +9,9 @@ import logging
 import os
 from collections.abc import Callable
 
+import attrs
+
+from pgrewindkit.analysis.discarded import DiscardedWork, discarded_work
 from pgrewindkit.analysis.divergence import Divergence, find_divergence
 from pgrewindkit.analysis.plan.checks import CheckList, live_source_checks, sanity_checks, source_checkpointed
 from pgrewindkit.analysis.plan.filemap import bytes_to_copy, collect_entries, decide_actions, source_total_bytes
@@ -101,8 +104,9 @@ class _Planner:
         files, wal_error = self._file_map(divergence)
         error = error or wal_error
         outcome = PlanOutcome.ERROR if error else PlanOutcome.REWIND_NEEDED
-        return self._result(outcome, error, divergence, files=files, provisional=provisional,
+        plan = self._result(outcome, error, divergence, files=files, provisional=provisional,
                             wal=self._wal_needed(divergence))
+        return attrs.evolve(plan, discarded=self._discarded(divergence))
 
     def _result(self, outcome: PlanOutcome, error: PlanFailure | None, divergence: Divergence | None, *,
                 files: list[FileAction] | None = None, provisional: bool = False,
@@ -121,6 +125,15 @@ class _Planner:
             truth_error=truth_error, wal_list_complete=self._wal_list_complete(divergence, wal),
             unarchived_wal=self._unarchived(files), abandoned_history_files=self._abandoned(divergence),
         )
+
+    def _discarded(self, divergence: Divergence) -> DiscardedWork | None:
+        """What the rewind throws away; None when the target's WAL cannot tell (the plan's checks
+        say why)."""
+        try:
+            return discarded_work(self.source, self.target, divergence=divergence)
+        except PgRewindKitError as exc:
+            log.warning("what the rewind throws away cannot be told: %s", exc)
+            return None
 
     def _file_map(self, divergence: Divergence) -> tuple[list[FileAction], PlanFailure | None]:
         problems: list[str] = []
