@@ -123,7 +123,7 @@ def _page(tuples: list[tuple[int, int, int, bytes]], *, oid_in_header: bool = Fa
     """A heap page holding (xmin, xmax, infomask, data) tuples, as bufpage.h lays them out."""
     page = bytearray(8192)
     upper = 8192
-    pointers = []
+    pointers: list[int] = []
     for xmin, xmax, infomask, data in tuples:
         hoff = 32 if oid_in_header else 24
         tup = bytearray(hoff) + data
