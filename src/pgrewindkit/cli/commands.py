@@ -215,7 +215,7 @@ def cmd_failback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                   wait_for_checkpoint=args.wait_for_checkpoint,
                                   discard_unarchived_wal=args.discard_unarchived_wal, start_server=not args.no_start,
                                   start_command=args.start_command, backup_dir=args.backup_dir,
-                                  keep_backup=args.keep_backup,
+                                  keep_backup=args.keep_backup, refuse_if_discarded=args.refuse_if_discarded,
                                   recovery_target_timeline="latest" if args.recovery_target_timeline == "latest"
                                   else None)
     _show(out, args.json, result, render.failback_json, lambda r: render.failback_lines(r, args.target_pgdata))

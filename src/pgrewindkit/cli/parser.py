@@ -297,6 +297,10 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     failback_cmd.add_argument("--discard-unarchived-wal", action="store_true",
                               help="rewind even though WAL marked .ready never reached the archive (by default it "
                                    "is archived with the target's archive_command first, or the failback stops)")
+    failback_cmd.add_argument("--refuse-if-discarded", action="store_true",
+                              help="refuse, before anything is changed, when the rewind would throw away a "
+                                   "committed or prepared transaction of the old primary (setups that promise no "
+                                   "loss: synchronous replication); what would be lost is printed either way")
     failback_cmd.add_argument("--no-start", action="store_true",
                               help="rewind and configure, leave starting to systemd, pg_ctlcluster or an orchestrator")
     failback_cmd.add_argument("--start-command", metavar="CMD",
