@@ -14,11 +14,15 @@ from typing import Any
 import attrs
 import pytest
 
+from pgrewindkit import render
+from pgrewindkit.actions.failback import failback
 from pgrewindkit.analysis.discarded import DiscardedWork, RelationChanges, discarded_work
+from pgrewindkit.analysis.plan import plan_rewind
 from pgrewindkit.cluster.source import LiveSource
+from pgrewindkit.errors import FailbackError
 from tests.fix_postgres import install
 from tests.support import pgbinaries
-from tests.support.cluster import Cluster
+from tests.support.cluster import Cluster, tree_hash
 from tests.support.scenarios import keep_wal, streaming_pair, wait_replayed
 
 pytestmark = pytest.mark.integration
@@ -204,3 +208,26 @@ def test_live_source_names_the_same(scenario: Scenario) -> None:
         scenario.source.stop()
     assert report.names_from == "source and target"
     _check(report, scenario)
+
+
+def test_plan_carries_the_same_report(scenario: Scenario) -> None:
+    plan = plan_rewind(scenario.source.pgdata, scenario.target.pgdata)
+    assert plan.discarded is not None
+    assert {t.xid for t in plan.discarded.committed} == set(scenario.written.committed)
+    assert any(f"{len(scenario.written.committed)} transactions committed on the old primary" in line
+               for line in render.plan_lines(plan))
+
+
+def test_failback_refuses_to_discard(scenario: Scenario) -> None:
+    if scenario.major != 15:
+        pytest.skip("the refusal is the same code on every major: once is enough")
+    before = tree_hash(scenario.target.pgdata)
+    scenario.source.start()
+    try:
+        with pytest.raises(FailbackError) as info:
+            failback(scenario.target.pgdata, scenario.source.conninfo(), refuse_if_discarded=True, timeout=30)
+    finally:
+        scenario.source.stop()
+    assert info.value.kind == "transactions_discarded"
+    assert f"{len(scenario.written.committed)} committed transactions and 1 prepared" in str(info.value)
+    assert tree_hash(scenario.target.pgdata) == before
