@@ -35,9 +35,10 @@ from pgrewindkit.formats.wal.heap import (
     smgr_create,
     smgr_truncate,
 )
-from pgrewindkit.formats.wal.records import WalRecord
+from pgrewindkit.formats.wal.records import WalRecord, wal_record
 from pgrewindkit.formats.wal.xact import XactEnd, parse_prepare, parse_xact_end
 from pgrewindkit.majors.records import DATABASE_CREATES, HEAP_EVENTS, INDEX_RMGRS, RecordLayouts, record_layouts
+from pgrewindkit.majors.rmgrs import resource_manager
 
 COUNTS = ("inserts", "updates", "hot_updates", "deletes", "index_changes")
 # resource managers whose records the report reads (the rest only show which transaction wrote)
@@ -237,19 +238,43 @@ class _Tally:
     # -- reading ---------------------------------------------------------------------------------
 
     def read(self, wal: Wal, start: LSN) -> tuple[LSN, int, str | None]:
+        """Every record from ``start`` to the end of valid WAL, as the reader's tuples: the row
+        changes are counted from those; the few records whose payload matters become records."""
+        fmt = wal.wal_format(start)
         scan = wal.scan(start)
+        names: dict[tuple[int, int], tuple[str, str]] = {}
         records = 0
-        last_end = scan.start
-        for record in scan:
+        last_end = scan.start.value
+        seen, heap_events, count = self.seen, HEAP_EVENTS, self._count
+        for raw in scan.raw():
             records += 1
-            last_end = record.end
-            if record.rmgr in _READ:
-                self._record(record)
-            elif record.xid:
-                self.seen.add(record.xid)
+            last_end = raw[1]
+            xid, info, rmid, blocks = raw[3], raw[4], raw[5], raw[9]
+            if xid:
+                seen.add(xid)
+            name = names.get((rmid, info))
+            if name is None:
+                manager = resource_manager(fmt.major, rmid)
+                name = names[(rmid, info)] = (manager.name, manager.identify(info))
+            if name[0] not in _READ:
+                continue
+            event = heap_events.get(name)
+            if event is not None and event != "multi_insert" and blocks:
+                # the commonest records: one row, the first block's relation (spc, db, rel)
+                block = blocks[0]
+                locator = (block[3], block[4], block[5])
+                if event == "hot_update":
+                    count(xid, locator, "updates")
+                count(xid, locator, event + "s")
+            elif name[0] in INDEX_RMGRS:
+                if blocks:
+                    block = blocks[0]
+                    count(xid, (block[3], block[4], block[5]), "index_changes")
+            else:
+                self._record(wal_record(raw, fmt))
         end = scan.end_of_wal
         why = None if end is None or end.reached_end else end.reason
-        return (end.lsn if end is not None else last_end), records, why
+        return (end.lsn if end is not None else LSN(last_end)), records, why
 
     def _record(self, r: WalRecord) -> None:
         xid = r.xid
