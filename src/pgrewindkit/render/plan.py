@@ -13,7 +13,7 @@ from pgrewindkit.analysis.plan import (
 )
 from pgrewindkit.majors.versions import by_major
 from pgrewindkit.render.discarded import discarded_brief, discarded_json
-from pgrewindkit.render.divergence import divergence_lines
+from pgrewindkit.render.divergence import divergence_lines, picture_json
 from pgrewindkit.render.shapes import checkpoint_json, divergence_point_json, last_common_checkpoint, lsn_json
 
 MB = 1024 * 1024
@@ -136,6 +136,7 @@ def plan_json(plan: RewindPlan) -> dict[str, object]:
         "abandoned_history_files": [{"name": h.name, "timeline": h.timeline, "newer_than_source": h.newer_than_source,
                                      "in_pg_wal": h.in_pg_wal, "in_archive": h.in_archive}
                                     for h in plan.abandoned_history_files],
+        "picture": picture_json(d),
         "discarded": None if plan.discarded is None else discarded_json(plan.discarded),
     }
 
