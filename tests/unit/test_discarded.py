@@ -180,3 +180,13 @@ def test_namespace_rows_relation_map_and_commit_log() -> None:
 
 def test_lsn_in_sample_is_text() -> None:
     assert render.discarded_json(discarded_sample())["from_lsn"] == str(LSN.parse("0/3000060"))
+
+
+def test_a_bad_commit_record_is_a_format_error() -> None:
+    from pgrewindkit.errors import FormatError
+
+    negative = struct.pack("<qIi", 0, records.XACT_XINFO_HAS_SUBXACTS, -3)
+    with pytest.raises(FormatError, match="truncated"):
+        parse_xact_end(negative, records.XLOG_XACT_HAS_INFO, records.record_layouts(15), commit=True)
+    with pytest.raises(FormatError, match="truncated"):
+        parse_xact_end(b"\0" * 4, 0, records.record_layouts(15), commit=False)

@@ -62,8 +62,16 @@ class XactEnd:
 
 
 def _need(data: bytes, pos: int, size: int, what: str) -> None:
-    if pos + size > len(data):
+    if size < 0 or pos + size > len(data):
         raise FormatError(f"{what} record is truncated: {len(data)} bytes, needs {pos + size}")
+
+
+def _items(data: bytes, pos: int, item_size: int, what: str) -> int:
+    """The count of an array that starts at ``pos`` (an int32, then the items), checked to fit."""
+    _need(data, pos, 4, what)
+    count = int(_I32.unpack_from(data, pos)[0])
+    _need(data, pos + 4, item_size * count, what)
+    return count
 
 
 def parse_xact_end(data: bytes, rmgr_info: int, layouts: RecordLayouts, *, commit: bool) -> XactEnd:
@@ -85,24 +93,18 @@ def parse_xact_end(data: bytes, rmgr_info: int, layouts: RecordLayouts, *, commi
         pos += 8
     subxids: tuple[int, ...] = ()
     if xinfo & XACT_XINFO_HAS_SUBXACTS:
-        _need(data, pos, 4, what)
-        count = _I32.unpack_from(data, pos)[0]
-        _need(data, pos + 4, 4 * count, what)
+        count = _items(data, pos, 4, what)
         subxids = struct.unpack_from(f"<{count}I", data, pos + 4)
         pos += 4 + 4 * count
     dropped: list[tuple[int, int, int]] = []
     if xinfo & XACT_XINFO_HAS_RELFILENODES:
-        _need(data, pos, 4, what)
-        count = _I32.unpack_from(data, pos)[0]
-        _need(data, pos + 4, SIZE_OF_RELFILENODE * count, what)
+        count = _items(data, pos, SIZE_OF_RELFILENODE, what)
         dropped = [_LOCATOR.unpack_from(data, pos + 4 + SIZE_OF_RELFILENODE * i) for i in range(count)]
         pos += 4 + SIZE_OF_RELFILENODE * count
     if xinfo & XACT_XINFO_HAS_DROPPED_STATS and layouts.stats_item_size:
-        _need(data, pos, 4, what)
-        pos += 4 + layouts.stats_item_size * _I32.unpack_from(data, pos)[0]
+        pos += 4 + layouts.stats_item_size * _items(data, pos, layouts.stats_item_size, what)
     if commit and xinfo & XACT_XINFO_HAS_INVALS:
-        _need(data, pos, 4, what)
-        pos += 4 + SIZE_OF_INVAL_MESSAGE * _I32.unpack_from(data, pos)[0]
+        pos += 4 + SIZE_OF_INVAL_MESSAGE * _items(data, pos, SIZE_OF_INVAL_MESSAGE, what)
     twophase_xid = gid = None
     if xinfo & XACT_XINFO_HAS_TWOPHASE:
         _need(data, pos, 4, what)
