@@ -47,21 +47,24 @@ log = logging.getLogger(__name__)
 
 def plan_rewind(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str], *,
                 on_progress: Callable[[int, int], None] | None = None,
-                pg_rewind_version: tuple[int, int | None] | None = None) -> RewindPlan:
+                pg_rewind_version: tuple[int, int | None] | None = None, discarded: bool = True) -> RewindPlan:
     """What pg_rewind would do to make ``target`` follow ``source``; nothing is written anywhere.
+    ``discarded``: also read what the rewind throws away (``RewindPlan.discarded``; a second pass
+    over the target's WAL after the divergence).
     ``on_progress(done, total)`` hears about the target's WAL being read, in parts.
     ``pg_rewind_version`` (major, minor): the pg_rewind release to predict (rules changed within majors);
     by default the newest minor known of the target's major (``RewindPlan.predicts`` says which)."""
     src = LocalSource(source) if isinstance(source, (str, os.PathLike)) else source
     tgt = target if isinstance(target, DataDirectory) else DataDirectory(target)
-    return _Planner(src, tgt, on_progress, pg_rewind_version).plan()
+    return _Planner(src, tgt, on_progress, pg_rewind_version, discarded).plan()
 
 
 class _Planner:
     def __init__(self, source: Source, target: DataDirectory,
                  on_progress: Callable[[int, int], None] | None = None,
-                 pg_rewind_version: tuple[int, int | None] | None = None) -> None:
+                 pg_rewind_version: tuple[int, int | None] | None = None, discarded: bool = True) -> None:
         self.on_progress = on_progress
+        self.with_discarded = discarded
         self._target_wal: Wal | None = None
         self._wal_cut = False  # the WAL list was cut after many missing segments in a row
         self.source = source
@@ -106,7 +109,7 @@ class _Planner:
         outcome = PlanOutcome.ERROR if error else PlanOutcome.REWIND_NEEDED
         plan = self._result(outcome, error, divergence, files=files, provisional=provisional,
                             wal=self._wal_needed(divergence))
-        return attrs.evolve(plan, discarded=self._discarded(divergence))
+        return attrs.evolve(plan, discarded=self._discarded(divergence)) if self.with_discarded else plan
 
     def _result(self, outcome: PlanOutcome, error: PlanFailure | None, divergence: Divergence | None, *,
                 files: list[FileAction] | None = None, provisional: bool = False,
