@@ -31,6 +31,13 @@ from pgrewindkit.actions.rewind import (
     build_command,
     rewind,
 )
+from pgrewindkit.analysis.discarded import (
+    CommittedTransaction,
+    DiscardedWork,
+    PreparedTransaction,
+    RelationChanges,
+    discarded_work,
+)
 from pgrewindkit.analysis.divergence import CommonCheckpoint, Divergence, find_divergence
 from pgrewindkit.analysis.inspection import Finding, Inspection, Severity, inspect_datadir
 from pgrewindkit.analysis.plan import (
@@ -119,6 +126,7 @@ __all__ = [
     "ChecksumError",
     "ClassifiedError",
     "CommandError",
+    "CommittedTransaction",
     "CommonCheckpoint",
     "ConfigChange",
     "ControlFile",
@@ -127,6 +135,7 @@ __all__ = [
     "DataFileAccessError",
     "DataFileNotFoundError",
     "DifferentSystemsError",
+    "DiscardedWork",
     "Divergence",
     "DivergenceError",
     "EndOfWal",
@@ -151,11 +160,13 @@ __all__ = [
     "PlanError",
     "PlanFailure",
     "PlanOutcome",
+    "PreparedTransaction",
     "ProgramNotFoundError",
     "ProgressEvent",
     "PsycopgMissingError",
     "RecordFilter",
     "RecoveryConfig",
+    "RelationChanges",
     "RewindError",
     "RewindOptions",
     "RewindOutcome",
@@ -193,6 +204,7 @@ __all__ = [
     "controldata_json",
     "controldata_lines",
     "current_recovery_settings",
+    "discarded_work",
     "failback",
     "find_divergence",
     "find_program",

@@ -106,6 +106,8 @@ class Kind(Words):
     FOREIGN_POSTMASTER_PID = "foreign_postmaster_pid"  # postmaster.pid names a live process that is not the target's
     INTERRUPTED = "interrupted"  # SIGINT/SIGTERM: the action stopped at a safe point
     ALREADY_REWOUND = "already_rewound"  # rewound by pg_rewind and never started since
+    # issue 15: what a rewind throws away
+    TRANSACTIONS_DISCARDED = "transactions_discarded"  # failback --refuse-if-discarded: committed work would be lost
 
 
 class TargetState(Words):

@@ -65,6 +65,7 @@ CASES: dict[str, list[Argv]] = {
     "divergence": [*_pair("divergence", "old-primary", "new-primary"),
                    *_pair("divergence", "new-primary", "old-primary"),
                    *_pair("divergence", "old-primary", "old-primary")],
+    "discarded": [*_pair("discarded", "old-primary", "new-primary"), *_pair("discarded", "old-primary", "old-primary")],
     "plan": [*_pair("plan", "old-primary", "new-primary"), *_pair("plan", "new-primary", "old-primary"),
              *_pair("plan", "old-primary", "old-primary"),
              [*_pair("plan", "old-primary", "old-primary")[1], "--pg-rewind-version", "15.9"],

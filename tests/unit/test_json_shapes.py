@@ -13,6 +13,7 @@ import pytest
 from pgrewindkit import (
     LSN,
     PgRewindKitError,
+    discarded_work,
     find_divergence,
     inspect_datadir,
     open_wal,
@@ -22,7 +23,7 @@ from pgrewindkit import (
     render,
 )
 from tests.support.shipped import FIXTURES, wal_expected
-from tests.unit.fakes import failback_result, rewind_result
+from tests.unit.fakes import discarded_sample, failback_result, rewind_result
 
 REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "reference.md"
 TYPES: dict[str, type | tuple[type, ...]] = {
@@ -95,6 +96,8 @@ def produced(failover_pair: Path, wal_dirs: dict[int, Path],
         "waldump --json (stderr)": ends,
         "inspect --json": [render.inspection_json(inspect_datadir(d)) for d in (old, new, doctored)],
         "divergence --json": divergences,
+        "discarded --json": [render.discarded_json(discarded_work(new, old)),
+                             render.discarded_json(discarded_sample())],
         "plan --json": list(plans),
         "rewind --json": [render.rewind_json(rewind_result(failover_pair, t)) for t in (old, new)],
         "failback --json": [render.failback_json(failback_result(failover_pair, t)) for t in (old, new)],

@@ -10,7 +10,7 @@ import pytest
 
 from pgrewindkit import majors
 from pgrewindkit.errors import UnsupportedVersionError
-from pgrewindkit.majors import programs, rewind, rmgrs, server, standby, versions, wal
+from pgrewindkit.majors import programs, records, rewind, rmgrs, server, standby, versions, wal
 from pgrewindkit.majors.layouts import control
 from pgrewindkit.majors.layouts.xlog import WAL_STRUCTS
 from pgrewindkit.majors.versions import MAJORS, Major
@@ -36,7 +36,7 @@ def test_every_table_is_checked() -> None:
     names = [name for name, _covers in majors.TABLES]
     assert names == ["control file layouts", "WAL formats", "xlogreader messages", "resource manager names",
                      "pg_rewind rules", "programs and their options", "standby settings",
-                     "server functions and settings"]
+                     "server functions and settings", "WAL payload layouts", "catalogue layouts"]
 
 
 def test_tables_have_no_rows_for_unknown_majors() -> None:
@@ -46,6 +46,9 @@ def test_tables_have_no_rows_for_unknown_majors() -> None:
     assert set(rewind.REWIND_RULES) == set(NUMBERS)
     assert set(programs.PROGRAMS) == set(NUMBERS)
     assert set(server.SERVER_SQL) == set(NUMBERS)
+    assert set(standby.STANDBY_SETTINGS) == set(NUMBERS)
+    assert set(records.RECORD_LAYOUTS) == set(NUMBERS)
+    assert set(records.CATALOG_LAYOUTS) == set(NUMBERS)
     assert set(control.CONTROL_LAYOUTS) == {m.control_version for m in MAJORS}
 
 
@@ -73,7 +76,7 @@ def test_a_major_without_rows_is_refused(monkeypatch: pytest.MonkeyPatch, fresh_
     assert versions.by_major(19) is FAKE
     assert majors.missing_tables(FAKE) == [name for name, _covers in majors.TABLES]
     with pytest.raises(UnsupportedVersionError, match=r"no row for it in the tables of control file layouts, "
-                                                      r"WAL formats, .*, server functions and settings"):
+                                                      r"WAL formats, .*, catalogue layouts"):
         majors.for_major(19)
     for lookup in (wal.wal_format, wal.messages, rmgrs.resource_managers, rewind.rules_for, programs.programs_for,
                    standby.standby_settings, server.server_sql):

@@ -4,6 +4,7 @@ primary; the targets are small copies of the shipped PostgreSQL 15 failover."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import socket
@@ -15,14 +16,14 @@ import attrs
 import pytest
 
 from pgrewindkit.actions.archive import probe_archive, probe_plan
-from pgrewindkit.actions.failback import configure_standby, default_application_name, failback
+from pgrewindkit.actions.failback import Step, configure_standby, default_application_name, failback
 from pgrewindkit.actions.interlocks import target_is_source
 from pgrewindkit.actions.rewind import ProgressEvent, rewind
 from pgrewindkit.analysis.plan import plan_rewind
 from pgrewindkit.cli.parser import build_parser
 from pgrewindkit.cluster.datadir import DataDirectory, FileEntry
 from pgrewindkit.cluster.pgconf import parse_settings
-from pgrewindkit.cluster.source import LocalSource, ServerIdentity
+from pgrewindkit.cluster.source import LocalSource, RelationName, ServerIdentity
 from pgrewindkit.errors import FailbackError, PgRewindKitError, RewindError, SourceError
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.timeline import TimelineHistory
@@ -392,6 +393,15 @@ class FakeServer:
     def create_physical_slot(self, name: str) -> None:
         self.slots[name] = "physical"
 
+    def promoted_at(self, timeline: int, switchpoint: LSN) -> datetime.datetime | None:
+        return self._files.promoted_at(timeline, switchpoint)
+
+    def relation_names(self, wanted: Mapping[int, Sequence[tuple[int, int]]]) -> dict[tuple[int, int], RelationName]:
+        return {}  # the fixture's catalogue files name what can be named
+
+    def database_names(self) -> dict[int, str]:
+        return {}
+
 
 def _failback_steps(pair: Pair, *, start_code: int = 0, timeout: int = 120,
                     start_effect: Callable[[tuple[str, ...]], None] | None = None) -> list[Expect]:
@@ -429,11 +439,27 @@ def test_failback_streams(pair: Pair) -> None:
     assert log_file == result.start_log and log_file.parent == pair.state / "logs" and log_file.exists()
     assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
     assert result.rewind.backup is None and pair.backups() == [], "the backup is removed after a success"
-    assert steps == ["rewind", "recovery configuration", "start", "streaming"]
+    assert steps == ["discarded", "rewind", "recovery configuration", "start", "streaming"]
     assert result.rewind.outcome == "rewound" and (pair.target / "standby.signal").exists()
     auto = (pair.target / "postgresql.auto.conf").read_text()
     assert "application_name=old" in auto and "dbname" not in auto
     assert _auto_conf(pair)["recovery_target_timeline"] == "2" and result.recovery_target_timeline == "2"
+
+
+def test_failback_tells_and_refuses_what_it_would_discard(pair: Pair) -> None:
+    """The shipped old primary committed four transactions after the promotion: the failback says
+    so first, and --refuse-if-discarded refuses before anything is stopped, run or written."""
+    before = pair.target_hash()
+    runner = FakeRunner(pair.bindir, [])
+    steps: list[Step] = []
+    with pytest.raises(FailbackError) as info:
+        failback(pair.target, CONNINFO, bindir=pair.bindir, runner=runner, connect=lambda _: FakeServer(pair.source),
+                 on_step=steps.append, refuse_if_discarded=True)
+    assert info.value.kind == "transactions_discarded" and info.value.step == "discarded"
+    assert "4 committed transactions" in str(info.value) and "729, 730, 731, 732" in str(info.value)
+    assert [s.name for s in steps] == ["discarded"]
+    assert steps[0].detail.startswith("4 transactions committed on the target between 2026-11-26T10:26:24.421376")
+    assert runner.ran == [] and pair.target_hash() == before, "refused before anything was changed"
 
 
 def test_failback_keeps_the_backup_and_follows_latest_when_asked(pair: Pair) -> None:
@@ -467,7 +493,7 @@ def test_failback_start_fails_with_the_logs_fatal_line(pair: Pair) -> None:
     message = str(info.value)
     assert "could not start server" in message and str(pair.state / "logs") in message
     assert "FATAL:  requested timeline 3 does not contain minimum recovery point" in message
-    assert steps == ["rewind", "recovery configuration"] and server.closed
+    assert steps == ["discarded", "rewind", "recovery configuration"] and server.closed
     assert len(pair.backups()) == 1, "the backup stays when the failback fails"
 
 

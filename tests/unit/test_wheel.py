@@ -32,6 +32,7 @@ OFFLINE = [
     ["inspect", "old-primary"],
     ["divergence", "--target-pgdata", "old-primary", "--source-pgdata", "new-primary"],
     ["plan", "--target-pgdata", "old-primary", "--source-pgdata", "new-primary", "--quiet"],
+    ["discarded", "--target-pgdata", "old-primary", "--source-pgdata", "new-primary"],
 ]
 
 

@@ -29,6 +29,7 @@ from pgrewindkit.actions.programs import find_program
 from pgrewindkit.actions.recovery import read_current, recovery_config, write_recovery_config
 from pgrewindkit.actions.rewind import ProgressEvent, RewindOutcome, RewindResult, no_rewind_result, rewind
 from pgrewindkit.actions.safefs import Directory
+from pgrewindkit.analysis.discarded import DiscardedWork, discarded_work
 from pgrewindkit.analysis.plan import RewindPlan, abandoned_history_files, plan_rewind, source_lineage
 from pgrewindkit.cluster.conninfo import make_conninfo, parse_conninfo
 from pgrewindkit.cluster.datadir import DataDirectory
@@ -107,7 +108,8 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
              create_slot: bool = False, checkpoint_source: bool = False, wait_for_checkpoint: float = 0.0,
              discard_unarchived_wal: bool = False, start_server: bool = True, start_command: str | None = None,
              backup_dir: str | os.PathLike[str] | None = None, keep_backup: bool = False,
-             recovery_target_timeline: str | None = None, trigger_file: str | None = None) -> FailbackResult:
+             recovery_target_timeline: str | None = None, trigger_file: str | None = None,
+             refuse_if_discarded: bool = False) -> FailbackResult:
     """Make the old primary ``target`` a streaming standby of the server ``source_conninfo``.
 
     ``start_server=False`` configures it and leaves starting it to systemd or an orchestrator;
@@ -115,6 +117,10 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
     ``recovery_target_timeline``: the source's current timeline unless ``"latest"`` is asked for.
     ``trigger_file`` (``recovery.conf`` majors, up to 11): by default the target's own, else the one in
     the ``recovery.done`` pg_rewind copied from the source (what the seed's operator copied by hand).
+    What the rewind would throw away is told first (a ``discarded`` step); ``refuse_if_discarded``
+    refuses, before anything is stopped or changed, when that is any committed or prepared
+    transaction, or cannot be told (and again on the final plan, should a running target have
+    committed more before it stopped).
     One run per target at a time (``target_locked``)."""
     tgt = DataDirectory(Path(target).resolve())
     config = str(Path(config_file).absolute()) if config_file else None
@@ -147,12 +153,19 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
                 done("nothing to do", f"{name} already streams from the source and needs no rewind")
                 return FailbackResult(no_rewind_result(already), name, (), True, tuple(steps),
                                       outcome=FailbackOutcome.NOTHING_TO_DO)
+            _tell_discarded(tgt, source, refuse_if_discarded, done)
             slot_missing = _check_slot(source, slot_name, create_slot)
+
+            def before_rewind(plan: RewindPlan, t: DataDirectory) -> None:
+                if refuse_if_discarded:
+                    _refuse_discarded(plan.discarded, "once the target stopped")
+                _archive_unarchived(t, plan, options, runner)
+
             result = rewind(tgt.path, source, bindir=bindir, restore_command=restore_command, stop_target=True,
                             runner=runner, on_progress=on_progress, source_conninfo=source_conninfo,
                             config_file=config, keep_backup=True, backup_dir=backup_dir,
                             checkpoint_source=checkpoint_source, wait_for_checkpoint=wait_for_checkpoint,
-                            before_rewind=lambda plan, t: _archive_unarchived(t, plan, options, runner))
+                            before_rewind=before_rewind)
             done("rewind", _rewind_detail(result))
             if result.outcome is RewindOutcome.NO_REWIND_REQUIRED and not result.plan.standby_without_rewind_is_safe:
                 archive.remove_fetched(tgt, list(result.fetched_wal))
@@ -279,6 +292,56 @@ def configure_standby(target: str | os.PathLike[str], source: Source, source_con
     return _write_standby_config(tgt, source_conninfo, application_name or default_application_name(tgt, config),
                                  slot_name, restore_command or archive.target_restore_command(tgt, config), timeline,
                                  trigger_file or _own_trigger_file(tgt))
+
+
+def _tell_discarded(tgt: DataDirectory, source: Source, refuse: bool, done: Callable[[str, str], None]) -> None:
+    """What the rewind would throw away, read from the target's WAL as it is now (nothing stopped
+    yet), as a step; with ``refuse``, a refusal when it is anything committed or cannot be told."""
+    try:
+        work: DiscardedWork | None = discarded_work(source, tgt)
+    except PgRewindKitError as exc:
+        log.warning("what the rewind would throw away cannot be told: %s", exc)
+        work = None
+    if work is not None:
+        done("discarded", discarded_detail(work))
+    if refuse:
+        _refuse_discarded(work, "")
+
+
+def discarded_detail(work: DiscardedWork) -> str:
+    """The ``discarded`` step's words: how many commits, their window, what else."""
+    first, last = work.first_commit_time, work.last_commit_time
+    if first is None or last is None:
+        text = "no committed transaction is thrown away"
+    else:
+        text = (f"{len(work.committed)} transactions committed on the target between {first.isoformat()} and "
+                f"{last.isoformat()} are thrown away")
+        if work.source_promoted_at is not None:
+            text += f" (the source took over at {work.source_promoted_at.isoformat()})"
+    tables = sorted({r.name for r in work.relations if r.name and r.kind in ("r", "p", "m")
+                     and not r.name.startswith("pg_catalog.")})
+    if tables:
+        text += "; tables: " + ", ".join(tables[:10]) + (f" and {len(tables) - 10} more" if len(tables) > 10 else "")
+    if work.prepared:
+        text += f"; {len(work.prepared)} prepared: " + ", ".join(repr(p.gid) for p in work.prepared)
+    if work.aborted or work.in_progress:
+        text += f"; {work.aborted} rolled back, {work.in_progress} in progress"
+    return text
+
+
+def _refuse_discarded(work: DiscardedWork | None, when: str) -> None:
+    """``--refuse-if-discarded``: committed or prepared work would be lost, or it cannot be told."""
+    later = f" {when}" if when else ""
+    if work is None:
+        raise FailbackError(f"what the rewind would throw away cannot be told{later} (the target's WAL could not be "
+                            "read), and --refuse-if-discarded promises nothing is lost: nothing was changed",
+                            kind=Kind.TRANSACTIONS_DISCARDED, step="discarded")
+    if work.anything_lost:
+        prepared = f" and {len(work.prepared)} prepared" if work.prepared else ""
+        raise FailbackError(f"the rewind would throw away {len(work.committed)} committed transactions{prepared}"
+                            f"{later} (xids {', '.join(str(t.xid) for t in work.committed[:10])}"
+                            f"{' ...' if len(work.committed) > 10 else ''}): refused by --refuse-if-discarded; "
+                            "see pgrewindkit discarded", kind=Kind.TRANSACTIONS_DISCARDED, step="discarded")
 
 
 def _check_slot(source: Source, slot_name: str | None, create: bool) -> bool:

@@ -121,6 +121,12 @@ def cmd_divergence(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_discarded(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    work = pgrewindkit.discarded_work(_source(args), args.target_pgdata)
+    _show(out, args.json, work, render.discarded_json, render.discarded_lines)
+    return EXIT_OK
+
+
 def _pg_rewind_release(args: argparse.Namespace) -> tuple[int, int | None] | None:
     """The release asked for, else that of the pg_rewind ``rewind`` would run (None if there is none)."""
     if args.pg_rewind_version is not None:
@@ -210,6 +216,7 @@ def cmd_failback(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                   discard_unarchived_wal=args.discard_unarchived_wal, start_server=not args.no_start,
                                   start_command=args.start_command, backup_dir=args.backup_dir,
                                   keep_backup=args.keep_backup, trigger_file=args.trigger_file,
+                                  refuse_if_discarded=args.refuse_if_discarded,
                                   recovery_target_timeline="latest" if args.recovery_target_timeline == "latest"
                                   else None)
     _show(out, args.json, result, render.failback_json, lambda r: render.failback_lines(r, args.target_pgdata))

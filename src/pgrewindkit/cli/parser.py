@@ -206,6 +206,17 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     _add_pair_arguments(divergence)
     divergence.set_defaults(handler=commands.cmd_divergence)
 
+    discarded = subcommands.add_parser(
+        "discarded", help="what a rewind throws away: the old primary's transactions after the divergence",
+        description="Every transaction the target committed after the divergence (with its commit time and "
+                    "subtransactions), prepared ones, rolled-back and unfinished ones as counts, per table the rows "
+                    "inserted, updated and deleted, DDL, sequences and logical messages, and when the source "
+                    "took over; read from the target's WAL, named from the source's catalogue (a live source) "
+                    "and the target's own catalogue files. Nothing is written.",
+    )
+    _add_pair_arguments(discarded)
+    discarded.set_defaults(handler=commands.cmd_discarded)
+
     plan = subcommands.add_parser(
         "plan", help="what pg_rewind would do, without doing it",
         description="Every check, the divergence, the file map with every block pg_rewind would copy, the bytes, "
@@ -291,6 +302,10 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     failback_cmd.add_argument("--discard-unarchived-wal", action="store_true",
                               help="rewind even though WAL marked .ready never reached the archive (by default it "
                                    "is archived with the target's archive_command first, or the failback stops)")
+    failback_cmd.add_argument("--refuse-if-discarded", action="store_true",
+                              help="refuse, before anything is changed, when the rewind would throw away a "
+                                   "committed or prepared transaction of the old primary (setups that promise no "
+                                   "loss: synchronous replication); what would be lost is printed either way")
     failback_cmd.add_argument("--no-start", action="store_true",
                               help="rewind and configure, leave starting to systemd, pg_ctlcluster or an orchestrator")
     failback_cmd.add_argument("--start-command", metavar="CMD",

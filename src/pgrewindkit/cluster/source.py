@@ -11,7 +11,9 @@ when a live source is used.
 
 from __future__ import annotations
 
+import datetime
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,8 +28,11 @@ from pgrewindkit.formats.controlfile import parse_control_file
 from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.formats.timeline import TimelineHistory, history_file_name, parse_timeline_history
 from pgrewindkit.formats.wal import WalRecord, open_wal
+from pgrewindkit.formats.wal.xact import after_page_header, record_from_pages, switch_record_time
 from pgrewindkit.majors import for_major, versions
+from pgrewindkit.majors.programs import programs_for
 from pgrewindkit.majors.table import MajorRow
+from pgrewindkit.majors.wal import wal_format
 from pgrewindkit.model import ControlFile, DBState
 
 if TYPE_CHECKING:
@@ -116,6 +121,37 @@ class Source(Protocol):
         ...
 
     def create_physical_slot(self, name: str) -> None: ...
+
+    # -- what the discarded-work report asks (issue 15) --
+
+    def promoted_at(self, timeline: int, switchpoint: LSN) -> datetime.datetime | None:
+        """When the source started ``timeline``: the time in the record that begins it at
+        ``switchpoint`` (end of recovery, or the checkpoint of a promotion that wrote one); None
+        when that WAL cannot be read."""
+        ...
+
+    def relation_names(self, wanted: Mapping[int, Sequence[tuple[int, int]]]) -> dict[tuple[int, int], RelationName]:
+        """The source's names for relation files, ``{database oid: [(tablespace, relfilenode)]}``
+        (database 0: shared catalogues), keyed by (database oid, relfilenode); what it does not know
+        is left out. A data directory answers nothing (its catalogue is not read here)."""
+        ...
+
+    def database_names(self) -> dict[int, str]:
+        """The source's databases by OID (a data directory: none)."""
+        ...
+
+
+@attrs.frozen
+class RelationName:
+    """What a source's catalogue calls a relation file: the relation and, for an index or a TOAST
+    table, the table it belongs to."""
+
+    oid: int
+    schema: str
+    name: str
+    kind: str  # pg_class.relkind
+    table_schema: str | None = None
+    table_name: str | None = None
 
 
 @attrs.frozen
@@ -207,6 +243,19 @@ class LocalSource:
     def create_physical_slot(self, name: str) -> None:
         raise SourceError("a data directory cannot create a replication slot")
 
+    def promoted_at(self, timeline: int, switchpoint: LSN) -> datetime.datetime | None:
+        try:
+            record = self.wal_record(after_page_header(switchpoint, self.control.xlog_seg_size), timeline)
+        except PgRewindKitError:
+            return None
+        return None if record is None else switch_record_time(record)
+
+    def relation_names(self, wanted: Mapping[int, Sequence[tuple[int, int]]]) -> dict[tuple[int, int], RelationName]:
+        return {}
+
+    def database_names(self) -> dict[int, str]:
+        return {}
+
 
 FILE_LIST_SQL = """
 WITH RECURSIVE files (path, filename, size, isdir) AS (
@@ -226,6 +275,19 @@ SELECT path || filename, size, isdir,
 FROM files
 LEFT OUTER JOIN pg_tablespace ON files.path = 'pg_tblspc/'
                              AND oid::text = files.filename
+"""
+
+
+# pg_filenode_relation per relation file, with the table an index or a TOAST table belongs to
+RELATION_NAMES_SQL = """
+SELECT f.rel::int8, c.oid::int8, n.nspname::text, c.relname::text, c.relkind::text, tn.nspname::text, t.relname::text
+FROM unnest(%s::oid[], %s::oid[]) AS f(spc, rel)
+JOIN pg_catalog.pg_class c ON c.oid = pg_catalog.pg_filenode_relation(f.spc, f.rel)
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
+LEFT JOIN pg_catalog.pg_class t ON t.oid = COALESCE(
+    i.indrelid, (SELECT x.oid FROM pg_catalog.pg_class x WHERE x.reltoastrelid = c.oid LIMIT 1))
+LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace
 """
 
 
@@ -413,6 +475,69 @@ class LiveSource:
         rows = self._query("SELECT slot_type FROM pg_replication_slots WHERE slot_name = %s", (name,),
                            what="reading pg_replication_slots")
         return str(rows[0][0]) if rows else None
+
+    def promoted_at(self, timeline: int, switchpoint: LSN) -> datetime.datetime | None:
+        control = self.control
+        size, blcksz = control.xlog_seg_size, control.xlog_blcksz
+        lsn = after_page_header(switchpoint, size, blcksz)
+        first_page = LSN(lsn.value - lsn.value % blcksz)
+        name = WalSegment(timeline, lsn.segment_number(size)).file_name(size)
+        relative = f"{programs_for(control.major).wal_directory}/{name}"
+        length = min(2 * blcksz, size - first_page.segment_offset(size))
+        try:
+            rows = self._query("SELECT pg_read_binary_file(%s, %s, %s)",
+                               (relative, first_page.segment_offset(size), length), what=f'reading "{relative}"')
+        except SourceError:
+            return None
+        if not rows or rows[0][0] is None:
+            return None
+        record = record_from_pages(bytes(rows[0][0]), first_page, lsn, wal_format(control.major),
+                                   timeline=timeline, blcksz=blcksz)
+        return None if record is None else switch_record_time(record)
+
+    def database_names(self) -> dict[int, str]:
+        rows = self._query("SELECT oid::int8, datname::text FROM pg_catalog.pg_database", what="reading pg_database")
+        return {int(oid): str(name) for oid, name in rows}
+
+    def relation_names(self, wanted: Mapping[int, Sequence[tuple[int, int]]]) -> dict[tuple[int, int], RelationName]:
+        """``pg_filenode_relation`` in each database (a connection of its own, the same
+        connection string with another ``dbname``); shared catalogues through the first."""
+        names: dict[tuple[int, int], RelationName] = {}
+        databases = self.database_names()
+        for database, files in wanted.items():
+            if not files:
+                continue
+            if database == 0:
+                rows = self._relation_rows(self._conn, files)
+            elif database in databases:
+                rows = self._in_database(databases[database], files)
+            else:
+                continue  # created on the target after the divergence: the source never had it
+            for row in rows:
+                names[(database, int(row[0]))] = RelationName(int(row[1]), *row[2:])
+        return names
+
+    def _in_database(self, datname: str, files: Sequence[tuple[int, int]]) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        conninfo = psycopg.conninfo.make_conninfo(self._conninfo, dbname=datname)
+        try:
+            conn = connect(conninfo)
+        except SourceError:
+            return []  # a database that takes no connections (template0) names nothing
+        try:
+            return self._relation_rows(conn, files)
+        finally:
+            conn.close()
+
+    def _relation_rows(self, conn: psycopg.Connection[Any], files: Sequence[tuple[int, int]]) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        try:
+            return conn.execute(RELATION_NAMES_SQL, ([int(spc) for spc, _ in files],
+                                                     [int(rel) for _, rel in files])).fetchall()
+        except psycopg.Error as exc:
+            raise SourceError(f"naming relation files failed on {self.description}: {one_line(str(exc))}") from None
 
     def create_physical_slot(self, name: str) -> None:
         # 9.5's slot reserves no WAL until a standby first streams from it

@@ -10,6 +10,7 @@ import attrs
 
 from pgrewindkit.errors import UnsupportedVersionError
 from pgrewindkit.majors import programs as programs_table
+from pgrewindkit.majors import records as records_table
 from pgrewindkit.majors import rewind as rewind_table
 from pgrewindkit.majors import rmgrs as rmgrs_table
 from pgrewindkit.majors import server as server_table
@@ -63,6 +64,9 @@ TABLES: tuple[tuple[str, Callable[[versions.Major], bool]], ...] = (
     ("programs and their options", lambda m: m.major in programs_table.PROGRAMS),
     ("standby settings", lambda m: m.major in standby_table.STANDBY_SETTINGS),
     ("server functions and settings", lambda m: m.major in server_table.SERVER_SQL),
+    # issue 15: what the discarded-work report reads in records and catalogue pages
+    ("WAL payload layouts", lambda m: m.major in records_table.RECORD_LAYOUTS),
+    ("catalogue layouts", lambda m: m.major in records_table.CATALOG_LAYOUTS),
 )
 
 

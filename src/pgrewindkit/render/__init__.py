@@ -9,6 +9,7 @@ The names below are this package's API (the command line uses nothing else of it
 from __future__ import annotations
 
 from pgrewindkit.render.controldata import controldata_brief, controldata_json, controldata_lines
+from pgrewindkit.render.discarded import discarded_json, discarded_lines
 from pgrewindkit.render.divergence import divergence_json, divergence_lines
 from pgrewindkit.render.errors import LOG_FORMAT, PROG, error_json, error_line, internal_error_line, interrupted_line
 from pgrewindkit.render.failback import failback_json, failback_lines, step_json, step_line
@@ -28,6 +29,8 @@ __all__ = [
     "controldata_brief",
     "controldata_json",
     "controldata_lines",
+    "discarded_json",
+    "discarded_lines",
     "divergence_json",
     "divergence_lines",
     "end_of_wal_json",

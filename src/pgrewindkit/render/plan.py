@@ -13,7 +13,8 @@ from pgrewindkit.analysis.plan import (
 )
 from pgrewindkit.majors.programs import programs_for
 from pgrewindkit.majors.versions import by_major
-from pgrewindkit.render.divergence import divergence_lines
+from pgrewindkit.render.discarded import discarded_brief, discarded_json
+from pgrewindkit.render.divergence import divergence_lines, picture_json
 from pgrewindkit.render.shapes import checkpoint_json, divergence_point_json, last_common_checkpoint, lsn_json
 
 MB = 1024 * 1024
@@ -34,6 +35,8 @@ def plan_lines(plan: RewindPlan) -> list[str]:
     for change in plan.config_changes:
         lines += ["", f"{change.path}: the source's copy replaces the target's; it differs in:"]
         lines += [f"  {d}" for d in change.differences]
+    if plan.discarded is not None:
+        lines += ["", "What the rewind throws away:", *(f"  {line}" for line in discarded_brief(plan.discarded))]
     lines += ["", *_summary(plan)]
     return lines
 
@@ -135,6 +138,8 @@ def plan_json(plan: RewindPlan) -> dict[str, object]:
         "abandoned_history_files": [{"name": h.name, "timeline": h.timeline, "newer_than_source": h.newer_than_source,
                                      "in_pg_wal": h.in_pg_wal, "in_archive": h.in_archive}
                                     for h in plan.abandoned_history_files],
+        "picture": picture_json(d),
+        "discarded": None if plan.discarded is None else discarded_json(plan.discarded),
     }
 
 

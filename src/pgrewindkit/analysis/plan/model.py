@@ -7,6 +7,7 @@ import enum
 import attrs
 
 from pgrewindkit._enum import Words
+from pgrewindkit.analysis.discarded import DiscardedWork
 from pgrewindkit.analysis.divergence import Divergence
 from pgrewindkit.cluster.datadir import FileType
 from pgrewindkit.errors import Kind
@@ -129,6 +130,8 @@ class RewindPlan:
     unarchived_wal: tuple[UnarchivedWal, ...] = ()
     # in the target's pg_wal; and, once the archive is probed (``with_archive``), in the archive
     abandoned_history_files: tuple[AbandonedHistory, ...] = ()
+    # what the rewind throws away (issue 15): None when no rewind is needed or the WAL could not say
+    discarded: DiscardedWork | None = None
 
     @property
     def failure(self) -> PlanFailure | None:

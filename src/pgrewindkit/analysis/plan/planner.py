@@ -9,6 +9,9 @@ import logging
 import os
 from collections.abc import Callable
 
+import attrs
+
+from pgrewindkit.analysis.discarded import DiscardedWork, discarded_work
 from pgrewindkit.analysis.divergence import Divergence, find_divergence, target_wal_history
 from pgrewindkit.analysis.plan.checks import CheckList, live_source_checks, sanity_checks, source_checkpointed
 from pgrewindkit.analysis.plan.filemap import bytes_to_copy, collect_entries, decide_actions, source_total_bytes
@@ -44,21 +47,24 @@ log = logging.getLogger(__name__)
 
 def plan_rewind(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str], *,
                 on_progress: Callable[[int, int], None] | None = None,
-                pg_rewind_version: tuple[int, int | None] | None = None) -> RewindPlan:
+                pg_rewind_version: tuple[int, int | None] | None = None, discarded: bool = True) -> RewindPlan:
     """What pg_rewind would do to make ``target`` follow ``source``; nothing is written anywhere.
+    ``discarded``: also read what the rewind throws away (``RewindPlan.discarded``; a second pass
+    over the target's WAL after the divergence).
     ``on_progress(done, total)`` hears about the target's WAL being read, in parts.
     ``pg_rewind_version`` (major, minor): the pg_rewind release to predict (rules changed within majors);
     by default the newest minor known of the target's major (``RewindPlan.predicts`` says which)."""
     src = LocalSource(source) if isinstance(source, (str, os.PathLike)) else source
     tgt = target if isinstance(target, DataDirectory) else DataDirectory(target)
-    return _Planner(src, tgt, on_progress, pg_rewind_version).plan()
+    return _Planner(src, tgt, on_progress, pg_rewind_version, discarded).plan()
 
 
 class _Planner:
     def __init__(self, source: Source, target: DataDirectory,
                  on_progress: Callable[[int, int], None] | None = None,
-                 pg_rewind_version: tuple[int, int | None] | None = None) -> None:
+                 pg_rewind_version: tuple[int, int | None] | None = None, discarded: bool = True) -> None:
         self.on_progress = on_progress
+        self.with_discarded = discarded
         self._target_wal: Wal | None = None
         self._wal_cut = False  # the WAL list was cut after many missing segments in a row
         self.source = source
@@ -101,8 +107,9 @@ class _Planner:
         files, wal_error = self._file_map(divergence)
         error = error or wal_error
         outcome = PlanOutcome.ERROR if error else PlanOutcome.REWIND_NEEDED
-        return self._result(outcome, error, divergence, files=files, provisional=provisional,
+        plan = self._result(outcome, error, divergence, files=files, provisional=provisional,
                             wal=self._wal_needed(divergence))
+        return attrs.evolve(plan, discarded=self._discarded(divergence)) if self.with_discarded else plan
 
     def _result(self, outcome: PlanOutcome, error: PlanFailure | None, divergence: Divergence | None, *,
                 files: list[FileAction] | None = None, provisional: bool = False,
@@ -121,6 +128,15 @@ class _Planner:
             truth_error=truth_error, wal_list_complete=self._wal_list_complete(divergence, wal),
             unarchived_wal=self._unarchived(files), abandoned_history_files=self._abandoned(divergence),
         )
+
+    def _discarded(self, divergence: Divergence) -> DiscardedWork | None:
+        """What the rewind throws away; None when the target's WAL cannot tell (the plan's checks
+        say why)."""
+        try:
+            return discarded_work(self.source, self.target, divergence=divergence)
+        except PgRewindKitError as exc:
+            log.warning("what the rewind throws away cannot be told: %s", exc)
+            return None
 
     def _file_map(self, divergence: Divergence) -> tuple[list[FileAction], PlanFailure | None]:
         problems: list[str] = []
