@@ -194,7 +194,7 @@ def floor(path: str | os.PathLike[str], start: str, workers: int | None = None) 
     for i in range(count):
         own = [str(files[s]) for s in segnos[bounds[i]:bounds[i + 1]]]
         extra = [str(files[segnos[bounds[i + 1]]])] if bounds[i + 1] < len(segnos) else []
-        tasks.append((own + extra, seg_size, len(own), start_lsn % seg_size if i == 0 else -1,
+        tasks.append((own + extra, seg_size, len(own), start_lsn % seg_size if i == 0 and start_lsn % seg_size else -1,
                       segnos[bounds[i]] * seg_size))
     if count == 1:
         results = [_run_task(tasks[0])]

@@ -18,6 +18,7 @@ from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.wal.decode import DecodeError, RawBlock, RawDecoded, record_decoder
 from pgrewindkit.formats.wal.segments import MappedSegment, WalDirectory
 from pgrewindkit.majors.layouts.xlog import (
+    BKPBLOCK_FORK_MASK,
     BKPBLOCK_HAS_DATA,
     BKPBLOCK_IMAGE_OR_SAME_REL,
     CRC_OFFSET,
@@ -32,6 +33,7 @@ from pgrewindkit.majors.layouts.xlog import (
     XLP_LONG_HEADER,
     XLR_BLOCK_ID_DATA_SHORT,
     XLR_INFO_MASK,
+    XLR_SPECIAL_REL_UPDATE,
 )
 from pgrewindkit.majors.rmgrs import MIN_CUSTOM_RMID, RM_XLOG_ID, XLOG_SWITCH
 from pgrewindkit.majors.wal import WalFormat
@@ -109,6 +111,34 @@ class Tally:
         self.last, self.last_end = lsn, end
 
 
+_ONE = 1 << 64  # one record in a packed slot: count << 64 | sum of lengths (a sum never reaches 2**64)
+_SHORT_DATA_ONLY = SIZE_OF_RECORD + SIZE_OF_DATA_HEADER_SHORT
+_SWITCH_SLOT = tally_slot(RM_XLOG_ID, XLOG_SWITCH)
+
+
+def _unpack_into(packed: list[int], tally: Tally) -> None:
+    """Add the counting loop's packed slots into ``tally`` (record lengths: no images there)."""
+    counts, rec_lens = tally.counts, tally.rec_lens
+    mask = _ONE - 1
+    for slot, value in enumerate(packed):
+        if value:
+            counts[slot] += value >> 64
+            rec_lens[slot] += value & mask
+
+
+@attrs.define
+class BlockSink:
+    """Where ``records(sink=...)`` puts what its narrow loop reads without yielding a tuple: the
+    main-fork blocks ``(spc, db, rel, blkno)`` of the records it took, and the last of them
+    (``last``, ``last_end``; -1 before any). Records with ``XLR_SPECIAL_REL_UPDATE``, and any whose
+    end is at or past ``endpoint``, are always yielded."""
+
+    endpoint: int
+    blocks: set[tuple[int, int, int, int]] = attrs.field(factory=set)
+    last: int = -1
+    last_end: int = -1
+
+
 class _Stop(Exception):
     """Reading cannot go on; carries the reason (and whether it is an error or the requested end)."""
 
@@ -136,6 +166,10 @@ class WalReader:
         self._unpack_u32 = structs.uint32.unpack_from
         self._unpack_one_block = structs.one_block_record.unpack_from
         self._one_block_size = structs.one_block_record.size
+        self._one_block_min = SIZE_OF_RECORD + structs.one_block_record.size
+        self._unpack_counted = structs.counted_record.unpack_from
+        self._unpack_block_record = structs.block_record.unpack_from
+        self._counted_size = structs.counted_record.size
         self.max_builtin_rmid = fmt.max_builtin_rmid
         self._decode_record = record_decoder(fmt, blcksz)
         self.blcksz = blcksz
@@ -260,7 +294,8 @@ class WalReader:
     # -- records -----------------------------------------------------------------------------------
 
     def records(self, start: LSN, *, end: LSN | None = None, prev: LSN | None = None,
-                detail: bool = True, until: LSN | None = None, tally: Tally | None = None) -> Iterator[RawRecord]:
+                detail: bool = True, until: LSN | None = None, tally: Tally | None = None,
+                sink: BlockSink | None = None) -> Iterator[RawRecord]:
         """Records from ``start`` (a record boundary, or a page start) until the end of valid WAL,
         until a record would extend past ``end``, or (``until``) until one would start at or after
         it; then ``self.end_of_wal`` says why it stopped.
@@ -268,17 +303,28 @@ class WalReader:
         ``prev`` is the LSN of the record before ``start`` when known; without it the first
         record's prev-link is only checked to point backwards (xlogreader's random access).
         Without ``detail`` the tuples carry no block references and no record bytes. With a
-        ``tally`` nothing is yielded: each record is counted into it (``waldump --stats``).
+        ``tally`` nothing is yielded: each record is counted into it (``waldump --stats``). With a
+        ``sink`` (a plan's page map), the commonest records only add their main-fork blocks to it
+        and are not yielded; the rest are (see ``BlockSink``).
         """
+        counting = tally is not None
+        narrow = counting or sink is not None
         if tally is not None:
             detail = False
             counts, rec_lens, fpi_lens = tally.counts, tally.rec_lens, tally.fpi_lens
+        # the counting loop's count and length sums, one integer per slot (count << 64 | sum of
+        # lengths): one addition per record instead of two; added into the tally at the end
+        packed = [0] * TALLY_SLOTS if counting else []
+        slow_at = -1  # the record the counting loop stopped at: the general path reads it
         rec_ptr = wal_end = start.value
         prev_ptr = prev.value if prev is not None else -1
         last_read = -1
         no_limit = 1 << 65
         end_ptr = end.value if end is not None else no_limit
         start_limit = min(end_ptr, until.value if until is not None else no_limit)
+        fast_limit = start_limit  # the narrow loops read pages that end at or before every limit
+        if sink is not None:  # ... and before the endpoint, so that no record they take reaches it
+            fast_limit = min(fast_limit, sink.endpoint - 1)
         blcksz = self.blcksz
         seg_size = self.seg_size
         max_rmid = self.max_builtin_rmid
@@ -317,6 +363,22 @@ class WalReader:
                 if off == header_size and page_info & XLP_FIRST_IS_CONTRECORD:
                     raise _Stop(msg.contrecord_requested.format(lsn=_lsn(rec_ptr)))
                 pos = rec_ptr - seg_base
+                if narrow and rec_ptr != slow_at and last_read >= 0 and current_page + blcksz <= fast_limit:
+                    # a narrow loop over the rest of this page; it stops at the first record it does
+                    # not take, which the general path below then reads
+                    if tally is not None:
+                        stop, taken = self._count_page(data, pos, pos - off + blcksz, prev_ptr, seg_base, packed)
+                        if taken != prev_ptr:
+                            tally.last, tally.last_end = taken, seg_base + stop
+                    else:
+                        assert sink is not None
+                        stop, taken = self._block_page(data, pos, pos - off + blcksz, prev_ptr, seg_base,
+                                                       sink.blocks)
+                        if taken != prev_ptr:
+                            sink.last, sink.last_end = taken, seg_base + stop
+                    last_read = prev_ptr = taken
+                    slow_at = rec_ptr = seg_base + stop
+                    continue
                 tli = seg_tli  # the timeline of the file the record starts in
                 if off <= blcksz - SIZE_OF_RECORD:
                     tot_len, xid, xl_prev, info, rmid, xl_crc = header_unpack(data, pos)
@@ -334,7 +396,8 @@ class WalReader:
                     raise _Stop("", reached_end=True)
                 if off + tot_len <= blcksz:
                     body = pos + SIZE_OF_RECORD
-                    if extend(extend(0, data[body:pos + tot_len]), data[pos:pos + CRC_OFFSET]) != xl_crc:
+                    # one call over body and header joined: cheaper than two calls (see docs/performance.md)
+                    if extend(0, data[body:pos + tot_len] + data[pos:pos + CRC_OFFSET]) != xl_crc:
                         raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
                     next_ptr = rec_ptr + ((tot_len + align_mask) & align_clear)
                     decoded: RawDecoded | None = None
@@ -364,7 +427,7 @@ class WalReader:
                         continue
                     rec, next_ptr = assembled
                     tot_len, xid, xl_prev, info, rmid, xl_crc = header_unpack(rec, 0)
-                    if extend(extend(0, rec[SIZE_OF_RECORD:]), rec[:CRC_OFFSET]) != xl_crc:
+                    if extend(0, rec[SIZE_OF_RECORD:] + rec[:CRC_OFFSET]) != xl_crc:
                         raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
                     decoded = self._decode(rec, rec_ptr, last_read, detail)
                 if rmid == RM_XLOG_ID and info & ~XLR_INFO_MASK == XLOG_SWITCH:
@@ -388,12 +451,82 @@ class WalReader:
                 last_read = prev_ptr = rec_ptr
                 rec_ptr = next_ptr
         except _Stop as stop:
+            if tally is not None:
+                _unpack_into(packed, tally)
             self.end_of_wal = EndOfWal(
                 lsn=LSN(wal_end), reason=stop.reason,
                 reported_at=LSN(stop.reported_at if stop.reported_at is not None else max(last_read, 0)),
                 reached_end=stop.reached_end, last_record=LSN(last_read) if last_read >= 0 else None,
                 missing_segment=stop.missing_segment,
             )
+
+    def _count_page(self, data: bytes | mmap.mmap, pos: int, page_end: int, prev: int, seg_base: int,
+                    packed: list[int]) -> tuple[int, int]:
+        """``waldump --stats``' loop over one page: from the record at ``pos`` (its segment offset;
+        ``prev`` the LSN of the one before), every record that lies wholly in the page, links back,
+        has a valid resource manager, is not a SWITCH, passes its CRC and is one of the two
+        commonest shapes (short main data only; one block without image or SAME_REL, then short
+        main data: checked as DecodeXLogRecord checks them) is counted into ``packed``. Returns
+        where it stopped and the LSN of the last record counted (``prev`` if none). Whatever it does
+        not take, the general path reads, with xlogreader's checks and messages."""
+        unpack = self._unpack_counted
+        extend = _extend
+        ir_limit = (self.max_builtin_rmid + 1) << 8  # info | rmid << 8 of the first invalid rmid
+        last = page_end - self._counted_size
+        one = _ONE
+        while pos <= last:
+            tot, xl_prev, ir, xl_crc, first_id, flags, data_len, marker, main_len = unpack(data, pos)
+            end = pos + tot
+            if end > page_end or xl_prev != prev or tot < SIZE_OF_RECORD or ir >= ir_limit:
+                break
+            if extend(0, data[pos + SIZE_OF_RECORD:end] + data[pos:pos + CRC_OFFSET]) != xl_crc:
+                break
+            # short main data only (first_id, flags: its id and length); else block 0
+            if not ((first_id == XLR_BLOCK_ID_DATA_SHORT and tot == _SHORT_DATA_ONLY + flags)
+                    or (first_id == 0 and not flags & BKPBLOCK_IMAGE_OR_SAME_REL and marker == XLR_BLOCK_ID_DATA_SHORT
+                        and tot == self._one_block_min + data_len + main_len
+                        and (flags & BKPBLOCK_HAS_DATA == 0) == (data_len == 0))):
+                break
+            slot = ir >> 4
+            if slot == _SWITCH_SLOT:
+                break
+            packed[slot] += tot + one
+            prev = seg_base + pos
+            pos = (end + _ALIGN_MASK) & ~_ALIGN_MASK
+        return pos, prev
+
+    def _block_page(self, data: bytes | mmap.mmap, pos: int, page_end: int, prev: int, seg_base: int,
+                    blocks: set[tuple[int, int, int, int]]) -> tuple[int, int]:
+        """A plan's loop over one page: as ``_count_page``, taking the same records (and none with
+        ``XLR_SPECIAL_REL_UPDATE``), each adding its main-fork block to ``blocks``."""
+        unpack = self._unpack_block_record
+        extend = _extend
+        ir_limit = (self.max_builtin_rmid + 1) << 8
+        last = page_end - self._counted_size
+        add = blocks.add
+        while pos <= last:
+            (tot, xl_prev, ir, xl_crc, first_id, flags, data_len, spc, db, rel, blkno, marker,
+             main_len) = unpack(data, pos)
+            end = pos + tot
+            if (end > page_end or xl_prev != prev or tot < SIZE_OF_RECORD or ir >= ir_limit
+                    or ir & XLR_SPECIAL_REL_UPDATE):
+                break
+            if extend(0, data[pos + SIZE_OF_RECORD:end] + data[pos:pos + CRC_OFFSET]) != xl_crc:
+                break
+            if first_id == XLR_BLOCK_ID_DATA_SHORT and tot == _SHORT_DATA_ONLY + flags:
+                pass
+            elif (first_id == 0 and not flags & BKPBLOCK_IMAGE_OR_SAME_REL and marker == XLR_BLOCK_ID_DATA_SHORT
+                  and tot == self._one_block_min + data_len + main_len
+                  and (flags & BKPBLOCK_HAS_DATA == 0) == (data_len == 0)):
+                if not flags & BKPBLOCK_FORK_MASK:  # MAIN_FORKNUM
+                    add((spc, db, rel, blkno))
+            else:
+                break
+            if ir >> 4 == _SWITCH_SLOT:
+                break
+            prev = seg_base + pos
+            pos = (end + _ALIGN_MASK) & ~_ALIGN_MASK
+        return pos, prev
 
     def _page_state(self) -> tuple[int, int, int, int, int, bytes | mmap.mmap]:
         """The current page, its flags and header size, its segment's start LSN and timeline, the data."""
