@@ -188,7 +188,9 @@ def floor(path: str | os.PathLike[str], start: str, workers: int | None = None) 
     while first_segno + len(segnos) in files:
         segnos.append(first_segno + len(segnos))
     workers = workers or len(os.sched_getaffinity(0))
-    count = max(1, min(workers, len(segnos) // 4))
+    # four runs per process, as pgrewindkit's scan makes them: a core taken by something else
+    # then delays a quarter of a process's work, not half of everything
+    count = max(1, min(workers * 4 if workers > 1 else 1, len(segnos) // 4))
     bounds = [len(segnos) * i // count for i in range(count + 1)]
     tasks = []
     for i in range(count):
@@ -199,7 +201,7 @@ def floor(path: str | os.PathLike[str], start: str, workers: int | None = None) 
     if count == 1:
         results = [_run_task(tasks[0])]
     else:
-        with multiprocessing.get_context("fork").Pool(count) as pool:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
             results = pool.map(_run_task, tasks, chunksize=1)
     total = 0
     for i, (n, first, first_prev, _last, last_end, _run_lsn) in enumerate(results):

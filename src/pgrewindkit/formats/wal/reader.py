@@ -314,7 +314,7 @@ class WalReader:
             counts, rec_lens, fpi_lens = tally.counts, tally.rec_lens, tally.fpi_lens
         # the counting loop's count and length sums, one integer per slot (count << 64 | sum of
         # lengths): one addition per record instead of two; added into the tally at the end
-        packed = [0] * TALLY_SLOTS if counting else []
+        packed = [0] * ((self.max_builtin_rmid + 1) << 4) if counting else []
         slow_at = -1  # the record the counting loop stopped at: the general path reads it
         rec_ptr = wal_end = start.value
         prev_ptr = prev.value if prev is not None else -1
@@ -367,7 +367,8 @@ class WalReader:
                     # a narrow loop over the rest of this page; it stops at the first record it does
                     # not take, which the general path below then reads
                     if tally is not None:
-                        stop, taken = self._count_page(data, pos, pos - off + blcksz, prev_ptr, seg_base, packed)
+                        stop, taken = self._count_page(data, pos, pos - off + blcksz, prev_ptr, seg_base, packed,
+                                                       fpi_lens)
                         if taken != prev_ptr:
                             tally.last, tally.last_end = taken, seg_base + stop
                     else:
@@ -461,71 +462,96 @@ class WalReader:
             )
 
     def _count_page(self, data: bytes | mmap.mmap, pos: int, page_end: int, prev: int, seg_base: int,
-                    packed: list[int]) -> tuple[int, int]:
+                    packed: list[int], fpi_lens: list[int]) -> tuple[int, int]:
         """``waldump --stats``' loop over one page: from the record at ``pos`` (its segment offset;
         ``prev`` the LSN of the one before), every record that lies wholly in the page, links back,
-        has a valid resource manager, is not a SWITCH, passes its CRC and is one of the two
-        commonest shapes (short main data only; one block without image or SAME_REL, then short
-        main data: checked as DecodeXLogRecord checks them) is counted into ``packed``. Returns
-        where it stopped and the LSN of the last record counted (``prev`` if none). Whatever it does
-        not take, the general path reads, with xlogreader's checks and messages."""
+        has a built-in resource manager, is not a SWITCH and passes its CRC is counted into
+        ``packed`` (and its images' bytes into ``fpi_lens``). The two commonest shapes (short main
+        data only; one block without image or SAME_REL, then short main data) are checked here as
+        DecodeXLogRecord checks them; any other goes through the full decoder. Returns where it
+        stopped and the LSN of the last record counted (``prev`` if none). Whatever it does not
+        take, or the decoder refuses, the general path reads, with xlogreader's checks and messages.
+
+        Every name the loop reads is a local, and each check is folded into one that must be made
+        anyway: a length under SizeOfXLogRecord fails the shape checks and the decoder; a resource
+        manager past the built-in ones has no slot in ``packed`` (IndexError)."""
         unpack = self._unpack_counted
         extend = _extend
-        ir_limit = (self.max_builtin_rmid + 1) << 8  # info | rmid << 8 of the first invalid rmid
+        decode = self._decode_record
         last = page_end - self._counted_size
-        one = _ONE
-        while pos <= last:
-            tot, xl_prev, ir, xl_crc, first_id, flags, data_len, marker, main_len = unpack(data, pos)
-            end = pos + tot
-            if end > page_end or xl_prev != prev or tot < SIZE_OF_RECORD or ir >= ir_limit:
-                break
-            if extend(0, data[pos + SIZE_OF_RECORD:end] + data[pos:pos + CRC_OFFSET]) != xl_crc:
-                break
-            # short main data only (first_id, flags: its id and length); else block 0
-            if not ((first_id == XLR_BLOCK_ID_DATA_SHORT and tot == _SHORT_DATA_ONLY + flags)
-                    or (first_id == 0 and not flags & BKPBLOCK_IMAGE_OR_SAME_REL and marker == XLR_BLOCK_ID_DATA_SHORT
-                        and tot == self._one_block_min + data_len + main_len
-                        and (flags & BKPBLOCK_HAS_DATA == 0) == (data_len == 0))):
-                break
-            slot = ir >> 4
-            if slot == _SWITCH_SLOT:
-                break
-            packed[slot] += tot + one
-            prev = seg_base + pos
-            pos = (end + _ALIGN_MASK) & ~_ALIGN_MASK
+        one, switch_slot, align_mask, align_clear = _ONE, _SWITCH_SLOT, _ALIGN_MASK, ~_ALIGN_MASK
+        size_of_record, crc_offset = SIZE_OF_RECORD, CRC_OFFSET
+        data_short, short_only, one_block_min = XLR_BLOCK_ID_DATA_SHORT, _SHORT_DATA_ONLY, self._one_block_min
+        image_or_same_rel, has_data = BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA
+        try:
+            while pos <= last:
+                tot, xl_prev, ir, xl_crc, first_id, flags, data_len, marker, main_len = unpack(data, pos)
+                end = pos + tot
+                if end > page_end or xl_prev != prev or tot < size_of_record:
+                    break
+                if extend(0, data[pos + size_of_record:end] + data[pos:pos + crc_offset]) != xl_crc:
+                    break
+                fpi = 0
+                if first_id:  # short main data only? (then first_id and flags are its id and length)
+                    if first_id != data_short or tot != short_only + flags:
+                        fpi = decode(data[pos:end], False)[0]
+                elif (flags & image_or_same_rel or marker != data_short or tot != one_block_min + data_len + main_len
+                      or (flags & has_data == 0) != (data_len == 0)):
+                    fpi = decode(data[pos:end], False)[0]
+                slot = ir >> 4
+                if slot == switch_slot:
+                    break
+                packed[slot] += tot - fpi + one
+                if fpi:
+                    fpi_lens[slot] += fpi
+                prev = seg_base + pos
+                pos = (end + align_mask) & align_clear
+        except (IndexError, DecodeError):  # not a built-in resource manager; a record to refuse
+            pass
         return pos, prev
 
     def _block_page(self, data: bytes | mmap.mmap, pos: int, page_end: int, prev: int, seg_base: int,
                     blocks: set[tuple[int, int, int, int]]) -> tuple[int, int]:
         """A plan's loop over one page: as ``_count_page``, taking the same records (and none with
-        ``XLR_SPECIAL_REL_UPDATE``), each adding its main-fork block to ``blocks``."""
+        ``XLR_SPECIAL_REL_UPDATE``), each adding its main-fork blocks to ``blocks``."""
         unpack = self._unpack_block_record
         extend = _extend
-        ir_limit = (self.max_builtin_rmid + 1) << 8
+        decode = self._decode_record
+        ir_limit = (self.max_builtin_rmid + 1) << 8  # info | rmid << 8 of the first invalid rmid
         last = page_end - self._counted_size
+        switch_slot, align_mask, align_clear = _SWITCH_SLOT, _ALIGN_MASK, ~_ALIGN_MASK
+        size_of_record, crc_offset = SIZE_OF_RECORD, CRC_OFFSET
+        data_short, short_only, one_block_min = XLR_BLOCK_ID_DATA_SHORT, _SHORT_DATA_ONLY, self._one_block_min
+        image_or_same_rel, has_data, fork_mask = BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA, BKPBLOCK_FORK_MASK
+        special = XLR_SPECIAL_REL_UPDATE
         add = blocks.add
-        while pos <= last:
-            (tot, xl_prev, ir, xl_crc, first_id, flags, data_len, spc, db, rel, blkno, marker,
-             main_len) = unpack(data, pos)
-            end = pos + tot
-            if (end > page_end or xl_prev != prev or tot < SIZE_OF_RECORD or ir >= ir_limit
-                    or ir & XLR_SPECIAL_REL_UPDATE):
-                break
-            if extend(0, data[pos + SIZE_OF_RECORD:end] + data[pos:pos + CRC_OFFSET]) != xl_crc:
-                break
-            if first_id == XLR_BLOCK_ID_DATA_SHORT and tot == _SHORT_DATA_ONLY + flags:
-                pass
-            elif (first_id == 0 and not flags & BKPBLOCK_IMAGE_OR_SAME_REL and marker == XLR_BLOCK_ID_DATA_SHORT
-                  and tot == self._one_block_min + data_len + main_len
-                  and (flags & BKPBLOCK_HAS_DATA == 0) == (data_len == 0)):
-                if not flags & BKPBLOCK_FORK_MASK:  # MAIN_FORKNUM
+        try:
+            while pos <= last:
+                (tot, xl_prev, ir, xl_crc, first_id, flags, data_len, spc, db, rel, blkno, marker,
+                 main_len) = unpack(data, pos)
+                end = pos + tot
+                if end > page_end or xl_prev != prev or tot < size_of_record or ir >= ir_limit or ir & special:
+                    break
+                if extend(0, data[pos + size_of_record:end] + data[pos:pos + crc_offset]) != xl_crc:
+                    break
+                if first_id:
+                    if first_id != data_short or tot != short_only + flags:
+                        for block in decode(data[pos:end], True)[2]:
+                            if not block[1] & fork_mask:
+                                add((block[3], block[4], block[5], block[6]))
+                elif (flags & image_or_same_rel or marker != data_short or tot != one_block_min + data_len + main_len
+                      or (flags & has_data == 0) != (data_len == 0)):
+                    for block in decode(data[pos:end], True)[2]:
+                        if not block[1] & fork_mask:
+                            add((block[3], block[4], block[5], block[6]))
+                elif not flags & fork_mask:  # MAIN_FORKNUM
                     add((spc, db, rel, blkno))
-            else:
-                break
-            if ir >> 4 == _SWITCH_SLOT:
-                break
-            prev = seg_base + pos
-            pos = (end + _ALIGN_MASK) & ~_ALIGN_MASK
+                if ir >> 4 == switch_slot:
+                    break
+                prev = seg_base + pos
+                pos = (end + align_mask) & align_clear
+        except DecodeError:  # a record to refuse: the general path says why
+            pass
         return pos, prev
 
     def _page_state(self) -> tuple[int, int, int, int, int, bytes | mmap.mmap]:
