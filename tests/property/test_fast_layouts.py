@@ -66,3 +66,13 @@ def test_counted_and_block_records(data: bytes) -> None:
         *header, *fragments, locator.spcOid, locator.dbOid, locator.relNumber, xlog.BLOCK_NUMBER.parse(data[40:]),
         *short_data)
     assert xlog.WAL_STRUCTS.counted_record.size == xlog.WAL_STRUCTS.block_record.size == xlog.SIZE_OF_RECORD + 22
+
+
+@given(st.binary(min_size=26, max_size=26))
+def test_one_image_record(data: bytes) -> None:
+    block = xlog.BLOCK_HEADER.parse(b"\0" + data)
+    image = xlog.IMAGE_HEADER.parse(data[3:])
+    locator = xlog.REL_FILE_LOCATOR.parse(data[8:])
+    assert xlog.WAL_STRUCTS.one_image_record.unpack_from(data) == (
+        block.fork_flags, block.data_length, image.length, image.hole_offset, image.bimg_info, locator.spcOid,
+        locator.dbOid, locator.relNumber, xlog.BLOCK_NUMBER.parse(data[20:]), data[24], data[25])

@@ -82,7 +82,7 @@ def _reference(wal: Wal, start: LSN) -> tuple[list[RawRecord], EndOfWal | None]:
     """Every record by the general path, each checked against the full decoder."""
     scan = wal.scan(start)
     fmt = wal.wal_format(start)
-    decode = record_decoder(fmt, 8192)
+    decode = record_decoder(fmt, 8192, shortcut=False)
     records = list(scan.raw())
     assert records, "no record read"
     for raw in records:

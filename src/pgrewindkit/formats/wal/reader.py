@@ -234,6 +234,29 @@ class WalReader:
             raise _Stop(f"could not read from file {self._seg_name}, offset {offset}: read {got} of {blcksz}")
         data = seg.data
         magic, info, tli, pageaddr, rem_len = self._unpack_page(data, offset)
+        if (magic != self.fmt.version.wal_page_magic or info & ~XLP_ALL_FLAGS
+                or (not info & XLP_LONG_HEADER and offset == 0) or pageaddr != page_ptr
+                or (page_ptr > self._latest_page_ptr and tli < self._latest_page_tli)):
+            self._page_error(page_ptr, offset, magic, info, tli, pageaddr)
+        if info & XLP_LONG_HEADER:
+            sysid, seg_size, xlog_blcksz = self._unpack_long_tail(data, offset + LONG_PAGE_TAIL_OFFSET)
+            msg = self.msg
+            if self.system_identifier and sysid != self.system_identifier:
+                raise _Stop(msg.sysid_mismatch.format(wal=sysid, control=self.system_identifier))
+            if seg_size != self.seg_size:
+                raise _Stop(msg.seg_size_mismatch)
+            if xlog_blcksz != blcksz:
+                raise _Stop(msg.blcksz_mismatch)
+        self._latest_page_ptr = page_ptr
+        self._latest_page_tli = tli
+        self._page_ptr = page_ptr
+        self._page_info = info
+        self._page_rem_len = rem_len
+        seg.release_before(offset)
+
+    def _page_error(self, page_ptr: int, offset: int, magic: int, info: int, tli: int, pageaddr: int) -> None:
+        """``XLogReaderValidatePageHeader``'s refusals, in its order (the message's place is only
+        formatted for a page that fails)."""
         msg = self.msg
         where = {"file": self._seg_name, "offset": offset, "lsn": _lsn(page_ptr)}
         if magic != self.fmt.version.wal_page_magic:
@@ -241,25 +264,19 @@ class WalReader:
         if info & ~XLP_ALL_FLAGS:
             raise _Stop(msg.invalid_info_bits.format(info=info, **where))
         if info & XLP_LONG_HEADER:
-            sysid, seg_size, xlog_blcksz = self._unpack_long_tail(data, offset + LONG_PAGE_TAIL_OFFSET)
+            assert self._seg is not None
+            sysid, seg_size, xlog_blcksz = self._unpack_long_tail(self._seg.data, offset + LONG_PAGE_TAIL_OFFSET)
             if self.system_identifier and sysid != self.system_identifier:
                 raise _Stop(msg.sysid_mismatch.format(wal=sysid, control=self.system_identifier))
             if seg_size != self.seg_size:
                 raise _Stop(msg.seg_size_mismatch)
-            if xlog_blcksz != blcksz:
+            if xlog_blcksz != self.blcksz:
                 raise _Stop(msg.blcksz_mismatch)
         elif offset == 0:
             raise _Stop(msg.invalid_info_bits.format(info=info, **where))
         if pageaddr != page_ptr:
             raise _Stop(msg.unexpected_pageaddr.format(pageaddr=_lsn(pageaddr), **where))
-        if page_ptr > self._latest_page_ptr and tli < self._latest_page_tli:
-            raise _Stop(msg.out_of_sequence_tli.format(tli=tli, previous=self._latest_page_tli, **where))
-        self._latest_page_ptr = page_ptr
-        self._latest_page_tli = tli
-        self._page_ptr = page_ptr
-        self._page_info = info
-        self._page_rem_len = rem_len
-        seg.release_before(offset)
+        raise _Stop(msg.out_of_sequence_tli.format(tli=tli, previous=self._latest_page_tli, **where))
 
     def _header_size(self) -> int:
         return SIZE_OF_LONG_PHD if self._page_info & XLP_LONG_HEADER else SIZE_OF_SHORT_PHD

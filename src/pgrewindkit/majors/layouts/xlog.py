@@ -159,6 +159,9 @@ class WalStructs:
     # short main data only, id and fork_flags are the data header's id and length.
     counted_record: struct.Struct
     block_record: struct.Struct
+    # a full-page image's commonest record body, after block 0's id: fork_flags, data_length, the
+    # image header, the locator and block, then short main data's id and length
+    one_image_record: struct.Struct
 
     @classmethod
     def derive(cls) -> WalStructs:
@@ -178,6 +181,8 @@ class WalStructs:
                                      f"{SIZE_OF_LOCATOR_AND_BLOCK}x", struct_format(DATA_HEADER_SHORT)),
             block_record=_compiled(_record_header_narrowed(), struct_format(BLOCK_HEADER), locator_and_block,
                                    struct_format(DATA_HEADER_SHORT)),
+            one_image_record=_compiled(struct_format(BLOCK_HEADER, start="fork_flags"), struct_format(IMAGE_HEADER),
+                                       locator_and_block, struct_format(DATA_HEADER_SHORT)),
         )
 
 
