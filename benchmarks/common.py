@@ -93,8 +93,10 @@ def timed(argv: Sequence[str], env: dict[str, str] | None = None) -> Timed:
     """Wall time, peak RSS in MB (the largest of the process and its children) and stdout of one command."""
     read, write = os.pipe()
     started = time.perf_counter()
+    # stderr (where both tools say where WAL ended, and pg_rewind what it decided) is dropped
     pid = os.posix_spawn(argv[0], list(argv), {**os.environ, "LC_ALL": "C", **(env or {})},
-                         file_actions=[(os.POSIX_SPAWN_DUP2, write, 1), (os.POSIX_SPAWN_CLOSE, read)])
+                         file_actions=[(os.POSIX_SPAWN_DUP2, write, 1), (os.POSIX_SPAWN_CLOSE, read),
+                                       (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
     os.close(write)
     chunks = []
     while True:

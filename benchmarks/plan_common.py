@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 from common import OURS, pg15, spread, timed
-from tests.support.cluster import run_captured
+from tests.support.cluster import PORT, run_captured
 
 
 def as_postgres(argv: Sequence[str]) -> list[str]:
@@ -44,4 +45,23 @@ def pg_rewind() -> str:
     return str(pg15().program("pg_rewind"))
 
 
-__all__ = ["OURS", "as_postgres", "compare_plans", "pg_rewind", "run_captured"]
+def pg_ctl(source: Path, action: str, *, options: str = "", log: Path | None = None) -> list[str]:
+    """pg_ctl on the cached source (as postgres): its postgresql.conf names the socket directory of
+    the cluster that built it, long gone, so ``options`` name where to listen now."""
+    argv = [str(pg15().program("pg_ctl")), "-D", str(source), "-w", "-t", "120", action]
+    if options:
+        argv += ["-o", options]
+    if log is not None:
+        argv += ["-l", str(log)]
+    if action == "stop":
+        argv += ["-m", "fast"]
+    return as_postgres(argv)
+
+
+def local_socket_options(source: Path) -> str:
+    """Listen on a Unix socket in the pair's directory only (owned by postgres)."""
+    return f"-c listen_addresses='' -c unix_socket_directories='{source.parent}' -c port={PORT}"
+
+
+__all__ = ["OURS", "PORT", "as_postgres", "compare_plans", "local_socket_options", "pg_ctl", "pg_rewind",
+           "run_captured"]

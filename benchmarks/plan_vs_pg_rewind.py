@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 
 from pairs import seed_pair
-from plan_common import OURS, as_postgres, compare_plans, pg_rewind
-from tests.support.cluster import Cluster
-from tests.support.pgbinaries import debian
+from plan_common import OURS, PORT, as_postgres, compare_plans, local_socket_options, pg_ctl, pg_rewind
 
 
 def main() -> None:
@@ -34,18 +33,17 @@ def main() -> None:
         as_postgres([pg_rewind(), "--dry-run", "-D", str(target), "--source-pgdata", str(source)]),
         rounds=args.rounds)
     print(f"to copy: {int(str(plan['bytes_to_copy'])) >> 20} MB of {int(str(plan['source_total_bytes'])) >> 20} MB")
-    bins = debian(15)
-    assert bins is not None
-    server = Cluster(bins, source.parent, source.name)
-    server.start()
+    log = source.parent / "source.log"
+    subprocess.run(pg_ctl(source, "start", options=local_socket_options(source), log=log), check=True,
+                   stdout=subprocess.DEVNULL)
     try:
-        conninfo = server.conninfo()
+        conninfo = f"host={source.parent} port={PORT} user=postgres dbname=postgres"
         compare_plans("live (Unix socket)",
                       [OURS, "plan", "--json", "--target-pgdata", str(target), "--source-server", conninfo],
                       as_postgres([pg_rewind(), "--dry-run", "-D", str(target), "--source-server", conninfo]),
                       rounds=args.rounds)
     finally:
-        server.stop()
+        subprocess.run(pg_ctl(source, "stop"), check=False, stdout=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":
