@@ -30,9 +30,9 @@ def main() -> None:
         "local", [OURS, "plan", "--json", "--target-pgdata", str(target), "--source-pgdata", str(source)],
         as_postgres([pg_rewind(), "--dry-run", "-D", str(target), "--source-pgdata", str(source)]),
         rounds=args.rounds)
-    divergence = plan["divergence"]
-    assert isinstance(divergence, dict)
-    checkpoint = divergence["last_common_checkpoint"]["lsn"]
+    common = plan["last_common_checkpoint"]
+    assert isinstance(common, dict)
+    checkpoint = common["lsn"]
     print(f"to copy: {int(str(plan['bytes_to_copy'])) >> 20} MB; target WAL read from the last common checkpoint "
           f"{checkpoint}:")
     compare_waldump("target WAL since the last common checkpoint", target, checkpoint, rounds=args.rounds)

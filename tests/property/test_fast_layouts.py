@@ -62,9 +62,9 @@ def test_counted_and_block_records(data: bytes) -> None:
     fragments = (block.id, block.fork_flags, block.data_length)
     short_data = (data[44], data[45])
     assert xlog.WAL_STRUCTS.counted_record.unpack_from(data) == (*header, *fragments, *short_data)
-    assert xlog.WAL_STRUCTS.block_record.unpack_from(data) == (
-        *header, *fragments, locator.spcOid, locator.dbOid, locator.relNumber, xlog.BLOCK_NUMBER.parse(data[40:]),
-        *short_data)
+    assert xlog.WAL_STRUCTS.block_record.unpack_from(data) == (*header, *fragments, data[28:44], *short_data)
+    assert xlog.WAL_STRUCTS.locator_and_block.unpack(data[28:44]) == (
+        locator.spcOid, locator.dbOid, locator.relNumber, xlog.BLOCK_NUMBER.parse(data[40:]))
     assert xlog.WAL_STRUCTS.counted_record.size == xlog.WAL_STRUCTS.block_record.size == xlog.SIZE_OF_RECORD + 22
 
 

@@ -123,7 +123,7 @@ def _collect_blocks(scan: WalScan, job: BlockJob) -> tuple[Payload, tuple[int, i
     raw.close()
     if sink.last > last:
         last, last_end = sink.last, sink.last_end
-    return (frozenset(blocks), unrecognised, reached), (first, first_prev, last, last_end)
+    return (frozenset(sink.all_blocks()), unrecognised, reached), (first, first_prev, last, last_end)
 
 
 def _worker_count() -> int:

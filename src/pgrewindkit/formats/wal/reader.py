@@ -27,6 +27,7 @@ from pgrewindkit.majors.layouts.xlog import (
     SIZE_OF_LONG_PHD,
     SIZE_OF_RECORD,
     SIZE_OF_SHORT_PHD,
+    WAL_STRUCTS,
     XLP_ALL_FLAGS,
     XLP_FIRST_IS_CONTRECORD,
     XLP_FIRST_IS_OVERWRITE_CONTRECORD,
@@ -137,6 +138,14 @@ class BlockSink:
     blocks: set[tuple[int, int, int, int]] = attrs.field(factory=set)
     last: int = -1
     last_end: int = -1
+    # the narrow loop's blocks as the 16 bytes of RelFileLocator and BlockNumber (one object per
+    # record instead of five); ``all_blocks()`` decodes them once each
+    keys: set[bytes] = attrs.field(factory=set)
+
+    def all_blocks(self) -> set[tuple[int, int, int, int]]:
+        """``blocks`` and the decoded ``keys``."""
+        unpack = WAL_STRUCTS.locator_and_block.unpack
+        return self.blocks | {unpack(key) for key in self.keys}
 
 
 class _Stop(Exception):
@@ -391,7 +400,7 @@ class WalReader:
                     else:
                         assert sink is not None
                         stop, taken = self._block_page(data, pos, pos - off + blcksz, prev_ptr, seg_base,
-                                                       sink.blocks)
+                                                       sink.blocks, sink.keys)
                         if taken != prev_ptr:
                             sink.last, sink.last_end = taken, seg_base + stop
                     last_read = prev_ptr = taken
@@ -528,9 +537,10 @@ class WalReader:
         return pos, prev
 
     def _block_page(self, data: bytes | mmap.mmap, pos: int, page_end: int, prev: int, seg_base: int,
-                    blocks: set[tuple[int, int, int, int]]) -> tuple[int, int]:
+                    blocks: set[tuple[int, int, int, int]], keys: set[bytes]) -> tuple[int, int]:
         """A plan's loop over one page: as ``_count_page``, taking the same records (and none with
-        ``XLR_SPECIAL_REL_UPDATE``), each adding its main-fork blocks to ``blocks``."""
+        ``XLR_SPECIAL_REL_UPDATE``), each adding its main-fork blocks to ``blocks`` (the commonest
+        shape: its locator and block's bytes to ``keys``)."""
         unpack = self._unpack_block_record
         extend = _extend
         decode = self._decode_record
@@ -542,10 +552,10 @@ class WalReader:
         image_or_same_rel, has_data, fork_mask = BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA, BKPBLOCK_FORK_MASK
         special = XLR_SPECIAL_REL_UPDATE
         add = blocks.add
+        add_key = keys.add
         try:
             while pos <= last:
-                (tot, xl_prev, ir, xl_crc, first_id, flags, data_len, spc, db, rel, blkno, marker,
-                 main_len) = unpack(data, pos)
+                tot, xl_prev, ir, xl_crc, first_id, flags, data_len, key, marker, main_len = unpack(data, pos)
                 end = pos + tot
                 if end > page_end or xl_prev != prev or tot < size_of_record or ir >= ir_limit or ir & special:
                     break
@@ -562,7 +572,7 @@ class WalReader:
                         if not block[1] & fork_mask:
                             add((block[3], block[4], block[5], block[6]))
                 elif not flags & fork_mask:  # MAIN_FORKNUM
-                    add((spc, db, rel, blkno))
+                    add_key(key)
                 if ir >> 4 == switch_slot:
                     break
                 prev = seg_base + pos

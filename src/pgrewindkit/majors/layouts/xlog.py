@@ -155,8 +155,9 @@ class WalStructs:
     one_block_record: struct.Struct
     # the counting loops' read of a record's first bytes: the narrowed header (tot_len, prev,
     # info | rmid << 8, crc), then either shape's fragment headers: (id, fork_flags, data_length,
-    # [locator and block: skipped / read], short data id, short data length). For a record of
-    # short main data only, id and fork_flags are the data header's id and length.
+    # [locator and block: skipped / as their 16 bytes, a set key that costs one object], short
+    # data id, short data length). For a record of short main data only, id and fork_flags are
+    # the data header's id and length.
     counted_record: struct.Struct
     block_record: struct.Struct
     # a full-page image's commonest record body, after block 0's id: fork_flags, data_length, the
@@ -179,8 +180,8 @@ class WalStructs:
                                        struct_format(DATA_HEADER_SHORT)),
             counted_record=_compiled(_record_header_narrowed(), struct_format(BLOCK_HEADER),
                                      f"{SIZE_OF_LOCATOR_AND_BLOCK}x", struct_format(DATA_HEADER_SHORT)),
-            block_record=_compiled(_record_header_narrowed(), struct_format(BLOCK_HEADER), locator_and_block,
-                                   struct_format(DATA_HEADER_SHORT)),
+            block_record=_compiled(_record_header_narrowed(), struct_format(BLOCK_HEADER),
+                                   f"{SIZE_OF_LOCATOR_AND_BLOCK}s", struct_format(DATA_HEADER_SHORT)),
             one_image_record=_compiled(struct_format(BLOCK_HEADER, start="fork_flags"), struct_format(IMAGE_HEADER),
                                        locator_and_block, struct_format(DATA_HEADER_SHORT)),
         )
