@@ -8,6 +8,7 @@ build), so re-runs only time; ``--rebuild`` on any benchmark builds again.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import statistics
@@ -161,6 +162,43 @@ def compare_waldump(label: str, pgdata: Path, start: str, *, rounds: int = 3, pe
         sys.exit("the statistics differ")
 
 
+# (bins, cluster, start LSN, size in MB) -> where the benchmark's WAL starts, if not at that start
+Fill = Callable[[pgbinaries.PgBinaries, Cluster, str, int], "str | None"]
+
+
+def built_wal(name: str, size_mb: int, settings: dict[str, object], fill: Fill, *,
+              rebuild: bool = False) -> tuple[Path, str]:
+    """``CACHE/<name>-<size_mb>``: a stopped PostgreSQL 15 cluster with ``settings`` whose WAL from
+    the returned start LSN on was written by ``fill``; built once."""
+    def make(home: Path) -> None:
+        bins = pg15()
+        cluster = start_cluster(bins, settings)
+        try:
+            start = wal_start(cluster)
+            start = fill(bins, cluster, start, size_mb) or start
+            keep_stopped(cluster, home)
+        except BaseException:
+            cluster.destroy()
+            raise
+        (home / "start.txt").write_text(start)
+
+    home = cached(f"{name}-{size_mb}", make, rebuild=rebuild)
+    return home / "data", (home / "start.txt").read_text().strip()
+
+
+def wal_benchmark(doc: str | None, label: str, name: str, size_mb: int, settings: dict[str, object], fill: Fill,
+                  *, per_record: bool = False) -> None:
+    """A WAL benchmark's command line: build (once) and compare."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mb", type=int, default=size_mb)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    print(f"{label}, {args.size_mb} MB (built once, cached)...", flush=True)
+    pgdata, start = built_wal(name, args.size_mb, settings, fill, rebuild=args.rebuild)
+    compare_waldump(label, pgdata, start, rounds=args.rounds, per_record=per_record)
+
+
 def run_sql_file(bins: pgbinaries.PgBinaries, cluster: Cluster, path: Path, *, timeout: float = 900) -> None:
     run_captured([bins.program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(cluster.socket_dir),
                   "-p", str(PORT), "-U", "postgres", "-f", str(path), "postgres"], timeout=timeout)
@@ -177,6 +215,30 @@ def wal_start(cluster: Cluster) -> str:
     return str(cluster.query_one("SELECT pg_current_wal_insert_lsn()::text"))
 
 
-__all__ = ["CACHE", "OURS", "PYTHON", "ROOT", "Cluster", "Timed", "cached", "compare_waldump", "dense_settings",
-           "keep_stopped", "make_workdir", "pg15", "pgbench_argv", "pgbench_until", "run_captured", "run_sql_file",
-           "spread", "start_cluster", "subprocess", "timed", "wal_bytes", "wal_start"]
+__all__ = [
+    "CACHE",
+    "OURS",
+    "PYTHON",
+    "ROOT",
+    "Cluster",
+    "Fill",
+    "Timed",
+    "built_wal",
+    "cached",
+    "compare_waldump",
+    "dense_settings",
+    "keep_stopped",
+    "make_workdir",
+    "pg15",
+    "pgbench_argv",
+    "pgbench_until",
+    "run_captured",
+    "run_sql_file",
+    "spread",
+    "start_cluster",
+    "subprocess",
+    "timed",
+    "wal_benchmark",
+    "wal_bytes",
+    "wal_start",
+]
