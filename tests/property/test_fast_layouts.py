@@ -51,3 +51,28 @@ def test_one_block_record(data: bytes) -> None:
     assert fields[7:] == (data[20], data[21])  # the short main data header: its id and length
     assert xlog.WAL_STRUCTS.one_block_record.size == (xlog.SIZE_OF_BLOCK_HEADER + xlog.SIZE_OF_LOCATOR_AND_BLOCK
                                                       + xlog.SIZE_OF_DATA_HEADER_SHORT)
+
+
+@given(st.binary(min_size=46, max_size=46))
+def test_counted_and_block_records(data: bytes) -> None:
+    rec = xlog.RECORD_HEADER.construct.parse(data)
+    block = xlog.BLOCK_HEADER.parse(data[24:])
+    locator = xlog.REL_FILE_LOCATOR.parse(data[28:])
+    header = (rec.xl_tot_len, rec.xl_prev, rec.xl_info | rec.xl_rmid << 8, rec.xl_crc)
+    fragments = (block.id, block.fork_flags, block.data_length)
+    short_data = (data[44], data[45])
+    assert xlog.WAL_STRUCTS.counted_record.unpack_from(data) == (*header, *fragments, *short_data)
+    assert xlog.WAL_STRUCTS.block_record.unpack_from(data) == (*header, *fragments, data[28:44], *short_data)
+    assert xlog.WAL_STRUCTS.locator_and_block.unpack(data[28:44]) == (
+        locator.spcOid, locator.dbOid, locator.relNumber, xlog.BLOCK_NUMBER.parse(data[40:]))
+    assert xlog.WAL_STRUCTS.counted_record.size == xlog.WAL_STRUCTS.block_record.size == xlog.SIZE_OF_RECORD + 22
+
+
+@given(st.binary(min_size=26, max_size=26))
+def test_one_image_record(data: bytes) -> None:
+    block = xlog.BLOCK_HEADER.parse(b"\0" + data)
+    image = xlog.IMAGE_HEADER.parse(data[3:])
+    locator = xlog.REL_FILE_LOCATOR.parse(data[8:])
+    assert xlog.WAL_STRUCTS.one_image_record.unpack_from(data) == (
+        block.fork_flags, block.data_length, image.length, image.hole_offset, image.bimg_info, locator.spcOid,
+        locator.dbOid, locator.relNumber, xlog.BLOCK_NUMBER.parse(data[20:]), data[24], data[25])

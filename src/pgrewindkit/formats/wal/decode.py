@@ -43,6 +43,7 @@ class DecodeError(Exception):
 # the sizes of the fragments that follow a block id: fork_flags and data_length; the origin; the
 # top-level XID, block number and data length of long main data; all unaligned
 _BLOCK_HEADER_REST = SIZE_OF_BLOCK_HEADER - 1
+_IMAGE_OR_SAME_REL = BKPBLOCK_HAS_IMAGE | BKPBLOCK_SAME_REL
 _SIZE_OF_ORIGIN = 2  # RepOriginId
 _SIZE_OF_UINT32 = 4  # TransactionId, BlockNumber, uint32
 
@@ -50,10 +51,11 @@ _SIZE_OF_UINT32 = 4  # TransactionId, BlockNumber, uint32
 Decoder = Callable[[bytes, bool], RawDecoded]
 
 
-def record_decoder(fmt: WalFormat, blcksz: int) -> Decoder:
+def record_decoder(fmt: WalFormat, blcksz: int, *, shortcut: bool = True) -> Decoder:
     """``DecodeXLogRecord`` for ``fmt``'s major: ``decode(rec, detail)`` decodes the fragments of one
     whole record (``rec`` is exactly ``xl_tot_len`` bytes); without ``detail`` the checks are made
-    but no block tuples are built. The format's flags and precompiled structs are bound once, here."""
+    but no block tuples are built. The format's flags and precompiled structs are bound once, here.
+    Without ``shortcut``, every record goes through the general loop (the tests compare the two)."""
     has_hole_bit = fmt.image_has_hole
     compressed_mask = fmt.image_compressed_mask
     toplevel = fmt.toplevel_xid
@@ -63,8 +65,24 @@ def record_decoder(fmt: WalFormat, blcksz: int) -> Decoder:
     block_header = structs.block_header.unpack_from
     image_header = structs.image_header.unpack_from
     locator_and_block = structs.locator_and_block.unpack_from
+    one_image = structs.one_image_record.unpack_from
+    one_image_min = SIZE_OF_RECORD + 1 + structs.one_image_record.size if shortcut else 1 << 62
 
     def decode(rec: bytes, detail: bool) -> RawDecoded:
+        # The commonest record with a full-page image: block 0 with an uncompressed image, not
+        # SAME_REL, then short main data. One struct call instead of the loop below; every check the
+        # loop would make is here, and anything else is left to it.
+        if len(rec) >= one_image_min and rec[SIZE_OF_RECORD] == 0 and rec[SIZE_OF_RECORD + 1] & _IMAGE_OR_SAME_REL == \
+                BKPBLOCK_HAS_IMAGE:
+            (fork_flags, data_len, image_len, hole_offset, bimg_info, spc, db, rel, blkno, marker,
+             main_len) = one_image(rec, SIZE_OF_RECORD + 1)
+            if (marker == XLR_BLOCK_ID_DATA_SHORT and not bimg_info & compressed_mask
+                    and len(rec) == one_image_min + image_len + data_len + main_len
+                    and (fork_flags & BKPBLOCK_HAS_DATA == 0) == (data_len == 0)
+                    and ((hole_offset != 0 and image_len != blcksz) if bimg_info & has_hole_bit
+                         else (hole_offset == 0 and image_len == blcksz))):
+                return image_len, main_len, ((0, fork_flags, data_len, spc, db, rel, blkno, image_len, hole_offset,
+                                              blcksz - image_len, bimg_info),) if detail else (), -1, -1
         pos = SIZE_OF_RECORD
         remaining = len(rec) - SIZE_OF_RECORD
         datatotal = 0

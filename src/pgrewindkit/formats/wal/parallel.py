@@ -22,7 +22,7 @@ import attrs
 
 from pgrewindkit.errors import Kind, PgRewindKitError
 from pgrewindkit.formats.lsn import LSN
-from pgrewindkit.formats.wal.reader import EndOfWal
+from pgrewindkit.formats.wal.reader import BlockSink, EndOfWal
 from pgrewindkit.formats.wal.stats import WalStats
 from pgrewindkit.formats.wal.wal import Wal, WalScan, open_wal
 from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, SIZE_OF_LONG_PHD, XLR_SPECIAL_REL_UPDATE
@@ -105,7 +105,8 @@ def _collect_blocks(scan: WalScan, job: BlockJob) -> tuple[Payload, tuple[int, i
     first = first_prev = last = last_end = -1
     recognised = job.recognised
     endpoint = job.endpoint
-    raw = scan.raw()
+    sink = BlockSink(endpoint, blocks)  # the commonest records only add their blocks there
+    raw = scan.raw(blocks=sink)
     for record in raw:
         if first < 0:
             first, first_prev = record[0], record[2]
@@ -120,7 +121,9 @@ def _collect_blocks(scan: WalScan, job: BlockJob) -> tuple[Payload, tuple[int, i
             reached = True
             break
     raw.close()
-    return (frozenset(blocks), unrecognised, reached), (first, first_prev, last, last_end)
+    if sink.last > last:
+        last, last_end = sink.last, sink.last_end
+    return (frozenset(sink.all_blocks()), unrecognised, reached), (first, first_prev, last, last_end)
 
 
 def _worker_count() -> int:

@@ -18,6 +18,7 @@ from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.wal.decode import DecodeError, RawBlock, RawDecoded, record_decoder
 from pgrewindkit.formats.wal.segments import MappedSegment, WalDirectory
 from pgrewindkit.majors.layouts.xlog import (
+    BKPBLOCK_FORK_MASK,
     BKPBLOCK_HAS_DATA,
     BKPBLOCK_IMAGE_OR_SAME_REL,
     CRC_OFFSET,
@@ -26,12 +27,14 @@ from pgrewindkit.majors.layouts.xlog import (
     SIZE_OF_LONG_PHD,
     SIZE_OF_RECORD,
     SIZE_OF_SHORT_PHD,
+    WAL_STRUCTS,
     XLP_ALL_FLAGS,
     XLP_FIRST_IS_CONTRECORD,
     XLP_FIRST_IS_OVERWRITE_CONTRECORD,
     XLP_LONG_HEADER,
     XLR_BLOCK_ID_DATA_SHORT,
     XLR_INFO_MASK,
+    XLR_SPECIAL_REL_UPDATE,
 )
 from pgrewindkit.majors.rmgrs import MIN_CUSTOM_RMID, RM_XLOG_ID, XLOG_SWITCH
 from pgrewindkit.majors.wal import WalFormat
@@ -109,6 +112,42 @@ class Tally:
         self.last, self.last_end = lsn, end
 
 
+_ONE = 1 << 64  # one record in a packed slot: count << 64 | sum of lengths (a sum never reaches 2**64)
+_SHORT_DATA_ONLY = SIZE_OF_RECORD + SIZE_OF_DATA_HEADER_SHORT
+_SWITCH_SLOT = tally_slot(RM_XLOG_ID, XLOG_SWITCH)
+
+
+def _unpack_into(packed: list[int], tally: Tally) -> None:
+    """Add the counting loop's packed slots into ``tally`` (record lengths: no images there)."""
+    counts, rec_lens = tally.counts, tally.rec_lens
+    mask = _ONE - 1
+    for slot, value in enumerate(packed):
+        if value:
+            counts[slot] += value >> 64
+            rec_lens[slot] += value & mask
+
+
+@attrs.define
+class BlockSink:
+    """Where ``records(sink=...)`` puts what its narrow loop reads without yielding a tuple: the
+    main-fork blocks ``(spc, db, rel, blkno)`` of the records it took, and the last of them
+    (``last``, ``last_end``; -1 before any). Records with ``XLR_SPECIAL_REL_UPDATE``, and any whose
+    end is at or past ``endpoint``, are always yielded."""
+
+    endpoint: int
+    blocks: set[tuple[int, int, int, int]] = attrs.field(factory=set)
+    last: int = -1
+    last_end: int = -1
+    # the narrow loop's blocks as the 16 bytes of RelFileLocator and BlockNumber (one object per
+    # record instead of five); ``all_blocks()`` decodes them once each
+    keys: set[bytes] = attrs.field(factory=set)
+
+    def all_blocks(self) -> set[tuple[int, int, int, int]]:
+        """``blocks`` and the decoded ``keys``."""
+        unpack = WAL_STRUCTS.locator_and_block.unpack
+        return self.blocks | {unpack(key) for key in self.keys}
+
+
 class _Stop(Exception):
     """Reading cannot go on; carries the reason (and whether it is an error or the requested end)."""
 
@@ -136,6 +175,10 @@ class WalReader:
         self._unpack_u32 = structs.uint32.unpack_from
         self._unpack_one_block = structs.one_block_record.unpack_from
         self._one_block_size = structs.one_block_record.size
+        self._one_block_min = SIZE_OF_RECORD + structs.one_block_record.size
+        self._unpack_counted = structs.counted_record.unpack_from
+        self._unpack_block_record = structs.block_record.unpack_from
+        self._counted_size = structs.counted_record.size
         self.max_builtin_rmid = fmt.max_builtin_rmid
         self._decode_record = record_decoder(fmt, blcksz)
         self.blcksz = blcksz
@@ -200,6 +243,29 @@ class WalReader:
             raise _Stop(f"could not read from file {self._seg_name}, offset {offset}: read {got} of {blcksz}")
         data = seg.data
         magic, info, tli, pageaddr, rem_len = self._unpack_page(data, offset)
+        if (magic != self.fmt.version.wal_page_magic or info & ~XLP_ALL_FLAGS
+                or (not info & XLP_LONG_HEADER and offset == 0) or pageaddr != page_ptr
+                or (page_ptr > self._latest_page_ptr and tli < self._latest_page_tli)):
+            self._page_error(page_ptr, offset, magic, info, tli, pageaddr)
+        if info & XLP_LONG_HEADER:
+            sysid, seg_size, xlog_blcksz = self._unpack_long_tail(data, offset + LONG_PAGE_TAIL_OFFSET)
+            msg = self.msg
+            if self.system_identifier and sysid != self.system_identifier:
+                raise _Stop(msg.sysid_mismatch.format(wal=sysid, control=self.system_identifier))
+            if seg_size != self.seg_size:
+                raise _Stop(msg.seg_size_mismatch)
+            if xlog_blcksz != blcksz:
+                raise _Stop(msg.blcksz_mismatch)
+        self._latest_page_ptr = page_ptr
+        self._latest_page_tli = tli
+        self._page_ptr = page_ptr
+        self._page_info = info
+        self._page_rem_len = rem_len
+        seg.release_before(offset)
+
+    def _page_error(self, page_ptr: int, offset: int, magic: int, info: int, tli: int, pageaddr: int) -> None:
+        """``XLogReaderValidatePageHeader``'s refusals, in its order (the message's place is only
+        formatted for a page that fails)."""
         msg = self.msg
         where = {"file": self._seg_name, "offset": offset, "lsn": _lsn(page_ptr)}
         if magic != self.fmt.version.wal_page_magic:
@@ -207,25 +273,19 @@ class WalReader:
         if info & ~XLP_ALL_FLAGS:
             raise _Stop(msg.invalid_info_bits.format(info=info, **where))
         if info & XLP_LONG_HEADER:
-            sysid, seg_size, xlog_blcksz = self._unpack_long_tail(data, offset + LONG_PAGE_TAIL_OFFSET)
+            assert self._seg is not None
+            sysid, seg_size, xlog_blcksz = self._unpack_long_tail(self._seg.data, offset + LONG_PAGE_TAIL_OFFSET)
             if self.system_identifier and sysid != self.system_identifier:
                 raise _Stop(msg.sysid_mismatch.format(wal=sysid, control=self.system_identifier))
             if seg_size != self.seg_size:
                 raise _Stop(msg.seg_size_mismatch)
-            if xlog_blcksz != blcksz:
+            if xlog_blcksz != self.blcksz:
                 raise _Stop(msg.blcksz_mismatch)
         elif offset == 0:
             raise _Stop(msg.invalid_info_bits.format(info=info, **where))
         if pageaddr != page_ptr:
             raise _Stop(msg.unexpected_pageaddr.format(pageaddr=_lsn(pageaddr), **where))
-        if page_ptr > self._latest_page_ptr and tli < self._latest_page_tli:
-            raise _Stop(msg.out_of_sequence_tli.format(tli=tli, previous=self._latest_page_tli, **where))
-        self._latest_page_ptr = page_ptr
-        self._latest_page_tli = tli
-        self._page_ptr = page_ptr
-        self._page_info = info
-        self._page_rem_len = rem_len
-        seg.release_before(offset)
+        raise _Stop(msg.out_of_sequence_tli.format(tli=tli, previous=self._latest_page_tli, **where))
 
     def _header_size(self) -> int:
         return SIZE_OF_LONG_PHD if self._page_info & XLP_LONG_HEADER else SIZE_OF_SHORT_PHD
@@ -260,7 +320,8 @@ class WalReader:
     # -- records -----------------------------------------------------------------------------------
 
     def records(self, start: LSN, *, end: LSN | None = None, prev: LSN | None = None,
-                detail: bool = True, until: LSN | None = None, tally: Tally | None = None) -> Iterator[RawRecord]:
+                detail: bool = True, until: LSN | None = None, tally: Tally | None = None,
+                sink: BlockSink | None = None) -> Iterator[RawRecord]:
         """Records from ``start`` (a record boundary, or a page start) until the end of valid WAL,
         until a record would extend past ``end``, or (``until``) until one would start at or after
         it; then ``self.end_of_wal`` says why it stopped.
@@ -268,17 +329,28 @@ class WalReader:
         ``prev`` is the LSN of the record before ``start`` when known; without it the first
         record's prev-link is only checked to point backwards (xlogreader's random access).
         Without ``detail`` the tuples carry no block references and no record bytes. With a
-        ``tally`` nothing is yielded: each record is counted into it (``waldump --stats``).
+        ``tally`` nothing is yielded: each record is counted into it (``waldump --stats``). With a
+        ``sink`` (a plan's page map), the commonest records only add their main-fork blocks to it
+        and are not yielded; the rest are (see ``BlockSink``).
         """
+        counting = tally is not None
+        narrow = counting or sink is not None
         if tally is not None:
             detail = False
             counts, rec_lens, fpi_lens = tally.counts, tally.rec_lens, tally.fpi_lens
+        # the counting loop's count and length sums, one integer per slot (count << 64 | sum of
+        # lengths): one addition per record instead of two; added into the tally at the end
+        packed = [0] * ((self.max_builtin_rmid + 1) << 4) if counting else []
+        slow_at = -1  # the record the counting loop stopped at: the general path reads it
         rec_ptr = wal_end = start.value
         prev_ptr = prev.value if prev is not None else -1
         last_read = -1
         no_limit = 1 << 65
         end_ptr = end.value if end is not None else no_limit
         start_limit = min(end_ptr, until.value if until is not None else no_limit)
+        fast_limit = start_limit  # the narrow loops read pages that end at or before every limit
+        if sink is not None:  # ... and before the endpoint, so that no record they take reaches it
+            fast_limit = min(fast_limit, sink.endpoint - 1)
         blcksz = self.blcksz
         seg_size = self.seg_size
         max_rmid = self.max_builtin_rmid
@@ -317,6 +389,23 @@ class WalReader:
                 if off == header_size and page_info & XLP_FIRST_IS_CONTRECORD:
                     raise _Stop(msg.contrecord_requested.format(lsn=_lsn(rec_ptr)))
                 pos = rec_ptr - seg_base
+                if narrow and rec_ptr != slow_at and last_read >= 0 and current_page + blcksz <= fast_limit:
+                    # a narrow loop over the rest of this page; it stops at the first record it does
+                    # not take, which the general path below then reads
+                    if tally is not None:
+                        stop, taken = self._count_page(data, pos, pos - off + blcksz, prev_ptr, seg_base, packed,
+                                                       fpi_lens)
+                        if taken != prev_ptr:
+                            tally.last, tally.last_end = taken, seg_base + stop
+                    else:
+                        assert sink is not None
+                        stop, taken = self._block_page(data, pos, pos - off + blcksz, prev_ptr, seg_base,
+                                                       sink.blocks, sink.keys)
+                        if taken != prev_ptr:
+                            sink.last, sink.last_end = taken, seg_base + stop
+                    last_read = prev_ptr = taken
+                    slow_at = rec_ptr = seg_base + stop
+                    continue
                 tli = seg_tli  # the timeline of the file the record starts in
                 if off <= blcksz - SIZE_OF_RECORD:
                     tot_len, xid, xl_prev, info, rmid, xl_crc = header_unpack(data, pos)
@@ -334,7 +423,8 @@ class WalReader:
                     raise _Stop("", reached_end=True)
                 if off + tot_len <= blcksz:
                     body = pos + SIZE_OF_RECORD
-                    if extend(extend(0, data[body:pos + tot_len]), data[pos:pos + CRC_OFFSET]) != xl_crc:
+                    # one call over body and header joined: cheaper than two calls (see docs/performance.md)
+                    if extend(0, data[body:pos + tot_len] + data[pos:pos + CRC_OFFSET]) != xl_crc:
                         raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
                     next_ptr = rec_ptr + ((tot_len + align_mask) & align_clear)
                     decoded: RawDecoded | None = None
@@ -364,7 +454,7 @@ class WalReader:
                         continue
                     rec, next_ptr = assembled
                     tot_len, xid, xl_prev, info, rmid, xl_crc = header_unpack(rec, 0)
-                    if extend(extend(0, rec[SIZE_OF_RECORD:]), rec[:CRC_OFFSET]) != xl_crc:
+                    if extend(0, rec[SIZE_OF_RECORD:] + rec[:CRC_OFFSET]) != xl_crc:
                         raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
                     decoded = self._decode(rec, rec_ptr, last_read, detail)
                 if rmid == RM_XLOG_ID and info & ~XLR_INFO_MASK == XLOG_SWITCH:
@@ -388,12 +478,108 @@ class WalReader:
                 last_read = prev_ptr = rec_ptr
                 rec_ptr = next_ptr
         except _Stop as stop:
+            if tally is not None:
+                _unpack_into(packed, tally)
             self.end_of_wal = EndOfWal(
                 lsn=LSN(wal_end), reason=stop.reason,
                 reported_at=LSN(stop.reported_at if stop.reported_at is not None else max(last_read, 0)),
                 reached_end=stop.reached_end, last_record=LSN(last_read) if last_read >= 0 else None,
                 missing_segment=stop.missing_segment,
             )
+
+    def _count_page(self, data: bytes | mmap.mmap, pos: int, page_end: int, prev: int, seg_base: int,
+                    packed: list[int], fpi_lens: list[int]) -> tuple[int, int]:
+        """``waldump --stats``' loop over one page: from the record at ``pos`` (its segment offset;
+        ``prev`` the LSN of the one before), every record that lies wholly in the page, links back,
+        has a built-in resource manager, is not a SWITCH and passes its CRC is counted into
+        ``packed`` (and its images' bytes into ``fpi_lens``). The two commonest shapes (short main
+        data only; one block without image or SAME_REL, then short main data) are checked here as
+        DecodeXLogRecord checks them; any other goes through the full decoder. Returns where it
+        stopped and the LSN of the last record counted (``prev`` if none). Whatever it does not
+        take, or the decoder refuses, the general path reads, with xlogreader's checks and messages.
+
+        Every name the loop reads is a local, and each check is folded into one that must be made
+        anyway: a length under SizeOfXLogRecord fails the shape checks and the decoder; a resource
+        manager past the built-in ones has no slot in ``packed`` (IndexError)."""
+        unpack = self._unpack_counted
+        extend = _extend
+        decode = self._decode_record
+        last = page_end - self._counted_size
+        one, switch_slot, align_mask, align_clear = _ONE, _SWITCH_SLOT, _ALIGN_MASK, ~_ALIGN_MASK
+        size_of_record, crc_offset = SIZE_OF_RECORD, CRC_OFFSET
+        data_short, short_only, one_block_min = XLR_BLOCK_ID_DATA_SHORT, _SHORT_DATA_ONLY, self._one_block_min
+        image_or_same_rel, has_data = BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA
+        try:
+            while pos <= last:
+                tot, xl_prev, ir, xl_crc, first_id, flags, data_len, marker, main_len = unpack(data, pos)
+                end = pos + tot
+                if end > page_end or xl_prev != prev or tot < size_of_record:
+                    break
+                if extend(0, data[pos + size_of_record:end] + data[pos:pos + crc_offset]) != xl_crc:
+                    break
+                fpi = 0
+                if first_id:  # short main data only? (then first_id and flags are its id and length)
+                    if first_id != data_short or tot != short_only + flags:
+                        fpi = decode(data[pos:end], False)[0]
+                elif (flags & image_or_same_rel or marker != data_short or tot != one_block_min + data_len + main_len
+                      or (flags & has_data == 0) != (data_len == 0)):
+                    fpi = decode(data[pos:end], False)[0]
+                slot = ir >> 4
+                if slot == switch_slot:
+                    break
+                packed[slot] += tot - fpi + one
+                if fpi:
+                    fpi_lens[slot] += fpi
+                prev = seg_base + pos
+                pos = (end + align_mask) & align_clear
+        except (IndexError, DecodeError):  # not a built-in resource manager; a record to refuse
+            pass
+        return pos, prev
+
+    def _block_page(self, data: bytes | mmap.mmap, pos: int, page_end: int, prev: int, seg_base: int,
+                    blocks: set[tuple[int, int, int, int]], keys: set[bytes]) -> tuple[int, int]:
+        """A plan's loop over one page: as ``_count_page``, taking the same records (and none with
+        ``XLR_SPECIAL_REL_UPDATE``), each adding its main-fork blocks to ``blocks`` (the commonest
+        shape: its locator and block's bytes to ``keys``)."""
+        unpack = self._unpack_block_record
+        extend = _extend
+        decode = self._decode_record
+        ir_limit = (self.max_builtin_rmid + 1) << 8  # info | rmid << 8 of the first invalid rmid
+        last = page_end - self._counted_size
+        switch_slot, align_mask, align_clear = _SWITCH_SLOT, _ALIGN_MASK, ~_ALIGN_MASK
+        size_of_record, crc_offset = SIZE_OF_RECORD, CRC_OFFSET
+        data_short, short_only, one_block_min = XLR_BLOCK_ID_DATA_SHORT, _SHORT_DATA_ONLY, self._one_block_min
+        image_or_same_rel, has_data, fork_mask = BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA, BKPBLOCK_FORK_MASK
+        special = XLR_SPECIAL_REL_UPDATE
+        add = blocks.add
+        add_key = keys.add
+        try:
+            while pos <= last:
+                tot, xl_prev, ir, xl_crc, first_id, flags, data_len, key, marker, main_len = unpack(data, pos)
+                end = pos + tot
+                if end > page_end or xl_prev != prev or tot < size_of_record or ir >= ir_limit or ir & special:
+                    break
+                if extend(0, data[pos + size_of_record:end] + data[pos:pos + crc_offset]) != xl_crc:
+                    break
+                if first_id:
+                    if first_id != data_short or tot != short_only + flags:
+                        for block in decode(data[pos:end], True)[2]:
+                            if not block[1] & fork_mask:
+                                add((block[3], block[4], block[5], block[6]))
+                elif (flags & image_or_same_rel or marker != data_short or tot != one_block_min + data_len + main_len
+                      or (flags & has_data == 0) != (data_len == 0)):
+                    for block in decode(data[pos:end], True)[2]:
+                        if not block[1] & fork_mask:
+                            add((block[3], block[4], block[5], block[6]))
+                elif not flags & fork_mask:  # MAIN_FORKNUM
+                    add_key(key)
+                if ir >> 4 == switch_slot:
+                    break
+                prev = seg_base + pos
+                pos = (end + align_mask) & align_clear
+        except DecodeError:  # a record to refuse: the general path says why
+            pass
+        return pos, prev
 
     def _page_state(self) -> tuple[int, int, int, int, int, bytes | mmap.mmap]:
         """The current page, its flags and header size, its segment's start LSN and timeline, the data."""

@@ -10,7 +10,7 @@ from pgrewindkit.formats.controlfile import read_control_file
 from pgrewindkit.formats.files import read_regular
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.timeline import TimelineHistory
-from pgrewindkit.formats.wal.reader import EndOfWal, RawRecord, Tally, WalReader
+from pgrewindkit.formats.wal.reader import BlockSink, EndOfWal, RawRecord, Tally, WalReader
 from pgrewindkit.formats.wal.records import WalRecord, wal_record
 from pgrewindkit.formats.wal.segments import WalDirectory, find_wal_directory
 from pgrewindkit.majors import versions
@@ -38,11 +38,12 @@ class WalScan:
         """The end LSN the scan stops before, if one was given."""
         return self._end
 
-    def raw(self, *, detail: bool = True) -> Generator[RawRecord, None, None]:
-        """The reader's tuples, for loops that must not build an object per record."""
+    def raw(self, *, detail: bool = True, blocks: BlockSink | None = None) -> Generator[RawRecord, None, None]:
+        """The reader's tuples, for loops that must not build an object per record; with ``blocks``,
+        the commonest records are not yielded but only put their main-fork blocks there."""
         try:
             yield from self._reader.records(self.start, end=self._end, prev=self._prev, detail=detail,
-                                           until=self._until)
+                                           until=self._until, sink=blocks)
         finally:
             self.end_of_wal = self._reader.end_of_wal
             self._reader.close()

@@ -1,0 +1,56 @@
+"""``record_decoder``'s shortcut for the commonest full-page-image record decodes (or refuses)
+exactly as its general loop does, whatever the header fields say."""
+
+from __future__ import annotations
+
+import struct
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pgrewindkit.formats.wal.decode import DecodeError, RawDecoded, record_decoder
+from pgrewindkit.majors.wal import WAL_FORMATS
+
+BLCKSZ = 8192
+FORMATS = sorted(WAL_FORMATS.values(), key=lambda f: f.major)
+
+
+def _outcome(decode: object, rec: bytes, detail: bool) -> RawDecoded | tuple[str, dict[str, object]]:
+    assert callable(decode)
+    try:
+        result: RawDecoded = decode(rec, detail)
+        return result
+    except DecodeError as exc:
+        return exc.key, exc.fields
+
+
+@given(fmt=st.sampled_from(FORMATS), flags=st.integers(0, 255), data_len=st.sampled_from([0, 1, 7, 300]),
+       image_len=st.sampled_from([0, 1, 100, BLCKSZ - 1, BLCKSZ, BLCKSZ + 1]),
+       hole_offset=st.sampled_from([0, 1, 4000]), bimg_info=st.integers(0, 31),
+       marker=st.sampled_from([255, 254, 253, 1]), main_len=st.sampled_from([0, 5]),
+       slack=st.sampled_from([-1, 0, 1]), detail=st.booleans())
+def test_image_shortcut_equals_the_loop(fmt: object, flags: int, data_len: int, image_len: int, hole_offset: int,
+                                        bimg_info: int, marker: int, main_len: int, slack: int,
+                                        detail: bool) -> None:
+    header = b"\0" * 24 + struct.pack("<BBHHHBIIIIBB", 0, flags, data_len, image_len, hole_offset, bimg_info,
+                                      1663, 5, 16384, 7, marker, main_len)
+    body_len = max(0, image_len + data_len + main_len + slack)
+    rec = header + bytes(range(256)) * (body_len // 256) + bytes(body_len % 256)
+    fast = record_decoder(fmt, BLCKSZ)  # type: ignore[arg-type]
+    loop = record_decoder(fmt, BLCKSZ, shortcut=False)  # type: ignore[arg-type]
+    assert _outcome(fast, rec, detail) == _outcome(loop, rec, detail)
+
+
+def test_valid_image_records_take_the_shortcut_and_agree() -> None:
+    for fmt in FORMATS:
+        hole_bit = fmt.image_flags.has_hole
+        for flags, data_len, image_len, hole_offset, bimg_info in (
+                (0x10, 0, BLCKSZ, 0, 0), (0x30, 12, BLCKSZ - 300, 200, hole_bit), (0x11, 0, 100, 50, hole_bit),
+                (0x30, 3, BLCKSZ, 0, fmt.image_flags.apply)):
+            header = b"\0" * 24 + struct.pack("<BBHHHBIIIIBB", 0, flags, data_len, image_len, hole_offset, bimg_info,
+                                              1663, 5, 16384, 7, 255, 9)
+            rec = header + bytes(image_len + data_len + 9)
+            expected = (image_len, 9, ((0, flags, data_len, 1663, 5, 16384, 7, image_len, hole_offset,
+                                        BLCKSZ - image_len, bimg_info),), -1, -1)
+            assert record_decoder(fmt, BLCKSZ)(rec, True) == expected
+            assert record_decoder(fmt, BLCKSZ, shortcut=False)(rec, True) == expected
