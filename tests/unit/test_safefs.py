@@ -106,3 +106,11 @@ def test_written_files_get_the_owner_asked_for(pgdata: Path) -> None:
         directory.write("standby.signal", b"", owner=(12345, 12345))
     info = (pgdata / "standby.signal").stat()
     assert (info.st_uid, info.st_gid) == (12345, 12345)
+
+
+def test_a_name_no_file_system_can_spell_is_refused(tmp_path: Path) -> None:
+    """A lone surrogate (not an undecodable byte) is a pgrewindkit error, never UnicodeEncodeError."""
+    with pytest.raises(UnsafePathError, match="can spell"):
+        Directory.open(tmp_path / "\ud800")
+    with pytest.raises(UnsafePathError):
+        private_directory(tmp_path / "x\ud800y")

@@ -42,6 +42,10 @@ DEFAULT_READ_LIMIT = 16 * 1024 * 1024
 def _single_name(name: str) -> str:
     if not name or name in (".", "..") or "/" in name or "\0" in name:
         raise UnsafePathError(f"not a plain file name: {name!r}")
+    try:
+        os.fsencode(name)  # a lone surrogate that is no undecodable byte (U+D800) names no file
+    except UnicodeEncodeError:
+        raise UnsafePathError(f"not a file name this system can spell: {name!r}") from None
     return name
 
 
