@@ -1,5 +1,6 @@
 """Finding the PostgreSQL programs of the right major: an explicit directory, ``pg_config
---bindir``, Debian's ``/usr/lib/postgresql/N/bin``, then ``PATH``. A program of another major is
+--bindir``, Debian's ``/usr/lib/postgresql/N/bin``, RHEL's ``/usr/pgsql-N/bin``, ``PATH``, then
+``/usr/local/pgsql/bin`` (a source build). A program of another major is
 refused with a clear message: pg_rewind only works on clusters of its own major. The programs'
 ``--version`` and ``pg_config`` run through the same injectable command runner as everything else."""
 
@@ -61,8 +62,10 @@ def candidate_dirs(major: int, bindir: str | os.PathLike[str] | None = None,
         ran = _output(runner, [pg_config, "--bindir"])
         if ran is not None and ran[0] == 0 and ran[1]:
             yield Path(ran[1])
-    yield Path(f"/usr/lib/postgresql/{versions.display(major)}/bin")
+    yield Path(f"/usr/lib/postgresql/{versions.display(major)}/bin")  # Debian, Ubuntu
+    yield Path(f"/usr/pgsql-{versions.display(major)}/bin")  # the PGDG packages of RHEL and its kin
     yield from (Path(p) for p in os.environ.get("PATH", "").split(os.pathsep) if p)
+    yield Path("/usr/local/pgsql/bin")  # a build from source with configure's default prefix
 
 
 def find_program(name: str, major: int, bindir: str | os.PathLike[str] | None = None, *,
