@@ -91,7 +91,7 @@ def test_commit_without_info_is_a_time() -> None:
     assert (end.database, end.subxids, end.dropped) == (None, (), ())
 
 
-@pytest.mark.parametrize("major", [95, 10, 11, 15, 18])
+@pytest.mark.parametrize("major", [95, 96, 10, 11, 15, 18])
 def test_prepare_record(major: int) -> None:
     layouts = records.record_layouts(major)
     header = bytearray(layouts.twophase_header_size)
