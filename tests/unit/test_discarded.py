@@ -17,23 +17,29 @@ from pgrewindkit.majors import records
 from pgrewindkit.majors.versions import MAJORS
 from tests.unit.fakes import discarded_sample
 
-AT = datetime.datetime(2026, 11, 26, 10, 26, 24, tzinfo=datetime.timezone.utc)
+AT = datetime.datetime(2026, 11, 29, 23, 21, 22, tzinfo=datetime.timezone.utc)
 
 
 def test_shipped_failover(failover_pair: Path) -> None:
     work = discarded_work(failover_pair / "new-primary", failover_pair / "old-primary")
     assert (str(work.from_lsn), str(work.to_lsn), work.timeline) == ("0/BB1A80", "0/CAF008", 1)
     assert [t.xid for t in work.committed] == [729, 730, 731, 732]
-    assert [t.commit_time.microsecond for t in work.committed] == [421376, 424855, 426239, 429309]
+    # pg_waldump 15: COMMIT 2026-11-29 23:21:22.738563 UTC ...
+    assert [t.commit_time.microsecond for t in work.committed] == [738563, 748816, 752109, 759828]
     assert all(t.database_oid == 5 and t.commit_time.replace(microsecond=0) == AT for t in work.committed)
+    assert work.source_promoted_at == AT.replace(microsecond=583355)  # the new primary's END_OF_RECOVERY
     assert (work.aborted, work.in_progress, work.prepared) == (0, 0, ())
     by_file = {r.relfilenode: r for r in work.relations}
     assert (by_file[16384].updates, by_file[16384].hot_updates) == (3058, 1996)  # pg_waldump: 1996 HOT, 1062 not
     assert by_file[16391].inserts == 5000
     assert by_file[16397].inserts == 1000 and by_file[16397].created
     assert work.anything_lost
-    # the fixture keeps no catalogue pages: nothing can be named, and the report says so
-    assert {(u.database_oid, u.relfilenode) for u in work.unnamed_relations} >= {(5, 16384), (5, 16391)}
+    # the fixture keeps the old primary's catalogue files: every relation is named from them
+    assert work.names_from == "target" and work.unnamed_relations == ()
+    assert [(by_file[n].name, by_file[n].relation) for n in (16384, 16389, 16391, 16397)] == [
+        ("public.accounts", "public.accounts"), ("public.accounts", "public.accounts_pkey"),
+        ("public.audit", "public.audit"), ("public.old_primary_only", "public.old_primary_only")]
+    assert [t.relations for t in work.committed][::3] == [("public.accounts",), ("public.accounts",)]
 
 
 def test_same_cluster_discards_nothing(failover_pair: Path) -> None:
