@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import struct
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from pgrewindkit.formats.wal.heap import heap_truncate, logical_message, multi_i
 from pgrewindkit.formats.wal.xact import parse_prepare, parse_xact_end, timestamptz
 from pgrewindkit.majors import records
 from pgrewindkit.majors.versions import MAJORS
+from tests.support.shipped import recording_id, rewind_recordings
 from tests.unit.fakes import discarded_sample
 
 AT = datetime.datetime(2026, 11, 29, 23, 21, 22, tzinfo=datetime.timezone.utc)
@@ -40,6 +42,19 @@ def test_shipped_failover(failover_pair: Path) -> None:
         ("public.accounts", "public.accounts"), ("public.accounts", "public.accounts_pkey"),
         ("public.audit", "public.audit"), ("public.old_primary_only", "public.old_primary_only")]
     assert [t.relations for t in work.committed][::3] == [("public.accounts",), ("public.accounts",)]
+
+
+@pytest.mark.parametrize("recording", rewind_recordings(), ids=recording_id)
+def test_every_recorded_failover_names_what_it_discards(recording: Path, tmp_path: Path) -> None:
+    """fixtures/generate.py keeps the old primary's catalogue files and commit log, and the new
+    primary's first page of its timeline: the report names every relation and the promotion offline."""
+    with tarfile.open(recording / "pair.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    work = discarded_work(tmp_path / "new-primary", tmp_path / "old-primary")
+    assert work.committed and work.names_from == "target" and work.unnamed_relations == ()
+    assert all(r.name is not None for r in work.relations)
+    assert work.source_promoted_at is not None and work.first_commit_time is not None
+    assert work.source_promoted_at <= work.first_commit_time
 
 
 def test_same_cluster_discards_nothing(failover_pair: Path) -> None:
