@@ -57,6 +57,22 @@ def test_every_recorded_failover_names_what_it_discards(recording: Path, tmp_pat
     assert work.source_promoted_at <= work.first_commit_time
 
 
+def test_the_text_keeps_the_catalogues_apart(failover_pair: Path) -> None:
+    """What an operator reads after a split brain: the sentence in milliseconds when the failover took
+    less than a second, the tables, the catalogue rows DDL wrote on a line of their own, and each
+    transaction's tables (a CREATE TABLE's new table among them) before its catalogue rows."""
+    lines = render.discarded_lines(discarded_work(failover_pair / "new-primary", failover_pair / "old-primary"))
+    assert lines[0] == ("4 transactions committed on the old primary between 2026-11-29 23:21:22.738 and "
+                        "23:21:22.759 UTC, after the new primary took over at 23:21:22.583")
+    table = lines[lines.index("Changes of committed transactions:") + 2:]
+    names = ["public.accounts", "public.accounts", "public.audit", "public.old_primary_only"]
+    assert [line.split()[0] for line in table[:4]] == names
+    assert table[4] == ("System catalogue rows written by that DDL (lost with it): pg_attribute 7, pg_class 1, "
+                        "pg_depend 3, pg_type 2")
+    assert lines[-2].endswith("in postgres: public.old_primary_only; DDL (catalogue: pg_attribute, pg_class, "
+                              "pg_depend, pg_type)")
+
+
 def test_same_cluster_discards_nothing(failover_pair: Path) -> None:
     work = discarded_work(failover_pair / "old-primary", failover_pair / "old-primary")
     assert work.from_lsn is None and not work.committed and not work.anything_lost
