@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import struct
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -15,25 +16,61 @@ from pgrewindkit.formats.wal.heap import heap_truncate, logical_message, multi_i
 from pgrewindkit.formats.wal.xact import parse_prepare, parse_xact_end, timestamptz
 from pgrewindkit.majors import records
 from pgrewindkit.majors.versions import MAJORS
+from tests.support.shipped import recording_id, rewind_recordings
 from tests.unit.fakes import discarded_sample
 
-AT = datetime.datetime(2026, 11, 26, 10, 26, 24, tzinfo=datetime.timezone.utc)
+AT = datetime.datetime(2026, 11, 29, 23, 21, 22, tzinfo=datetime.timezone.utc)
 
 
 def test_shipped_failover(failover_pair: Path) -> None:
     work = discarded_work(failover_pair / "new-primary", failover_pair / "old-primary")
     assert (str(work.from_lsn), str(work.to_lsn), work.timeline) == ("0/BB1A80", "0/CAF008", 1)
     assert [t.xid for t in work.committed] == [729, 730, 731, 732]
-    assert [t.commit_time.microsecond for t in work.committed] == [421376, 424855, 426239, 429309]
+    # pg_waldump 15: COMMIT 2026-11-29 23:21:22.738563 UTC ...
+    assert [t.commit_time.microsecond for t in work.committed] == [738563, 748816, 752109, 759828]
     assert all(t.database_oid == 5 and t.commit_time.replace(microsecond=0) == AT for t in work.committed)
+    assert work.source_promoted_at == AT.replace(microsecond=583355)  # the new primary's END_OF_RECOVERY
     assert (work.aborted, work.in_progress, work.prepared) == (0, 0, ())
     by_file = {r.relfilenode: r for r in work.relations}
     assert (by_file[16384].updates, by_file[16384].hot_updates) == (3058, 1996)  # pg_waldump: 1996 HOT, 1062 not
     assert by_file[16391].inserts == 5000
     assert by_file[16397].inserts == 1000 and by_file[16397].created
     assert work.anything_lost
-    # the fixture keeps no catalogue pages: nothing can be named, and the report says so
-    assert {(u.database_oid, u.relfilenode) for u in work.unnamed_relations} >= {(5, 16384), (5, 16391)}
+    # the fixture keeps the old primary's catalogue files: every relation is named from them
+    assert work.names_from == "target" and work.unnamed_relations == ()
+    assert [(by_file[n].name, by_file[n].relation) for n in (16384, 16389, 16391, 16397)] == [
+        ("public.accounts", "public.accounts"), ("public.accounts", "public.accounts_pkey"),
+        ("public.audit", "public.audit"), ("public.old_primary_only", "public.old_primary_only")]
+    assert [t.relations for t in work.committed][::3] == [("public.accounts",), ("public.accounts",)]
+
+
+@pytest.mark.parametrize("recording", rewind_recordings(), ids=recording_id)
+def test_every_recorded_failover_names_what_it_discards(recording: Path, tmp_path: Path) -> None:
+    """fixtures/generate.py keeps the old primary's catalogue files and commit log, and the new
+    primary's first page of its timeline: the report names every relation and the promotion offline."""
+    with tarfile.open(recording / "pair.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    work = discarded_work(tmp_path / "new-primary", tmp_path / "old-primary")
+    assert work.committed and work.names_from == "target" and work.unnamed_relations == ()
+    assert all(r.name is not None for r in work.relations)
+    assert work.source_promoted_at is not None and work.first_commit_time is not None
+    assert work.source_promoted_at <= work.first_commit_time
+
+
+def test_the_text_keeps_the_catalogues_apart(failover_pair: Path) -> None:
+    """What an operator reads after a split brain: the sentence in milliseconds when the failover took
+    less than a second, the tables, the catalogue rows DDL wrote on a line of their own, and each
+    transaction's tables (a CREATE TABLE's new table among them) before its catalogue rows."""
+    lines = render.discarded_lines(discarded_work(failover_pair / "new-primary", failover_pair / "old-primary"))
+    assert lines[0] == ("4 transactions committed on the old primary between 2026-11-29 23:21:22.738 and "
+                        "23:21:22.759 UTC, after the new primary took over at 23:21:22.583")
+    table = lines[lines.index("Changes of committed transactions:") + 2:]
+    names = ["public.accounts", "public.accounts", "public.audit", "public.old_primary_only"]
+    assert [line.split()[0] for line in table[:4]] == names
+    assert table[4] == ("System catalogue rows written by that DDL (lost with it): pg_attribute 7, pg_class 1, "
+                        "pg_depend 3, pg_type 2")
+    assert lines[-2].endswith("in postgres: public.old_primary_only; DDL (catalogue: pg_attribute, pg_class, "
+                              "pg_depend, pg_type)")
 
 
 def test_same_cluster_discards_nothing(failover_pair: Path) -> None:
@@ -91,7 +128,7 @@ def test_commit_without_info_is_a_time() -> None:
     assert (end.database, end.subxids, end.dropped) == (None, (), ())
 
 
-@pytest.mark.parametrize("major", [95, 10, 11, 15, 18])
+@pytest.mark.parametrize("major", [95, 96, 10, 11, 15, 18])
 def test_prepare_record(major: int) -> None:
     layouts = records.record_layouts(major)
     header = bytearray(layouts.twophase_header_size)

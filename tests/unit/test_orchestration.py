@@ -458,7 +458,7 @@ def test_failback_tells_and_refuses_what_it_would_discard(pair: Pair) -> None:
     assert info.value.kind == "transactions_discarded" and info.value.step == "discarded"
     assert "4 committed transactions" in str(info.value) and "729, 730, 731, 732" in str(info.value)
     assert [s.name for s in steps] == ["discarded"]
-    assert steps[0].detail.startswith("4 transactions committed on the target between 2026-11-26T10:26:24.421376")
+    assert steps[0].detail.startswith("4 transactions committed on the target between 2026-11-29T23:21:22.738563")
     assert runner.ran == [] and pair.target_hash() == before, "refused before anything was changed"
 
 

@@ -225,6 +225,7 @@ class _Tally:
         self.touched: dict[int, set[_Key]] = {}  # committed top xid -> relation files it changed
         self.prepared: dict[int, tuple[int, str, datetime.datetime]] = {}
         self.created: dict[_Key, int] = {}  # relation file -> the xid (0 when none yet) that created it
+        self.created_by: dict[int, set[_Key]] = {}  # the same, by xid: a transaction's tables include its new files
         self.aborted_files: set[_Key] = set()  # created by transactions that aborted: removed again
         self.dropped: set[_Key] = set()  # removed at commit
         self.truncated: set[_Key] = set()
@@ -325,6 +326,7 @@ class _Tally:
             key, fork = smgr_create(r.main_data)
             if fork == 0:
                 self.created.setdefault(key, r.xid)
+                self.created_by.setdefault(r.xid, set()).add(key)
         elif r.type == "TRUNCATE" and r.xid:
             # in a transaction: TRUNCATE of a table created in it (VACUUM's truncation has no xid)
             key, _blocks = smgr_truncate(r.main_data)
@@ -358,6 +360,8 @@ class _Tally:
                 self.committed_work[(key, what)] += n
                 files.add(key)
             self.truncated_oids.update(self.pending_oids.pop(xid, ()))
+            files |= self.created_by.pop(xid, set())  # CREATE TABLE, TRUNCATE, a rewrite: tables it changed
+        files |= set(end.dropped)  # and DROP TABLE
         self.dropped.update(end.dropped)
         database = end.database
         if database is None:

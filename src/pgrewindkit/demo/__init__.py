@@ -2,7 +2,8 @@
 
 Offline (the default) it unpacks the PostgreSQL 15 failover shipped in the package
 (``demo/data/failover15``, made by ``fixtures/generate.py``) and inspects, diverges and plans it,
-next to what pg_rewind itself decided on the same directories.
+says what a rewind would throw away (the old primary's transactions, its tables by name), next to
+what pg_rewind itself decided on the same directories.
 ``--live`` plays the seed's story (``demo/seed.py``) on throwaway local servers of any major: primary
 and standby, failover, pre-check, failback, streaming again."""
 
@@ -22,6 +23,7 @@ from pgrewindkit.cluster.source import LiveSource
 from pgrewindkit.errors import DataFileNotFoundError, PgRewindKitError
 from pgrewindkit.majors import for_major
 from pgrewindkit.majors.versions import display
+from pgrewindkit.render.discarded import discarded_brief
 from pgrewindkit.render.divergence import divergence_lines
 from pgrewindkit.render.inspection import inspection_lines
 
@@ -73,6 +75,11 @@ def offline(fixtures: Path, say: Say) -> None:
         for change in plan.config_changes:
             say(f"   {change.path} would be replaced by the source's copy, which differs in: "
                 + "; ".join(change.differences[:3]))
+        if plan.discarded is not None:
+            say("\n== pgrewindkit discarded   (what would the rewind throw away? read from the old primary's WAL "
+                "and catalogue)")
+            for line in discarded_brief(plan.discarded):
+                say("   " + line)
         ours = [[f.path, f.action.name, list(f.blocks)] for f in shown]
         same = (ours == expected["files"] and [str(d.lsn), d.timeline] == expected["diverged"]
                 and d.last_common_checkpoint is not None

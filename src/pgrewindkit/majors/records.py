@@ -99,11 +99,12 @@ def _records(major: int, *, abort_dbinfo: bool, stats: int, header: int, gidlen:
     return RecordLayouts(major, abort_dbinfo, stats, header, gidlen, fixed_gid, messages)
 
 
-# 9.5/9.6: gid[200] at offset 45 after initfileinval; 10: gidlen at 46 (header 48); 11-14: + origin
+# 9.5: gid[200] at offset 45 after initfileinval; 9.6 and 10: gidlen at 46 (header 48; the GID follows
+# it, 9.6.0's twophase.c); 11-14: + origin
 # LSN and time (64); 15-17: + ncommitstats/nabortstats before ninvalmsgs (72); 18: stats items of 16 bytes.
 RECORD_LAYOUTS: dict[int, RecordLayouts] = {
     95: _records(95, abort_dbinfo=False, stats=0, header=248, gidlen=None, fixed_gid=(45, 200), messages=False),
-    96: _records(96, abort_dbinfo=False, stats=0, header=248, gidlen=None, fixed_gid=(45, 200)),
+    96: _records(96, abort_dbinfo=False, stats=0, header=48, gidlen=46, fixed_gid=None),
     10: _records(10, abort_dbinfo=False, stats=0, header=48, gidlen=46, fixed_gid=None),
     11: _records(11, abort_dbinfo=True, stats=0, header=64, gidlen=46, fixed_gid=None),
     12: _records(12, abort_dbinfo=True, stats=0, header=64, gidlen=46, fixed_gid=None),

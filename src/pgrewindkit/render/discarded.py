@@ -16,32 +16,51 @@ def _time(value: datetime.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _clock(value: datetime.datetime, day: datetime.date | None) -> str:
-    """A time for a sentence: the date only when it is not ``day``."""
+def _clock(value: datetime.datetime, day: datetime.date | None, *, millis: bool = False) -> str:
+    """A time for a sentence: the date only when it is not ``day``; milliseconds when whole seconds
+    would not tell the times of the sentence apart."""
     utc = value.astimezone(datetime.timezone.utc)
-    text = utc.strftime("%H:%M:%S")
+    text = utc.strftime("%H:%M:%S") + (f".{utc.microsecond // 1000:03d}" if millis else "")
     return text if day == utc.date() else f"{utc.date().isoformat()} {text}"
 
 
+def _second(value: datetime.datetime) -> datetime.datetime:
+    return value.replace(microsecond=0)
+
+
 def summary_line(d: DiscardedWork) -> str:
-    """One sentence: how many commits, when, and when the source took over."""
+    """One sentence: how many commits, when, and when the source took over ("143 transactions
+    committed on the old primary between 12:01:07 and 12:03:55 UTC, after the new primary took over
+    at 12:01:05")."""
     count = len(d.committed)
     first, last, promoted = d.first_commit_time, d.last_commit_time, d.source_promoted_at
     noun = "transaction" if count == 1 else "transactions"
     if count == 0 or first is None or last is None:
-        line = "no transaction committed on the old primary after the divergence"
+        return "no transaction committed on the old primary after the divergence"
+    day = first.astimezone(datetime.timezone.utc).date()
+    # a failover seconds long: whole seconds would say "between 12:01:07 and 12:01:07, after 12:01:07"
+    seconds = {_second(t) for t in (first, last, promoted) if t is not None}
+    millis = len(seconds) < len({t for t in (first, last, promoted) if t is not None})
+    start = _clock(first, None, millis=millis)
+    if first == last:
+        line = f"{count} {noun} committed on the old primary at {start} UTC"
     else:
-        day = first.astimezone(datetime.timezone.utc).date()
-        start = _clock(first, None)
-        end = _clock(last, day)
-        line = (f"{count} {noun} committed on the old primary at {start} UTC" if end == start[-len(end):] else
-                f"{count} {noun} committed on the old primary between {start} and {end} UTC")
-        if promoted is not None:
-            line += f", after the new primary took over at {_clock(promoted, day)}"
+        line = f"{count} {noun} committed on the old primary between {start} and {_clock(last, day, millis=millis)} UTC"
+    if promoted is not None:
+        line += f", after the new primary took over at {_clock(promoted, day, millis=millis)}"
+        if promoted > first:  # clocks of two machines, or a promotion not yet seen by the old primary
+            line += " (by the two servers' clocks: the old primary committed before it)"
     return line
 
 
 _TABLE_KINDS = ("r", "p", "m", None)
+# the system's own schemas: their rows are the bookkeeping of DDL (CREATE TABLE writes pg_class,
+# pg_attribute, pg_type, pg_depend), not data anyone wrote
+_CATALOGUE_SCHEMAS = ("pg_catalog.", "pg_toast.", "information_schema.")
+
+
+def _is_catalogue(r: RelationChanges) -> bool:
+    return (r.name or "").startswith(_CATALOGUE_SCHEMAS) or r.database_oid == 0
 
 
 def discarded_brief(d: DiscardedWork) -> list[str]:
@@ -49,7 +68,7 @@ def discarded_brief(d: DiscardedWork) -> list[str]:
     (not their indexes, nor the catalogues)."""
     lines = [summary_line(d)]
     lines += _loose_ends(d)
-    tables = tuple(r for r in d.relations if r.kind in _TABLE_KINDS and not (r.name or "").startswith("pg_catalog.")
+    tables = tuple(r for r in d.relations if r.kind in _TABLE_KINDS and not _is_catalogue(r)
                    and (r.inserts or r.updates or r.deletes or _ddl(r) != "-"))
     lines += _relation_lines(tables, "Tables changed by committed transactions:")
     if d.committed:
@@ -74,8 +93,11 @@ def discarded_lines(d: DiscardedWork) -> list[str]:
         lines.append(f"target WAL from {d.from_lsn} to {d.to_lsn} on timeline {d.timeline} "
                      f"({d.records_read} records; names from the {d.names_from})")
     lines += _loose_ends(d)
-    lines += _relation_lines(d.relations, "Changes of committed transactions:")
-    lines += _relation_lines(d.aborted_relations, "Changes of rolled-back transactions (never visible):")
+    lines += _relation_lines(tuple(r for r in d.relations if not _is_catalogue(r)),
+                             "Changes of committed transactions:")
+    lines += _catalogue_line(d.relations)
+    lines += _relation_lines(tuple(r for r in d.aborted_relations if not _is_catalogue(r)),
+                             "Changes of rolled-back transactions (never visible):")
     for s in d.sequences:
         lines.append(f"sequence {s.name or f'file {s.relfilenode}'} in {_database(s.database, s.database_oid)} "
                      f"advanced ({s.records} WAL records)")
@@ -92,24 +114,47 @@ def discarded_lines(d: DiscardedWork) -> list[str]:
         for t in d.committed:
             subs = f" (+{len(t.subxids)} subtransactions)" if t.subxids else ""
             gid = f" prepared as '{t.gid}'" if t.gid else ""
-            tables = ", ".join(t.relations) or "-"
             lines.append(f"  xid {t.xid}{subs}{gid} at {_time(t.commit_time)} in "
-                         f"{_database(t.database, t.database_oid)}: {tables}")
+                         f"{_database(t.database, t.database_oid)}: {_transaction_tables(t.relations)}")
     return lines
 
 
+def _catalogue_line(relations: tuple[RelationChanges, ...]) -> list[str]:
+    """The system catalogues' rows in one line, apart from the tables: they are what DDL writes."""
+    rows = [(r.name, r.inserts + r.updates + r.deletes) for r in relations
+            if _is_catalogue(r) and r.kind in _TABLE_KINDS and r.relation in (None, r.name)]
+    rows = [(name, n) for name, n in rows if n]
+    if not rows:
+        return []
+    listed = ", ".join(f"{(name or '?').split('.', 1)[-1]} {n}" for name, n in rows)
+    return [f"System catalogue rows written by that DDL (lost with it): {listed}"]
+
+
+def _transaction_tables(relations: tuple[str, ...]) -> str:
+    """A transaction's tables, the system catalogues it wrote (DDL) after them."""
+    tables = [r for r in relations if not r.startswith(_CATALOGUE_SCHEMAS)]
+    catalogue = [r.split(".", 1)[-1] for r in relations if r.startswith(_CATALOGUE_SCHEMAS)]
+    text = ", ".join(tables)
+    if catalogue:
+        text += ("; " if text else "") + "DDL (catalogue: " + ", ".join(catalogue) + ")"
+    return text or "-"
+
+
 def _database(name: str | None, oid: int | None) -> str:
+    if name is None and oid == 0:
+        return "(shared)"  # the catalogues every database shares: pg_database, pg_authid ...
     return name if name is not None else f"database {oid}" if oid is not None else "an unknown database"
 
 
 def _relation_lines(relations: tuple[RelationChanges, ...], title: str) -> list[str]:
     if not relations:
         return []
-    lines = [title, f"  {'relation':<40} {'database':<12} {'inserts':>8} {'updates':>8} {'(HOT)':>6} "
+    width = max(40, *(len(_label(r)) for r in relations))
+    lines = [title, f"  {'relation':<{width}} {'database':<12} {'inserts':>8} {'updates':>8} {'(HOT)':>6} "
                     f"{'deletes':>8} {'index':>6}  ddl"]
     for r in relations:
-        lines.append(f"  {_label(r):<40} {_database(r.database, r.database_oid):<12} {r.inserts:>8} {r.updates:>8} "
-                     f"{r.hot_updates:>6} {r.deletes:>8} {r.index_changes:>6}  {_ddl(r)}")
+        lines.append(f"  {_label(r):<{width}} {_database(r.database, r.database_oid):<12} {r.inserts:>8} "
+                     f"{r.updates:>8} {r.hot_updates:>6} {r.deletes:>8} {r.index_changes:>6}  {_ddl(r)}")
     return lines
 
 
