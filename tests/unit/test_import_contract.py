@@ -7,6 +7,9 @@ module imports only modules of its own rank or lower, counting imports inside fu
 ``cli``; psycopg is imported only by ``cluster/source.py``; and per-major decisions
 (``major >= 13``) are made in ``majors/`` alone.
 
+A package that exports names lazily (PEP 562, ``pgrewindkit._lazy``) names the modules it will import
+as the keys of a module-level ``_LAZY`` dict literal; those count as imports of the package too.
+
 Each test lists every violation it finds, one per line, as ``module:line: what``.
 """
 
@@ -25,8 +28,8 @@ PACKAGE = Path(pgrewindkit.__file__).resolve().parent
 ROOT = "pgrewindkit"
 
 RANKS: dict[str, float] = {
-    "_enum": 0, "errors": 0, "majors": 1, "formats": 2, "model": 2, "cluster": 3, "analysis": 4, "actions": 5,
-    "render": 6, "demo": 7, "cli": 8, "__main__": 9,
+    "_enum": 0, "_lazy": 0, "errors": 0, "majors": 1, "formats": 2, "model": 2, "cluster": 3, "analysis": 4,
+    "actions": 5, "render": 6, "demo": 7, "cli": 8, "__main__": 9,
 }
 # The public API gathers the layers up to render; demo and cli may use it, nothing below them may.
 API_RANK = 6.5
@@ -71,7 +74,27 @@ def _base(module: str, node: ast.ImportFrom) -> str:
     return f"{package}.{node.module}" if node.module else package
 
 
+def _lazy_table(tree: ast.Module) -> ast.Dict | None:
+    """The value of a module-level ``_LAZY = {...}`` (annotated or not), if the module has one."""
+    for node in tree.body:
+        value: ast.expr | None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign):
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "_LAZY" for t in targets):
+            assert isinstance(value, ast.Dict), "_LAZY must be a dict literal, so that its imports can be read"
+            return value
+    return None
+
+
 def imports(module: str, tree: ast.Module) -> Iterator[Import]:
+    table = _lazy_table(tree)
+    for key in table.keys if table is not None else []:
+        assert isinstance(key, ast.Constant) and isinstance(key.value, str), f"{module}: _LAZY keys are module names"
+        yield Import(module, key.lineno, key.value)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -103,8 +126,12 @@ def _report(violations: list[str]) -> str:
 
 
 def layer_violations() -> list[str]:
+    return layer_violations_in(all_imports())
+
+
+def layer_violations_in(found_imports: list[Import]) -> list[str]:
     found = []
-    for i in all_imports():
+    for i in found_imports:
         if not _inside(i.target) or i.module == ROOT:
             continue
         if rank(i.target) > rank(i.module):
@@ -198,6 +225,15 @@ def test_the_reader_sees_every_kind_of_import() -> None:
     targets = {i.target for i in imports("pgrewindkit.analysis.divergence", source)}
     assert targets == {"typing", "psycopg.rows", "pgrewindkit.analysis.plan", "pgrewindkit.cluster.source",
                        "pgrewindkit.render.plan", "pgrewindkit.cli"}
+
+
+def test_the_reader_sees_lazy_imports() -> None:
+    """A module named in a ``_LAZY`` table is imported on first use: it is an import all the same."""
+    source = ast.parse('_LAZY: dict[str, tuple[str, ...]] = {"pgrewindkit.cli.parser": ("build_parser",)}\n')
+    found = list(imports("pgrewindkit.formats.lsn", source))
+    assert [i.target for i in found] == ["pgrewindkit.cli.parser"]
+    assert layer_violations_in(found) == [
+        "pgrewindkit.formats.lsn:1: imports pgrewindkit.cli.parser (rank 8 > 2)"]
 
 
 @pytest.mark.parametrize(("source", "literal", "table"), [

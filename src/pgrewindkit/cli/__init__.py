@@ -12,7 +12,6 @@ Exit codes: 0 success; 1 bad input (a pgrewindkit error, printed as one line); 2
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -47,6 +46,8 @@ __all__ = [
 
 def _log_to(err: TextIO) -> None:
     """The command line is the one place logging is configured (the library only creates loggers)."""
+    import logging  # only with --verbose: a command that logs nothing does not pay for importing it
+
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter(render.LOG_FORMAT))
     root = logging.getLogger("pgrewindkit")

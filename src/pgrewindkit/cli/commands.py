@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 import pgrewindkit
-from pgrewindkit import demo, render
+from pgrewindkit import render
 from pgrewindkit.cli.exits import EXIT_OK, EXIT_PLAN_ERROR, UsageError
 from pgrewindkit.cli.progress import PartsProgress, ProgressBar
 
@@ -234,8 +234,10 @@ def cmd_demo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write(render.text([line]))
         out.flush()
 
+    from pgrewindkit import demo  # here, not above: the demo imports every layer, other commands need few
+
     if args.live:
         demo.live(args.major, args.bindir, say, scale=args.scale)
     else:
-        demo.offline(Path(args.fixtures), say)
+        demo.offline(Path(args.fixtures) if args.fixtures else demo.SHIPPED, say)
     return EXIT_OK

@@ -6,7 +6,6 @@ import argparse
 import math
 
 import pgrewindkit
-from pgrewindkit import demo
 from pgrewindkit.cli import commands
 from pgrewindkit.render import PROG
 
@@ -121,7 +120,7 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     demo_cmd.add_argument("--bindir", metavar="DIR", help="its programs, if not found by themselves")
     demo_cmd.add_argument("--scale", type=int, default=10, metavar="N",
                           help="pgbench -i -s N on the new primary, as the seed did (default 10)")
-    demo_cmd.add_argument("--fixtures", default=str(demo.SHIPPED), metavar="DIR",
+    demo_cmd.add_argument("--fixtures", metavar="DIR",  # None: the demo's own (imported only for demo)
                           help="the directory holding failover15/ (default: the one shipped in the package)")
     demo_cmd.set_defaults(handler=commands.cmd_demo)
 

@@ -4,7 +4,6 @@ their password so that it never reaches a command line, and masked so that it ne
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from pgrewindkit.errors import FormatError
 
@@ -69,6 +68,8 @@ def parse_conninfo(conninfo: str) -> dict[str, str]:
 
 
 def _parse_uri(uri: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl, unquote, urlsplit  # here: every error line imports this module
+
     try:
         parts = urlsplit(uri)
         username, password = parts.username, parts.password

@@ -3,9 +3,12 @@ same way (docs/reference.md, "JSON shapes")."""
 
 from __future__ import annotations
 
-from pgrewindkit.analysis.divergence import CommonCheckpoint, Divergence
-from pgrewindkit.formats.lsn import LSN
-from pgrewindkit.model import HistoryEntry, TimelineSpan
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: rendering an LSN must not import the analysis layer
+    from pgrewindkit.analysis.divergence import CommonCheckpoint, Divergence
+    from pgrewindkit.formats.lsn import LSN
+    from pgrewindkit.model import HistoryEntry, TimelineSpan
 
 
 def lsn_json(lsn: LSN | None) -> str | None:
