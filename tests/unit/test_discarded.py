@@ -227,3 +227,22 @@ def test_a_bad_commit_record_is_a_format_error() -> None:
         parse_xact_end(negative, records.XLOG_XACT_HAS_INFO, records.record_layouts(15), commit=True)
     with pytest.raises(FormatError, match="truncated"):
         parse_xact_end(b"\0" * 4, 0, records.record_layouts(15), commit=False)
+
+
+def test_plan_reads_the_discarded_work_up_to_a_limit(failover_pair: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan reads what the rewind throws away when the WAL after the divergence is small, leaves
+    it to ``discarded`` above the limit (saying so), and never when told."""
+    from pgrewindkit import plan_rewind
+    from pgrewindkit.analysis.plan import planner
+
+    old, new = failover_pair / "old-primary", failover_pair / "new-primary"
+    plan = plan_rewind(new, old)
+    assert plan.discarded is not None and plan.discarded_skipped is None
+    monkeypatch.setattr(planner, "DISCARDED_AUTO_LIMIT", 1024)
+    skipped = plan_rewind(new, old)
+    assert skipped.discarded is None and "run pgrewindkit discarded" in (skipped.discarded_skipped or "")
+    assert any("not read here" in line for line in render.plan_lines(skipped))
+    assert plan_rewind(new, old, discarded=True).discarded == plan.discarded
+    never = plan_rewind(new, old, discarded=False)
+    assert never.discarded is None and never.discarded_skipped == "not asked for"
+    assert not any("throws away:" in line for line in render.plan_lines(never))

@@ -28,7 +28,8 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 OFFLINE = [
     ["controldata", "old-primary"],
     ["history", "new-primary/pg_wal/00000002.history"],
-    ["waldump", "--path", "old-primary", "--limit", "50", "--quiet"],
+    # from the last common checkpoint: the shipped pair keeps only the WAL pg_rewind reads
+    ["waldump", "--path", "old-primary", "--start", "0/8D8D10", "--limit", "50", "--quiet"],
     ["inspect", "old-primary"],
     ["divergence", "--target-pgdata", "old-primary", "--source-pgdata", "new-primary"],
     ["plan", "--target-pgdata", "old-primary", "--source-pgdata", "new-primary", "--quiet"],

@@ -163,7 +163,7 @@ def failback(target: str | os.PathLike[str], source_conninfo: str, *, restore_co
 
             result = rewind(tgt.path, source, bindir=bindir, restore_command=restore_command, stop_target=True,
                             runner=runner, on_progress=on_progress, source_conninfo=source_conninfo,
-                            config_file=config, keep_backup=True, backup_dir=backup_dir,
+                            config_file=config, keep_backup=True, backup_dir=backup_dir, discarded=refuse_if_discarded,
                             checkpoint_source=checkpoint_source, wait_for_checkpoint=wait_for_checkpoint,
                             before_rewind=before_rewind)
             done("rewind", _rewind_detail(result))
@@ -233,7 +233,7 @@ def _already_following(tgt: DataDirectory, source: Source, name: str, config: st
     if replaying != source.current_timeline():
         return None
     try:
-        return plan_rewind(source, tgt)
+        return plan_rewind(source, tgt, discarded=False)
     except PgRewindKitError:
         return None
 

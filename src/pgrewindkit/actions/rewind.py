@@ -145,7 +145,8 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
            dry_run: bool = False, source_conninfo: str | None = None,
            config_file: str | os.PathLike[str] | None = None, keep_backup: bool = False,
            ensure_shutdown: bool = True, checkpoint_source: bool = False, wait_for_checkpoint: float = 0.0,
-           before_rewind: Callable[[RewindPlan, DataDirectory], None] | None = None) -> RewindResult:
+           before_rewind: Callable[[RewindPlan, DataDirectory], None] | None = None,
+           discarded: bool = False) -> RewindResult:
     """Rewind ``target`` to follow ``source`` (a data directory, or a :class:`LiveSource`), keeping
     the target's own configuration. ``source_conninfo`` overrides the live source's connection string.
     ``config_file``: the target's postgresql.conf when it lives outside the data directory
@@ -157,6 +158,8 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     it. WAL fetched for the plan is removed again when the rewind is then refused. ``before_rewind``
     runs once the plan is final, before the point of no return (a failback archives WAL there). The
     backup of pg_control and configuration is removed after a success unless ``keep_backup``.
+    ``discarded``: the plan also reads what the rewind throws away (``RewindPlan.discarded``, for
+    ``before_rewind``; a second pass over the target's WAL after the divergence).
 
     One run per target at a time (``lock``: a second is refused, ``target_locked``). A SIGINT or
     SIGTERM while pg_rewind runs is held until it is done; then the target's true state is reported
@@ -175,7 +178,7 @@ def rewind(target: str | os.PathLike[str], source: Source | str | os.PathLike[st
     _ensure_stopped(tgt, major, bindir, stop_target, runner, ensure_shutdown, dry_run=dry_run)
     # predict the pg_rewind that will run: its minor may decide differently from the major's newest
     plan, fetched = _plan_with_wal(src, tgt, restore_command or archive.target_restore_command(tgt, config_file),
-                                   runner, parse_release(pg_rewind.version))
+                                   runner, parse_release(pg_rewind.version), discarded)
     try:
         if plan.error is not None and plan.error.kind != Kind.TARGET_NOT_CLEANLY_SHUT_DOWN:
             raise RewindError(f"pg_rewind would fail: {plan.error.message}", kind=plan.error.kind)
@@ -278,11 +281,11 @@ def _ensure_stopped(tgt: DataDirectory, major: int, bindir: str | os.PathLike[st
 
 
 def _plan_with_wal(src: Source, tgt: DataDirectory, restore_command: str | None, runner: CommandRunner,
-                   release: tuple[int, int | None]) -> tuple[RewindPlan, list[str]]:
+                   release: tuple[int, int | None], discarded: bool = False) -> tuple[RewindPlan, list[str]]:
     """The plan of pg_rewind ``release``, once the WAL it reads is in ``pg_wal``: each plan's
     ``wal_missing`` is fetched, and the target planned again (a list that was not complete names
     more once the walk back gets further); the segments fetched (taken out again on a failure)."""
-    plan = plan_rewind(src, tgt, pg_rewind_version=release)
+    plan = plan_rewind(src, tgt, pg_rewind_version=release, discarded=discarded)
     fetched: list[str] = []
     try:
         while plan.wal_missing and (plan.error is None or plan.error.kind == Kind.WAL_MISSING):
@@ -293,7 +296,7 @@ def _plan_with_wal(src: Source, tgt: DataDirectory, restore_command: str | None,
                 raise RewindError(f"WAL segments {', '.join(missing)} are still missing after the restore command "
                                   "fetched them", kind=Kind.WAL_MISSING)
             fetched += archive.restore_segments(tgt, missing, restore_command, runner)
-            plan = plan_rewind(src, tgt, pg_rewind_version=release)
+            plan = plan_rewind(src, tgt, pg_rewind_version=release, discarded=discarded)
     except CommandError as exc:
         archive.remove_fetched(tgt, fetched)
         raise RewindError(exc.problem, kind=Kind.WAL_MISSING) from None

@@ -141,7 +141,8 @@ def _pg_rewind_release(args: argparse.Namespace) -> tuple[int, int | None] | Non
 def cmd_plan(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     progress = PartsProgress(err, not (args.json or args.quiet), "reading the target's WAL")
     plan = pgrewindkit.plan_rewind(_source(args), args.target_pgdata, on_progress=progress,
-                                   pg_rewind_version=_pg_rewind_release(args))
+                                   pg_rewind_version=_pg_rewind_release(args),
+                                   discarded={"auto": None, "always": True, "never": False}[args.discarded])
     if args.restore_command:  # what the archive holds, probed outside pg_wal
         plan = pgrewindkit.probe_plan(plan, args.target_pgdata, args.restore_command)
     _show(out, args.json, plan, render.plan_json, render.plan_lines)

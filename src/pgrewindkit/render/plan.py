@@ -37,6 +37,8 @@ def plan_lines(plan: RewindPlan) -> list[str]:
         lines += [f"  {d}" for d in change.differences]
     if plan.discarded is not None:
         lines += ["", "What the rewind throws away:", *(f"  {line}" for line in discarded_brief(plan.discarded))]
+    elif plan.discarded_skipped is not None and plan.discarded_skipped != "not asked for":
+        lines += ["", f"What the rewind throws away: not read here: {plan.discarded_skipped}"]
     lines += ["", *_summary(plan)]
     return lines
 
@@ -140,6 +142,7 @@ def plan_json(plan: RewindPlan) -> dict[str, object]:
                                     for h in plan.abandoned_history_files],
         "picture": picture_json(d),
         "discarded": None if plan.discarded is None else discarded_json(plan.discarded),
+        "discarded_skipped": plan.discarded_skipped,
     }
 
 

@@ -132,6 +132,7 @@ class RewindPlan:
     abandoned_history_files: tuple[AbandonedHistory, ...] = ()
     # what the rewind throws away (issue 15): None when no rewind is needed or the WAL could not say
     discarded: DiscardedWork | None = None
+    discarded_skipped: str | None = None  # why ``discarded`` was not read (too much WAL; not asked for)
 
     @property
     def failure(self) -> PlanFailure | None:

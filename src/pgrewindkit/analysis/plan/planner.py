@@ -44,13 +44,19 @@ from pgrewindkit.model import TimelineSpan
 
 log = logging.getLogger(__name__)
 
+MIB = 1024 * 1024
+# How much WAL after the divergence a plan reads a second time for the discarded work by default
+DISCARDED_AUTO_LIMIT = 256 * MIB
+
 
 def plan_rewind(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str], *,
                 on_progress: Callable[[int, int], None] | None = None,
-                pg_rewind_version: tuple[int, int | None] | None = None, discarded: bool = True) -> RewindPlan:
+                pg_rewind_version: tuple[int, int | None] | None = None,
+                discarded: bool | None = None) -> RewindPlan:
     """What pg_rewind would do to make ``target`` follow ``source``; nothing is written anywhere.
     ``discarded``: also read what the rewind throws away (``RewindPlan.discarded``; a second pass
-    over the target's WAL after the divergence).
+    over the target's WAL after the divergence); None (the default): when that WAL is at most
+    ``DISCARDED_AUTO_LIMIT`` bytes, else ``RewindPlan.discarded_skipped`` says why it was not.
     ``on_progress(done, total)`` hears about the target's WAL being read, in parts.
     ``pg_rewind_version`` (major, minor): the pg_rewind release to predict (rules changed within majors);
     by default the newest minor known of the target's major (``RewindPlan.predicts`` says which)."""
@@ -62,7 +68,7 @@ def plan_rewind(source: Source | str | os.PathLike[str], target: DataDirectory |
 class _Planner:
     def __init__(self, source: Source, target: DataDirectory,
                  on_progress: Callable[[int, int], None] | None = None,
-                 pg_rewind_version: tuple[int, int | None] | None = None, discarded: bool = True) -> None:
+                 pg_rewind_version: tuple[int, int | None] | None = None, discarded: bool | None = None) -> None:
         self.on_progress = on_progress
         self.with_discarded = discarded
         self._target_wal: Wal | None = None
@@ -109,7 +115,25 @@ class _Planner:
         outcome = PlanOutcome.ERROR if error else PlanOutcome.REWIND_NEEDED
         plan = self._result(outcome, error, divergence, files=files, provisional=provisional,
                             wal=self._wal_needed(divergence))
-        return attrs.evolve(plan, discarded=self._discarded(divergence)) if self.with_discarded else plan
+        skipped = self._discarded_skipped(divergence)
+        if skipped is not None:
+            return attrs.evolve(plan, discarded_skipped=skipped)
+        return attrs.evolve(plan, discarded=self._discarded(divergence))
+
+    def _discarded_skipped(self, divergence: Divergence) -> str | None:
+        """Why the discarded work is not read here, or None. It costs a second, serial pass over
+        the WAL after the divergence (microseconds per record): above the limit a plan leaves it to
+        ``pgrewindkit discarded`` rather than take many times pg_rewind's own time."""
+        if self.with_discarded is False:
+            return "not asked for"
+        start, end = divergence.lsn, divergence.target_wal_end
+        if self.with_discarded or start is None or end is None:
+            return None
+        size = end.value - start.value
+        if size <= DISCARDED_AUTO_LIMIT:
+            return None
+        return (f"{size // MIB} MB of the target's WAL follow the divergence (more than "
+                f"{DISCARDED_AUTO_LIMIT // MIB} MB): run pgrewindkit discarded, or plan --discarded always")
 
     def _result(self, outcome: PlanOutcome, error: PlanFailure | None, divergence: Divergence | None, *,
                 files: list[FileAction] | None = None, provisional: bool = False,
