@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.support import pgbinaries
-from tests.support.cluster import Cluster, new_cluster
+from tests.support.cluster import Cluster, make_workdir, new_cluster
 
 
 def _unavailable(reason: str) -> None:
@@ -98,3 +98,15 @@ def release_of(bins: pgbinaries.PgBinaries) -> tuple[int, int | None]:
     from pgrewindkit import parse_release
 
     return parse_release(pgbinaries.version_of(bins, "pg_rewind"))
+
+
+@pytest.fixture
+def state_directory(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Backups and start logs of actions in a throwaway state directory the postgres user can
+    reach (``pytest.mark.usefixtures("state_directory")``)."""
+    import shutil
+
+    state = make_workdir("pgrk-state-")
+    monkeypatch.setenv("PGREWINDKIT_STATE_DIR", str(state / "state"))
+    yield
+    shutil.rmtree(state, ignore_errors=True)

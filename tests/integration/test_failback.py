@@ -17,18 +17,7 @@ from tests.support import pgbinaries
 from tests.support.cluster import Cluster, chown_postgres, make_workdir, new_cluster, tree_hash
 from tests.support.scenarios import wait_replayed
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def state_directory(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Backups and start logs in a throwaway state directory the postgres user can reach."""
-    state = make_workdir("pgrk-state-")
-    monkeypatch.setenv("PGREWINDKIT_STATE_DIR", str(state / "state"))
-    yield
-    import shutil
-
-    shutil.rmtree(state, ignore_errors=True)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_directory")]
 
 
 @attrs.define

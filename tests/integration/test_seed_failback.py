@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,16 +15,7 @@ from pgrewindkit.demo import seed as story
 from tests.support import pgbinaries
 from tests.support.cluster import make_workdir
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(autouse=True)
-def state_directory(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Backups and start logs in a throwaway state directory."""
-    state = make_workdir("pgrk-state-")
-    monkeypatch.setenv("PGREWINDKIT_STATE_DIR", str(state / "state"))
-    yield
-    shutil.rmtree(state, ignore_errors=True)
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("state_directory")]
 
 
 @pytest.mark.parametrize("bins", ["pg9.5.25", "pg9.6.22"], indirect=True)

@@ -44,6 +44,10 @@ COUNTS = ("inserts", "updates", "hot_updates", "deletes", "index_changes")
 # resource managers whose records the report reads (the rest only show which transaction wrote)
 _READ = frozenset({"Heap", "Heap2", "Transaction", "Storage", "Database", "Sequence", "LogicalMessage", "XLOG"}
                   | INDEX_RMGRS)
+# records whose blocks only say a relation file got page images (the truncate/rewrite heuristic)
+_IMAGES = frozenset({("XLOG", "FPI"), ("Heap2", "REWRITE")})
+# resource managers of which only HEAP_EVENTS (and _IMAGES) matter: the rest need no decoding
+_ONLY_EVENTS = frozenset({"XLOG", "Heap2"})
 
 
 @attrs.frozen
@@ -246,7 +250,7 @@ class _Tally:
         names: dict[tuple[int, int], tuple[str, str]] = {}
         records = 0
         last_end = scan.start.value
-        seen, heap_events, count = self.seen, HEAP_EVENTS, self._count
+        seen, heap_events, count, page_images = self.seen, HEAP_EVENTS, self._count, self.page_images
         for raw in scan.raw():
             records += 1
             last_end = raw[1]
@@ -271,6 +275,10 @@ class _Tally:
                 if blocks:
                     block = blocks[0]
                     count(xid, (block[3], block[4], block[5]), "index_changes")
+            elif name in _IMAGES:
+                page_images.update((b[3], b[4], b[5]) for b in blocks)
+            elif event is None and name[0] in _ONLY_EVENTS:
+                continue  # pruning, freezing, checkpoints, hint images...: nothing a commit loses
             else:
                 self._record(wal_record(raw, fmt))
         end = scan.end_of_wal

@@ -226,7 +226,7 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
     plan.add_argument("--quiet", "-q", action="store_true", help="no progress display")
     plan.add_argument("--discarded", choices=["auto", "always", "never"], default="auto",
                       help="read what the rewind throws away (a second pass over the target's WAL after the "
-                           "divergence): auto (default) up to 256 MB of it, always, or never")
+                           "divergence): auto (default) up to 64 MB of it, always, or never")
     plan.add_argument("--pg-rewind-version", metavar="X.Y", type=_release_arg,
                       help="predict this pg_rewind release (e.g. 16.2); by default the pg_rewind that rewind "
                            "would run for the target's major, else the newest minor known")

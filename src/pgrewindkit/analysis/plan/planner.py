@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 # How much WAL after the divergence a plan reads a second time for the discarded work by default
-DISCARDED_AUTO_LIMIT = 256 * MIB
+DISCARDED_AUTO_LIMIT = 64 * MIB
 
 
 def plan_rewind(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str], *,
