@@ -37,17 +37,21 @@ from pgrewindkit.formats.wal.heap import (
 )
 from pgrewindkit.formats.wal.records import WalRecord, wal_record
 from pgrewindkit.formats.wal.xact import XactEnd, parse_prepare, parse_xact_end
-from pgrewindkit.majors.records import DATABASE_CREATES, HEAP_EVENTS, INDEX_RMGRS, RecordLayouts, record_layouts
+from pgrewindkit.majors.records import (
+    DATABASE_CREATES,
+    HEAP_EVENTS,
+    IMAGE_RECORDS,
+    INDEX_RMGRS,
+    ONLY_EVENTS_RMGRS,
+    RecordLayouts,
+    record_layouts,
+)
 from pgrewindkit.majors.rmgrs import resource_manager
 
 COUNTS = ("inserts", "updates", "hot_updates", "deletes", "index_changes")
 # resource managers whose records the report reads (the rest only show which transaction wrote)
 _READ = frozenset({"Heap", "Heap2", "Transaction", "Storage", "Database", "Sequence", "LogicalMessage", "XLOG"}
                   | INDEX_RMGRS)
-# records whose blocks only say a relation file got page images (the truncate/rewrite heuristic)
-_IMAGES = frozenset({("XLOG", "FPI"), ("Heap2", "REWRITE")})
-# resource managers of which only HEAP_EVENTS (and _IMAGES) matter: the rest need no decoding
-_ONLY_EVENTS = frozenset({"XLOG", "Heap2"})
 
 
 @attrs.frozen
@@ -275,9 +279,9 @@ class _Tally:
                 if blocks:
                     block = blocks[0]
                     count(xid, (block[3], block[4], block[5]), "index_changes")
-            elif name in _IMAGES:
+            elif name in IMAGE_RECORDS:
                 page_images.update((b[3], b[4], b[5]) for b in blocks)
-            elif event is None and name[0] in _ONLY_EVENTS:
+            elif event is None and name[0] in ONLY_EVENTS_RMGRS:
                 continue  # pruning, freezing, checkpoints, hint images...: nothing a commit loses
             else:
                 self._record(wal_record(raw, fmt))
@@ -320,7 +324,7 @@ class _Tally:
             what = "created" if kind in DATABASE_CREATES else "dropped" if kind == "DROP" else None
             if what is not None:
                 self.database_events.append((what, database_id(r.main_data), r.lsn, xid))
-        elif (rmgr, kind) in (("XLOG", "FPI"), ("Heap2", "REWRITE")):
+        elif (rmgr, kind) in IMAGE_RECORDS:
             self.page_images.update(b.locator for b in r.blocks)
 
     def _count(self, xid: int, key: _Key, what: str, n: int = 1) -> None:

@@ -12,7 +12,6 @@ kept, started, streaming."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from pgrewindkit.actions.failback import FailbackResult, Step, failback
 from pgrewindkit.actions.recovery import recovery_config, write_recovery_config
 from pgrewindkit.cluster.pgconf import parse_settings, quote
 from pgrewindkit.demo.harness import Cluster, PgBinaries, chown_postgres, run_pg
-from pgrewindkit.errors import PgRewindKitError
 from pgrewindkit.formats.controlfile import read_control_file
 from pgrewindkit.majors import for_major
 
@@ -91,8 +89,8 @@ def standby(seed: SeedServers) -> None:
                              current_auto_conf=_read(server2.pgdata / "postgresql.auto.conf"))
     write_recovery_config(server2.pgdata, config)
     server2.start()
-    _wait(lambda: server1.query_one("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") == 1,
-          "server2 to stream from server1")
+    server1.wait_for(lambda: server1.query_one("SELECT count(*) FROM pg_stat_replication "
+                                               "WHERE state = 'streaming'") == 1)
 
 
 def failover(seed: SeedServers, *, scale: int = 10) -> None:
@@ -101,7 +99,7 @@ def failover(seed: SeedServers, *, scale: int = 10) -> None:
     if seed.trigger is not None:
         seed.trigger.touch()
         chown_postgres(seed.trigger)  # the startup process removes it once promoted
-        _wait(lambda: server2.query_one("SELECT NOT pg_is_in_recovery()") is True, "server2's promotion")
+        server2.wait_for(lambda: server2.query_one("SELECT NOT pg_is_in_recovery()") is True)
     else:
         server2.promote()
     pgbench(server2, scale)
@@ -156,8 +154,8 @@ def check(seed: SeedServers, *, scale: int = 10) -> SeedCheck:
     server2.execute("CREATE TABLE after_failback (note text)", "INSERT INTO after_failback VALUES ('arrived')")
     arrived = True
     try:
-        _wait(lambda: server1.query_one("SELECT count(*) FROM after_failback") == 1, "the new write on server1")
-    except PgRewindKitError:
+        server1.wait_for(lambda: server1.query_one("SELECT count(*) FROM after_failback") == 1)
+    except Exception:  # not there in time (a timeout, or the table never replayed)
         arrived = False
     settings = parse_settings(_read(server1.pgdata / "postgresql.conf"))
     recovery_file = "recovery.conf" if for_major(server1.major).uses_recovery_conf else "postgresql.auto.conf"
@@ -187,16 +185,3 @@ def _seed_settings(cluster: Cluster, archive: Path) -> dict[str, object]:
 def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
 
-
-def _wait(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if condition():
-                return
-        except Exception:  # a server still starting or a table not yet replayed: ask again
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise PgRewindKitError(f"timed out waiting for {what}")
-        time.sleep(0.2)

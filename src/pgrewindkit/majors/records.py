@@ -160,4 +160,8 @@ HEAP_EVENTS: dict[tuple[str, str], str] = {
     ("Heap", "DELETE"): "delete",
 }
 INDEX_RMGRS = frozenset({"Btree", "Hash", "Gin", "Gist", "SPGist", "BRIN"})
+# records whose blocks only say a relation file got page images (the truncate/rewrite heuristic)
+IMAGE_RECORDS = frozenset({("XLOG", "FPI"), ("Heap2", "REWRITE")})
+# resource managers of which only HEAP_EVENTS and IMAGE_RECORDS matter: the rest need no decoding
+ONLY_EVENTS_RMGRS = frozenset({"XLOG", "Heap2"})
 DATABASE_CREATES = frozenset({"CREATE", "CREATE_FILE_COPY", "CREATE_WAL_LOG"})
