@@ -279,7 +279,7 @@ def test_unreachable_source_masks_the_password(pg15: pgbinaries.PgBinaries, tmp_
 
 
 
-@on_full
+@pytest.mark.parametrize("bins", FULL[:1], indirect=True)  # 1 GB of rows: on one major (16 s or more)
 def test_relation_over_one_gigabyte(bins: pgbinaries.PgBinaries, scenario: Callable[..., Diverged]) -> None:
     """A relation in two segment files (1 GB each): a changed block of ``.1`` is numbered within that
     file, and the file is truncated to the source's shorter ``.1``."""

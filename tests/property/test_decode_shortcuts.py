@@ -54,3 +54,30 @@ def test_valid_image_records_take_the_shortcut_and_agree() -> None:
                                         BLCKSZ - image_len, bimg_info),), -1, -1)
             assert record_decoder(fmt, BLCKSZ)(rec, True) == expected
             assert record_decoder(fmt, BLCKSZ, shortcut=False)(rec, True) == expected
+
+
+@given(fmt=st.sampled_from(FORMATS), flags0=st.integers(0, 255), len0=st.sampled_from([0, 1, 9]),
+       id1=st.sampled_from([1, 2, 0, 255]), flags1=st.integers(0, 255), len1=st.sampled_from([0, 1, 6]),
+       marker=st.sampled_from([255, 254, 253, 1]), main_len=st.sampled_from([0, 5]),
+       slack=st.sampled_from([-1, 0, 1]), detail=st.booleans())
+def test_pair_shortcut_equals_the_loop(fmt: object, flags0: int, len0: int, id1: int, flags1: int, len1: int,
+                                       marker: int, main_len: int, slack: int, detail: bool) -> None:
+    header = b"\0" * 24 + struct.pack("<BBHIIIIBBHIBB", 0, flags0, len0, 1663, 5, 16384, 7, id1, flags1, len1, 9,
+                                      marker, main_len)
+    body_len = max(0, len0 + len1 + main_len + slack)
+    rec = header + bytes(range(256)) * (body_len // 256) + bytes(body_len % 256)
+    fast = record_decoder(fmt, BLCKSZ)  # type: ignore[arg-type]
+    loop = record_decoder(fmt, BLCKSZ, shortcut=False)  # type: ignore[arg-type]
+    assert _outcome(fast, rec, detail) == _outcome(loop, rec, detail)
+
+
+def test_valid_pairs_take_the_shortcut_and_agree() -> None:
+    for fmt in FORMATS:
+        for flags0, len0, flags1, len1 in ((0x20, 12, 0x80, 0), (0x40, 0, 0xA0, 30), (0x21, 4, 0x82, 0)):
+            header = b"\0" * 24 + struct.pack("<BBHIIIIBBHIBB", 0, flags0, len0, 1663, 5, 16384, 7, 1, flags1, len1,
+                                              9, 255, 3)
+            rec = header + bytes(len0 + len1 + 3)
+            expected = (0, 3, ((0, flags0, len0, 1663, 5, 16384, 7, 0, 0, 0, 0),
+                               (1, flags1, len1, 1663, 5, 16384, 9, 0, 0, 0, 0)), -1, -1)
+            assert record_decoder(fmt, BLCKSZ)(rec, True) == expected
+            assert record_decoder(fmt, BLCKSZ, shortcut=False)(rec, True) == expected

@@ -76,3 +76,22 @@ def test_one_image_record(data: bytes) -> None:
     assert xlog.WAL_STRUCTS.one_image_record.unpack_from(data) == (
         block.fork_flags, block.data_length, image.length, image.hole_offset, image.bimg_info, locator.spcOid,
         locator.dbOid, locator.relNumber, xlog.BLOCK_NUMBER.parse(data[20:]), data[24], data[25])
+
+
+@given(st.binary(min_size=30, max_size=30))
+def test_pair_record(data: bytes) -> None:
+    first = xlog.BLOCK_HEADER.parse(data)
+    locator = xlog.REL_FILE_LOCATOR.parse(data[4:])
+    second = xlog.BLOCK_HEADER.parse(data[20:])
+    assert xlog.WAL_STRUCTS.pair_record.unpack_from(data) == (
+        first.id, first.fork_flags, first.data_length, locator.spcOid, locator.dbOid, locator.relNumber,
+        xlog.BLOCK_NUMBER.parse(data[16:]), second.id, second.fork_flags, second.data_length,
+        xlog.BLOCK_NUMBER.parse(data[24:]), data[28], data[29])
+    assert xlog.WAL_STRUCTS.same_rel_tail.unpack_from(data, 22) == (second.data_length, data[24:28], data[28], data[29])
+
+
+@given(st.binary(min_size=24, max_size=24))
+def test_counted_header(data: bytes) -> None:
+    rec = xlog.RECORD_HEADER.construct.parse(data)
+    assert xlog.WAL_STRUCTS.counted_header.unpack_from(data) == (
+        rec.xl_tot_len, rec.xl_prev, rec.xl_info | rec.xl_rmid << 8, rec.xl_crc)

@@ -201,3 +201,49 @@ def test_damage_in_a_taken_record_stops_both_alike(wal_dirs: list[tuple[str, Pat
         assert isinstance(payload, tuple)
         assert payload[:2] == _reference_blocks(records, 1 << 64, _odd_rmgrs)[:2]
         assert scan.end_of_wal == end
+
+
+def _damaged_page(path: Path, tmp_path: Path, kind: str, offset_in_page: int, value: int, nth: int) -> tuple[Wal, LSN]:
+    """A copy of ``path`` with one byte of a page header replaced: of the ``nth`` page that continues a
+    record (``kind`` "continuation") or that begins with a new record ("plain"), in mid-segment."""
+    copy = tmp_path / f"page-{kind}-{offset_in_page}-{value}-{nth}"
+    shutil.copytree(path, copy)
+    wal, start = _open(copy)
+    records, _end = _reference(wal, start)
+    size = wal.directory.segment_size
+    if kind == "continuation":
+        pages = [(r[0] // 8192 + 1) * 8192 for r in records if r[0] // 8192 != (r[1] - 1) // 8192]
+    else:
+        pages = [r[0] - 24 for r in records if r[0] % 8192 == 24]
+    page = [p for p in pages if p % size][nth]
+    segment = wal.directory.segment_file(page // size)
+    data = bytearray(segment.path.read_bytes())
+    data[page % size + offset_in_page] = value
+    segment.path.write_bytes(bytes(data))
+    return wal, start
+
+
+@pytest.mark.parametrize(("kind", "offset", "value"), [
+    ("continuation", 0, 0x00),  # xlp_magic
+    ("continuation", 2, 0x08),  # xlp_info: XLP_FIRST_IS_OVERWRITE_CONTRECORD instead
+    ("continuation", 2, 0x05),  # xlp_info: XLP_BKP_REMOVABLE besides, as PostgreSQL writes it
+    ("continuation", 4, 0x07),  # xlp_tli
+    ("continuation", 8, 0x00),  # xlp_pageaddr
+    ("continuation", 16, 0x01),  # xlp_rem_len
+    ("plain", 0, 0x00),
+    ("plain", 2, 0x01),  # XLP_FIRST_IS_CONTRECORD where a record begins
+    ("plain", 4, 0x00),  # a timeline older than the page before's
+    ("plain", 9, 0x7F),
+])
+def test_damage_in_a_page_header_stops_both_alike(wal_dirs: list[tuple[str, Path]], tmp_path: Path, kind: str,
+                                                  offset: int, value: int) -> None:
+    path = next(p for n, p in wal_dirs if n == "pg15")
+    for nth in (3, 12):
+        wal, start = _damaged_page(path, tmp_path, kind, offset, value, nth)
+        _assert_same_counts(wal, start, f"{kind} page header byte {offset} of page {nth}")
+        records, end = _reference(wal, start)
+        scan = wal.scan(start)
+        payload, _bounds = _collect_blocks(scan, BlockJob(1 << 64, _odd_rmgrs))
+        assert isinstance(payload, tuple)
+        assert payload[:2] == _reference_blocks(records, 1 << 64, _odd_rmgrs)[:2]
+        assert scan.end_of_wal == end

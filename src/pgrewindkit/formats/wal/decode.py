@@ -67,22 +67,38 @@ def record_decoder(fmt: WalFormat, blcksz: int, *, shortcut: bool = True) -> Dec
     locator_and_block = structs.locator_and_block.unpack_from
     one_image = structs.one_image_record.unpack_from
     one_image_min = SIZE_OF_RECORD + 1 + structs.one_image_record.size if shortcut else 1 << 62
+    pair = structs.pair_record.unpack_from
+    pair_min = SIZE_OF_RECORD + structs.pair_record.size
+    second = SIZE_OF_RECORD + SIZE_OF_BLOCK_HEADER + SIZE_OF_LOCATOR_AND_BLOCK  # block 1's id in a pair
 
     def decode(rec: bytes, detail: bool) -> RawDecoded:
         # The commonest record with a full-page image: block 0 with an uncompressed image, not
         # SAME_REL, then short main data. One struct call instead of the loop below; every check the
         # loop would make is here, and anything else is left to it.
-        if len(rec) >= one_image_min and rec[SIZE_OF_RECORD] == 0 and rec[SIZE_OF_RECORD + 1] & _IMAGE_OR_SAME_REL == \
-                BKPBLOCK_HAS_IMAGE:
-            (fork_flags, data_len, image_len, hole_offset, bimg_info, spc, db, rel, blkno, marker,
-             main_len) = one_image(rec, SIZE_OF_RECORD + 1)
-            if (marker == XLR_BLOCK_ID_DATA_SHORT and not bimg_info & compressed_mask
-                    and len(rec) == one_image_min + image_len + data_len + main_len
-                    and (fork_flags & BKPBLOCK_HAS_DATA == 0) == (data_len == 0)
-                    and ((hole_offset != 0 and image_len != blcksz) if bimg_info & has_hole_bit
-                         else (hole_offset == 0 and image_len == blcksz))):
-                return image_len, main_len, ((0, fork_flags, data_len, spc, db, rel, blkno, image_len, hole_offset,
-                                              blcksz - image_len, bimg_info),) if detail else (), -1, -1
+        if len(rec) >= one_image_min and rec[SIZE_OF_RECORD] == 0:
+            kind = rec[SIZE_OF_RECORD + 1] & _IMAGE_OR_SAME_REL
+            if kind == BKPBLOCK_HAS_IMAGE:
+                (fork_flags, data_len, image_len, hole_offset, bimg_info, spc, db, rel, blkno, marker,
+                 main_len) = one_image(rec, SIZE_OF_RECORD + 1)
+                if (marker == XLR_BLOCK_ID_DATA_SHORT and not bimg_info & compressed_mask
+                        and len(rec) == one_image_min + image_len + data_len + main_len
+                        and (fork_flags & BKPBLOCK_HAS_DATA == 0) == (data_len == 0)
+                        and ((hole_offset != 0 and image_len != blcksz) if bimg_info & has_hole_bit
+                             else (hole_offset == 0 and image_len == blcksz))):
+                    image: RawBlock = (0, fork_flags, data_len, spc, db, rel, blkno, image_len, hole_offset,
+                                       blcksz - image_len, bimg_info)
+                    return image_len, main_len, (image,) if detail else (), -1, -1
+            elif (not kind and len(rec) >= pair_min and rec[second] == 1
+                  and rec[second + 1] & _IMAGE_OR_SAME_REL == BKPBLOCK_SAME_REL):
+                # The second commonest: block 0 without image, block 1 of the same relation without
+                # image, then short main data (a heap UPDATE onto another page, and the like).
+                (_id, fork_flags, data_len, spc, db, rel, blkno, _id1, flags1, len1, blkno1, marker,
+                 main_len) = pair(rec, SIZE_OF_RECORD)
+                if (marker == XLR_BLOCK_ID_DATA_SHORT and len(rec) == pair_min + data_len + len1 + main_len
+                        and (fork_flags & BKPBLOCK_HAS_DATA == 0) == (data_len == 0)
+                        and (flags1 & BKPBLOCK_HAS_DATA == 0) == (len1 == 0)):
+                    return 0, main_len, ((0, fork_flags, data_len, spc, db, rel, blkno, 0, 0, 0, 0),
+                                         (1, flags1, len1, spc, db, rel, blkno1, 0, 0, 0, 0)) if detail else (), -1, -1
         pos = SIZE_OF_RECORD
         remaining = len(rec) - SIZE_OF_RECORD
         datatotal = 0

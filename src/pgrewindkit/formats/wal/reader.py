@@ -21,14 +21,18 @@ from pgrewindkit.majors.layouts.xlog import (
     BKPBLOCK_FORK_MASK,
     BKPBLOCK_HAS_DATA,
     BKPBLOCK_IMAGE_OR_SAME_REL,
+    BKPBLOCK_SAME_REL,
     CRC_OFFSET,
     LONG_PAGE_TAIL_OFFSET,
+    SIZE_OF_BLOCK_HEADER,
     SIZE_OF_DATA_HEADER_SHORT,
+    SIZE_OF_LOCATOR_AND_BLOCK,
     SIZE_OF_LONG_PHD,
     SIZE_OF_RECORD,
     SIZE_OF_SHORT_PHD,
     WAL_STRUCTS,
     XLP_ALL_FLAGS,
+    XLP_BKP_REMOVABLE,
     XLP_FIRST_IS_CONTRECORD,
     XLP_FIRST_IS_OVERWRITE_CONTRECORD,
     XLP_LONG_HEADER,
@@ -54,6 +58,13 @@ def _lsn(value: int) -> str:
 
 def _maxalign(value: int) -> int:
     return (value + _ALIGN_MASK) & ~_ALIGN_MASK
+
+
+def _page_start_if_first(pos: int, blcksz: int) -> int:
+    """Where a narrow run that stopped at ``pos`` says it stopped: the start of the page when ``pos``
+    is the first record after a short page header, as the record before it ended there (where the
+    general path begins, and where it says valid WAL ends if that record fails)."""
+    return pos - SIZE_OF_SHORT_PHD if pos % blcksz == SIZE_OF_SHORT_PHD else pos
 
 
 @attrs.frozen
@@ -115,6 +126,10 @@ class Tally:
 _ONE = 1 << 64  # one record in a packed slot: count << 64 | sum of lengths (a sum never reaches 2**64)
 _SHORT_DATA_ONLY = SIZE_OF_RECORD + SIZE_OF_DATA_HEADER_SHORT
 _SWITCH_SLOT = tally_slot(RM_XLOG_ID, XLOG_SWITCH)
+# a pair (block 0, block 1 with SAME_REL, short main data; see WalStructs.pair_record): its least
+# length, and where what follows block 1's id and fork_flags begins
+_PAIR_MIN = SIZE_OF_RECORD + WAL_STRUCTS.pair_record.size
+_PAIR_TAIL_AT = SIZE_OF_RECORD + SIZE_OF_BLOCK_HEADER + SIZE_OF_LOCATOR_AND_BLOCK + 2
 
 
 def _unpack_into(packed: list[int], tally: Tally) -> None:
@@ -177,9 +192,12 @@ class WalReader:
         self._one_block_size = structs.one_block_record.size
         self._one_block_min = SIZE_OF_RECORD + structs.one_block_record.size
         self._unpack_counted = structs.counted_record.unpack_from
+        self._unpack_counted_header = structs.counted_header.unpack_from
         self._unpack_block_record = structs.block_record.unpack_from
+        self._unpack_same_rel_tail = structs.same_rel_tail.unpack_from
         self._counted_size = structs.counted_record.size
         self.max_builtin_rmid = fmt.max_builtin_rmid
+        self._magic = fmt.version.wal_page_magic
         self._decode_record = record_decoder(fmt, blcksz)
         self.blcksz = blcksz
         self.seg_size = wal.segment_size
@@ -392,20 +410,26 @@ class WalReader:
                 if narrow and rec_ptr != slow_at and last_read >= 0 and current_page + blcksz <= fast_limit:
                     # a narrow loop over the rest of this page; it stops at the first record it does
                     # not take, which the general path below then reads
+                    # the run ends before any limit, within this segment, and at least every
+                    # RELEASE_EVERY bytes so that the pages read are released (``_load_page``)
+                    limit = min(seg_size, fast_limit - seg_base, pos - off + MappedSegment.RELEASE_EVERY)
                     if tally is not None:
-                        stop, taken = self._count_page(data, pos, pos - off + blcksz, prev_ptr, seg_base, packed,
-                                                       fpi_lens)
-                        if taken != prev_ptr:
-                            tally.last, tally.last_end = taken, seg_base + stop
+                        stop, taken = self._count_run(data, pos, limit, prev_ptr, seg_base, self._latest_page_tli,
+                                                      packed, fpi_lens)
                     else:
                         assert sink is not None
-                        stop, taken = self._block_page(data, pos, pos - off + blcksz, prev_ptr, seg_base,
-                                                       sink.blocks, sink.keys)
-                        if taken != prev_ptr:
+                        stop, taken = self._block_run(data, pos, limit, prev_ptr, seg_base, self._latest_page_tli,
+                                                      sink.blocks, sink.keys)
+                    if taken != prev_ptr:
+                        if tally is not None:
+                            tally.last, tally.last_end = taken, seg_base + stop
+                        else:
+                            assert sink is not None
                             sink.last, sink.last_end = taken, seg_base + stop
-                    last_read = prev_ptr = taken
-                    slow_at = rec_ptr = seg_base + stop
-                    continue
+                        last_read = prev_ptr = taken
+                        slow_at = rec_ptr = seg_base + stop
+                        continue
+                    slow_at = rec_ptr  # it took nothing: the general path reads this record
                 tli = seg_tli  # the timeline of the file the record starts in
                 if off <= blcksz - SIZE_OF_RECORD:
                     tot_len, xid, xl_prev, info, rmid, xl_crc = header_unpack(data, pos)
@@ -487,16 +511,19 @@ class WalReader:
                 missing_segment=stop.missing_segment,
             )
 
-    def _count_page(self, data: bytes | mmap.mmap, pos: int, page_end: int, prev: int, seg_base: int,
-                    packed: list[int], fpi_lens: list[int]) -> tuple[int, int]:
-        """``waldump --stats``' loop over one page: from the record at ``pos`` (its segment offset;
-        ``prev`` the LSN of the one before), every record that lies wholly in the page, links back,
-        has a built-in resource manager, is not a SWITCH and passes its CRC is counted into
-        ``packed`` (and its images' bytes into ``fpi_lens``). The two commonest shapes (short main
-        data only; one block without image or SAME_REL, then short main data) are checked here as
-        DecodeXLogRecord checks them; any other goes through the full decoder. Returns where it
-        stopped and the LSN of the last record counted (``prev`` if none). Whatever it does not
-        take, or the decoder refuses, the general path reads, with xlogreader's checks and messages.
+    def _count_run(self, data: bytes | mmap.mmap, pos: int, limit: int, prev: int, seg_base: int, tli: int,
+                   packed: list[int], fpi_lens: list[int]) -> tuple[int, int]:
+        """``waldump --stats``' loop over a run of pages of one segment: from the record at ``pos``
+        (its segment offset; ``prev`` the LSN of the one before), every record that links back, has
+        a built-in resource manager, is not a SWITCH and passes its CRC is counted into ``packed``
+        (and its images' bytes into ``fpi_lens``). It goes on from page to page, and gathers records
+        that cross pages, while each next page is as the last one read (``_plain_page``,
+        ``_gather``) and ends at or before ``limit`` (a segment offset). The two commonest shapes
+        (short main data only; one block without image or SAME_REL, then short main data) and
+        pairs (``WalStructs.pair_record``) are checked here as DecodeXLogRecord checks them; any
+        other goes through the full decoder. Returns where it stopped and the LSN of the last record
+        counted (``prev`` if none). Whatever it does not take, or the decoder refuses, the general
+        path reads, with xlogreader's checks and messages.
 
         Every name the loop reads is a local, and each check is folded into one that must be made
         anyway: a length under SizeOfXLogRecord fails the shape checks and the decoder; a resource
@@ -504,26 +531,73 @@ class WalReader:
         unpack = self._unpack_counted
         extend = _extend
         decode = self._decode_record
-        last = page_end - self._counted_size
+        plain_page, gather = self._plain_page, self._gather
+        u32, head = self._unpack_u32, self._unpack_counted_header
+        blcksz, short_phd = self.blcksz, SIZE_OF_SHORT_PHD
+        page_end = pos - pos % blcksz + blcksz
+        seg_last = len(data) - self._counted_size  # the last offset a record's first bytes unpack at
+        last = min(page_end - SIZE_OF_RECORD, seg_last)  # a header that starts past it crosses the page
         one, switch_slot, align_mask, align_clear = _ONE, _SWITCH_SLOT, _ALIGN_MASK, ~_ALIGN_MASK
         size_of_record, crc_offset = SIZE_OF_RECORD, CRC_OFFSET
         data_short, short_only, one_block_min = XLR_BLOCK_ID_DATA_SHORT, _SHORT_DATA_ONLY, self._one_block_min
-        image_or_same_rel, has_data = BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA
+        image_or_same_rel, has_data, same_rel = BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA, BKPBLOCK_SAME_REL
+        tail, tail_at, pair_min = self._unpack_same_rel_tail, _PAIR_TAIL_AT, _PAIR_MIN
         try:
-            while pos <= last:
-                tot, xl_prev, ir, xl_crc, first_id, flags, data_len, marker, main_len = unpack(data, pos)
-                end = pos + tot
-                if end > page_end or xl_prev != prev or tot < size_of_record:
+            while True:
+                if pos <= last:
+                    tot, xl_prev, ir, xl_crc, first_id, flags, data_len, marker, main_len = unpack(data, pos)
+                    end = pos + tot
+                    if xl_prev != prev or tot < size_of_record:
+                        break
+                    if end <= page_end:
+                        if extend(0, data[pos + size_of_record:end] + data[pos:pos + crc_offset]) != xl_crc:
+                            break
+                        fpi = 0
+                        if first_id:  # short main data only? (then first_id and flags are its id and length)
+                            if first_id != data_short or tot != short_only + flags:
+                                fpi = decode(data[pos:end], False)[0]
+                        elif (flags & image_or_same_rel or marker != data_short
+                              or tot != one_block_min + data_len + main_len
+                              or (flags & has_data == 0) != (data_len == 0)):
+                            # a pair? (then marker and main_len are block 1's id and fork_flags)
+                            if (marker != 1 or main_len & image_or_same_rel != same_rel or flags & image_or_same_rel
+                                    or tot < pair_min):
+                                fpi = decode(data[pos:end], False)[0]
+                            else:
+                                len1, _blkno, marker2, main2 = tail(data, pos + tail_at)
+                                if (marker2 != data_short or tot != pair_min + data_len + len1 + main2
+                                        or (flags & has_data == 0) != (data_len == 0)
+                                        or (main_len & has_data == 0) != (len1 == 0)):
+                                    fpi = decode(data[pos:end], False)[0]
+                        slot = ir >> 4
+                        if slot == switch_slot:
+                            break
+                        packed[slot] += tot - fpi + one
+                        if fpi:
+                            fpi_lens[slot] += fpi
+                        prev = seg_base + pos
+                        pos = (end + align_mask) & align_clear
+                        continue
+                elif pos == page_end:  # the page is done: on to the next, if a record begins there as expected
+                    if page_end + blcksz > limit or not plain_page(data, page_end, tli, seg_base):
+                        break
+                    pos = page_end + short_phd
+                    page_end += blcksz
+                    last = min(page_end - size_of_record, seg_last)
+                    continue
+                else:  # its header goes on in the next page: its length is all there is to read here
+                    tot = u32(data, pos)[0]
+                    if tot < size_of_record:
+                        break
+                # the record goes on in the next pages
+                gathered = gather(data, pos, page_end, tot, limit, tli, seg_base)
+                if gathered is None:
                     break
-                if extend(0, data[pos + size_of_record:end] + data[pos:pos + crc_offset]) != xl_crc:
+                rec, end = gathered
+                _tot, xl_prev, ir, xl_crc = head(rec, 0)
+                if xl_prev != prev or extend(0, rec[size_of_record:] + rec[:crc_offset]) != xl_crc:
                     break
-                fpi = 0
-                if first_id:  # short main data only? (then first_id and flags are its id and length)
-                    if first_id != data_short or tot != short_only + flags:
-                        fpi = decode(data[pos:end], False)[0]
-                elif (flags & image_or_same_rel or marker != data_short or tot != one_block_min + data_len + main_len
-                      or (flags & has_data == 0) != (data_len == 0)):
-                    fpi = decode(data[pos:end], False)[0]
+                fpi = decode(rec, False)[0]
                 slot = ir >> 4
                 if slot == switch_slot:
                     break
@@ -532,54 +606,146 @@ class WalReader:
                     fpi_lens[slot] += fpi
                 prev = seg_base + pos
                 pos = (end + align_mask) & align_clear
+                page_end = ((end - 1) | (blcksz - 1)) + 1
+                last = min(page_end - size_of_record, seg_last)
         except (IndexError, DecodeError):  # not a built-in resource manager; a record to refuse
             pass
-        return pos, prev
+        return _page_start_if_first(pos, blcksz), prev
 
-    def _block_page(self, data: bytes | mmap.mmap, pos: int, page_end: int, prev: int, seg_base: int,
-                    blocks: set[tuple[int, int, int, int]], keys: set[bytes]) -> tuple[int, int]:
-        """A plan's loop over one page: as ``_count_page``, taking the same records (and none with
-        ``XLR_SPECIAL_REL_UPDATE``), each adding its main-fork blocks to ``blocks`` (the commonest
-        shape: its locator and block's bytes to ``keys``)."""
+    def _block_run(self, data: bytes | mmap.mmap, pos: int, limit: int, prev: int, seg_base: int, tli: int,
+                   blocks: set[tuple[int, int, int, int]], keys: set[bytes]) -> tuple[int, int]:
+        """A plan's loop over a run of pages: as ``_count_run``, taking the same records (and none
+        with ``XLR_SPECIAL_REL_UPDATE``), each adding its main-fork blocks to ``blocks`` (the
+        commonest shapes: their locator and block's bytes to ``keys``)."""
         unpack = self._unpack_block_record
         extend = _extend
         decode = self._decode_record
+        plain_page, gather = self._plain_page, self._gather
+        u32, head = self._unpack_u32, self._unpack_counted_header
+        blcksz, short_phd = self.blcksz, SIZE_OF_SHORT_PHD
+        page_end = pos - pos % blcksz + blcksz
+        seg_last = len(data) - self._counted_size
+        last = min(page_end - SIZE_OF_RECORD, seg_last)
         ir_limit = (self.max_builtin_rmid + 1) << 8  # info | rmid << 8 of the first invalid rmid
-        last = page_end - self._counted_size
         switch_slot, align_mask, align_clear = _SWITCH_SLOT, _ALIGN_MASK, ~_ALIGN_MASK
         size_of_record, crc_offset = SIZE_OF_RECORD, CRC_OFFSET
         data_short, short_only, one_block_min = XLR_BLOCK_ID_DATA_SHORT, _SHORT_DATA_ONLY, self._one_block_min
         image_or_same_rel, has_data, fork_mask = BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA, BKPBLOCK_FORK_MASK
         special = XLR_SPECIAL_REL_UPDATE
+        same_rel, tail, tail_at, pair_min = BKPBLOCK_SAME_REL, self._unpack_same_rel_tail, _PAIR_TAIL_AT, _PAIR_MIN
+        locator_size = SIZE_OF_LOCATOR_AND_BLOCK - WAL_STRUCTS.uint32.size  # a key's locator, then its block
         add = blocks.add
         add_key = keys.add
         try:
-            while pos <= last:
-                tot, xl_prev, ir, xl_crc, first_id, flags, data_len, key, marker, main_len = unpack(data, pos)
-                end = pos + tot
-                if end > page_end or xl_prev != prev or tot < size_of_record or ir >= ir_limit or ir & special:
+            while True:
+                if pos <= last:
+                    tot, xl_prev, ir, xl_crc, first_id, flags, data_len, key, marker, main_len = unpack(data, pos)
+                    end = pos + tot
+                    if xl_prev != prev or tot < size_of_record or ir >= ir_limit or ir & special:
+                        break
+                    if end <= page_end:
+                        if extend(0, data[pos + size_of_record:end] + data[pos:pos + crc_offset]) != xl_crc:
+                            break
+                        if first_id:
+                            if first_id != data_short or tot != short_only + flags:
+                                for block in decode(data[pos:end], True)[2]:
+                                    if not block[1] & fork_mask:
+                                        add((block[3], block[4], block[5], block[6]))
+                        elif (flags & image_or_same_rel or marker != data_short
+                              or tot != one_block_min + data_len + main_len
+                              or (flags & has_data == 0) != (data_len == 0)):
+                            len1 = -1
+                            # a pair? (then marker and main_len are block 1's id and fork_flags)
+                            if (marker == 1 and main_len & image_or_same_rel == same_rel
+                                    and not flags & image_or_same_rel and tot >= pair_min):
+                                len1, blkno1, marker2, main2 = tail(data, pos + tail_at)
+                                if (marker2 != data_short or tot != pair_min + data_len + len1 + main2
+                                        or (flags & has_data == 0) != (data_len == 0)
+                                        or (main_len & has_data == 0) != (len1 == 0)):
+                                    len1 = -1
+                            if len1 < 0:
+                                for block in decode(data[pos:end], True)[2]:
+                                    if not block[1] & fork_mask:
+                                        add((block[3], block[4], block[5], block[6]))
+                            else:
+                                if not flags & fork_mask:
+                                    add_key(key)
+                                if not main_len & fork_mask:
+                                    add_key(key[:locator_size] + blkno1)
+                        elif not flags & fork_mask:  # MAIN_FORKNUM
+                            add_key(key)
+                        if ir >> 4 == switch_slot:
+                            break
+                        prev = seg_base + pos
+                        pos = (end + align_mask) & align_clear
+                        continue
+                elif pos == page_end:
+                    if page_end + blcksz > limit or not plain_page(data, page_end, tli, seg_base):
+                        break
+                    pos = page_end + short_phd
+                    page_end += blcksz
+                    last = min(page_end - size_of_record, seg_last)
+                    continue
+                else:
+                    tot = u32(data, pos)[0]
+                    if tot < size_of_record:
+                        break
+                gathered = gather(data, pos, page_end, tot, limit, tli, seg_base)
+                if gathered is None:
                     break
-                if extend(0, data[pos + size_of_record:end] + data[pos:pos + crc_offset]) != xl_crc:
+                rec, end = gathered
+                _tot, xl_prev, ir, xl_crc = head(rec, 0)
+                if (xl_prev != prev or ir >= ir_limit or ir & special
+                        or extend(0, rec[size_of_record:] + rec[:crc_offset]) != xl_crc):
                     break
-                if first_id:
-                    if first_id != data_short or tot != short_only + flags:
-                        for block in decode(data[pos:end], True)[2]:
-                            if not block[1] & fork_mask:
-                                add((block[3], block[4], block[5], block[6]))
-                elif (flags & image_or_same_rel or marker != data_short or tot != one_block_min + data_len + main_len
-                      or (flags & has_data == 0) != (data_len == 0)):
-                    for block in decode(data[pos:end], True)[2]:
-                        if not block[1] & fork_mask:
-                            add((block[3], block[4], block[5], block[6]))
-                elif not flags & fork_mask:  # MAIN_FORKNUM
-                    add_key(key)
+                for block in decode(rec, True)[2]:
+                    if not block[1] & fork_mask:
+                        add((block[3], block[4], block[5], block[6]))
                 if ir >> 4 == switch_slot:
                     break
                 prev = seg_base + pos
                 pos = (end + align_mask) & align_clear
+                page_end = ((end - 1) | (blcksz - 1)) + 1
+                last = min(page_end - size_of_record, seg_last)
         except DecodeError:  # a record to refuse: the general path says why
             pass
-        return pos, prev
+        return _page_start_if_first(pos, blcksz), prev
+
+    def _plain_page(self, data: bytes | mmap.mmap, at: int, tli: int, seg_base: int) -> bool:
+        """Whether the page at segment offset ``at`` (not a segment's first) begins with a new record
+        and passes ``XLogReaderValidatePageHeader`` as simply as can be: the magic, no flag but
+        XLP_BKP_REMOVABLE, its own address, the timeline of the page read before. Anything else
+        the general path reads, and says what is wrong."""
+        magic, info, page_tli, pageaddr, _rem = self._unpack_page(data, at)
+        return magic == self._magic and not info & ~XLP_BKP_REMOVABLE and page_tli == tli and pageaddr == seg_base + at
+
+    def _gather(self, data: bytes | mmap.mmap, pos: int, page_end: int, tot: int, limit: int, tli: int,
+                seg_base: int) -> tuple[bytes, int] | None:
+        """A record at ``pos`` of ``tot`` bytes that goes on past ``page_end``: its bytes and the
+        segment offset after its last byte, when every continuation page lies in this segment
+        before ``limit`` and is as ``_plain_page`` wants it but for XLP_FIRST_IS_CONTRECORD and the
+        remaining length, as ``XLogDecodeNextRecord`` checks them. None otherwise: the general path
+        reads it."""
+        if tot > self.fmt.max_record_length:
+            return None
+        unpack_page, magic, blcksz = self._unpack_page, self._magic, self.blcksz
+        room = blcksz - SIZE_OF_SHORT_PHD
+        parts = [data[pos:page_end]]
+        got = page_end - pos
+        at = page_end
+        while at + blcksz <= limit:
+            page_magic, info, page_tli, pageaddr, rem = unpack_page(data, at)
+            if (page_magic != magic or info & ~XLP_BKP_REMOVABLE != XLP_FIRST_IS_CONTRECORD or page_tli != tli
+                    or pageaddr != seg_base + at or rem != tot - got):
+                return None
+            body = at + SIZE_OF_SHORT_PHD
+            if rem <= room:
+                parts.append(data[body:body + rem])
+                return b"".join(parts), body + rem
+            parts.append(data[body:at + blcksz])
+            got += room
+            at += blcksz
+        return None
 
     def _page_state(self) -> tuple[int, int, int, int, int, bytes | mmap.mmap]:
         """The current page, its flags and header size, its segment's start LSN and timeline, the data."""

@@ -159,10 +159,17 @@ class WalStructs:
     # data id, short data length). For a record of short main data only, id and fork_flags are
     # the data header's id and length.
     counted_record: struct.Struct
+    counted_header: struct.Struct  # the narrowed header alone: of a record gathered from several pages
     block_record: struct.Struct
     # a full-page image's commonest record body, after block 0's id: fork_flags, data_length, the
     # image header, the locator and block, then short main data's id and length
     one_image_record: struct.Struct
+    # the second commonest shape (a heap UPDATE onto another page, and the like): block 0 without
+    # image or SAME_REL, block 1 with SAME_REL and no image, then short main data. ``pair_record``
+    # is its body from block 0's id; ``same_rel_tail`` what follows block 1's id and fork_flags
+    # (data_length, the block number as its 4 bytes, short data's id and length)
+    pair_record: struct.Struct
+    same_rel_tail: struct.Struct
 
     @classmethod
     def derive(cls) -> WalStructs:
@@ -178,12 +185,17 @@ class WalStructs:
             locator_and_block=_compiled(locator_and_block),
             one_block_record=_compiled(struct_format(BLOCK_HEADER), locator_and_block,
                                        struct_format(DATA_HEADER_SHORT)),
+            counted_header=_compiled(_record_header_narrowed()),
             counted_record=_compiled(_record_header_narrowed(), struct_format(BLOCK_HEADER),
                                      f"{SIZE_OF_LOCATOR_AND_BLOCK}x", struct_format(DATA_HEADER_SHORT)),
             block_record=_compiled(_record_header_narrowed(), struct_format(BLOCK_HEADER),
                                    f"{SIZE_OF_LOCATOR_AND_BLOCK}s", struct_format(DATA_HEADER_SHORT)),
             one_image_record=_compiled(struct_format(BLOCK_HEADER, start="fork_flags"), struct_format(IMAGE_HEADER),
                                        locator_and_block, struct_format(DATA_HEADER_SHORT)),
+            pair_record=_compiled(struct_format(BLOCK_HEADER), locator_and_block, struct_format(BLOCK_HEADER),
+                                  struct_format(BLOCK_NUMBER), struct_format(DATA_HEADER_SHORT)),
+            same_rel_tail=_compiled(struct_format(BLOCK_HEADER, start="data_length"), f"{BLOCK_NUMBER.sizeof()}s",
+                                    struct_format(DATA_HEADER_SHORT)),
         )
 
 
