@@ -20,7 +20,7 @@ from pgrewindkit.formats.controlfile import read_control_file
 from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.wal import Wal, open_wal
 from pgrewindkit.formats.wal.decode import record_decoder
-from pgrewindkit.formats.wal.parallel import BlockJob, _collect_blocks
+from pgrewindkit.formats.wal.parallel import BlockJob, FoundBlocks, _collect_blocks
 from pgrewindkit.formats.wal.reader import BlockSink, EndOfWal, RawRecord, Tally
 from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, XLR_SPECIAL_REL_UPDATE
 from tests.support.shipped import FIXTURES, rewind_recordings
@@ -147,8 +147,8 @@ def test_block_loop_equals_the_full_decoder(wal_dirs: list[tuple[str, Path]]) ->
             job = BlockJob(endpoint, _odd_rmgrs)
             scan = wal.scan(start)
             payload, (first, first_prev, last, last_end) = _collect_blocks(scan, job)
-            assert isinstance(payload, tuple)
-            blocks, unrecognised, reached = payload
+            assert isinstance(payload, FoundBlocks)
+            blocks, unrecognised, reached = frozenset(payload.all_blocks()), payload.unrecognised, payload.reached
             expected = _reference_blocks(records, endpoint, _odd_rmgrs)
             assert (blocks, unrecognised, reached, last, last_end) == expected, (name, endpoint)
             assert (first, first_prev) == ((records[0][0], records[0][2]) if records else (-1, -1))
@@ -198,8 +198,9 @@ def test_damage_in_a_taken_record_stops_both_alike(wal_dirs: list[tuple[str, Pat
         records, end = _reference(wal, start)
         scan = wal.scan(start)
         payload, _bounds = _collect_blocks(scan, BlockJob(1 << 64, _odd_rmgrs))
-        assert isinstance(payload, tuple)
-        assert payload[:2] == _reference_blocks(records, 1 << 64, _odd_rmgrs)[:2]
+        assert isinstance(payload, FoundBlocks)
+        assert (frozenset(payload.all_blocks()), payload.unrecognised) == _reference_blocks(records, 1 << 64,
+                                                                                           _odd_rmgrs)[:2]
         assert scan.end_of_wal == end
 
 
@@ -244,6 +245,7 @@ def test_damage_in_a_page_header_stops_both_alike(wal_dirs: list[tuple[str, Path
         records, end = _reference(wal, start)
         scan = wal.scan(start)
         payload, _bounds = _collect_blocks(scan, BlockJob(1 << 64, _odd_rmgrs))
-        assert isinstance(payload, tuple)
-        assert payload[:2] == _reference_blocks(records, 1 << 64, _odd_rmgrs)[:2]
+        assert isinstance(payload, FoundBlocks)
+        assert (frozenset(payload.all_blocks()), payload.unrecognised) == _reference_blocks(records, 1 << 64,
+                                                                                           _odd_rmgrs)[:2]
         assert scan.end_of_wal == end

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
+from pathlib import Path
 
 import attrs
 
@@ -42,7 +42,9 @@ class ResourceManager:
 @functools.cache
 def rmgr_names() -> dict[int, list[dict[str, object]]]:
     """The table in ``rmgr_names.json``: one row per major."""
-    text = resources.files("pgrewindkit.majors").joinpath("rmgr_names.json").read_text()
+    # beside this module in every install (a wheel is unpacked; the package is never zipped), and
+    # importlib.resources would cost more at start-up than the whole WAL scan of a small file
+    text = (Path(__file__).parent / "rmgr_names.json").read_text(encoding="utf-8")
     data: dict[str, list[dict[str, object]]] = json.loads(text)
     return {int(key): rows for key, rows in data.items() if key.isdigit()}
 

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Optional, Union
+from typing import Union
 
 import attrs
 
@@ -30,9 +30,27 @@ from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, SIZE_OF_LONG_PHD
 MIN_SEGMENTS_PER_WORKER = 4
 MAIN_FORKNUM = 0
 
+
+
+@attrs.frozen
+class FoundBlocks:
+    """A run's page map: main-fork blocks as tuples (of records the full decoder read) and as the
+    16 bytes of their RelFileLocator and BlockNumber (of those the narrow loop took: a set of bytes
+    pickles and joins several times faster than one of tuples, and each distinct block is decoded
+    once, in the parent); the first unrecognised record; whether the endpoint was reached."""
+
+    blocks: frozenset[tuple[int, int, int, int]]
+    keys: frozenset[bytes]
+    unrecognised: tuple[int, int, int] | None
+    reached: bool
+
+    def all_blocks(self) -> set[tuple[int, int, int, int]]:
+        return BlockSink(0, set(self.blocks), keys=set(self.keys)).all_blocks()
+
+
 # A run's work: given the scan of its records, what it found (picklable).
-# (Union and Optional: the alias is evaluated at run time, and 3.9 has no ``X | Y`` there)
-Payload = Union[WalStats, tuple[frozenset[tuple[int, int, int, int]], Optional[tuple[int, int, int]], bool]]
+# (Union: the alias is evaluated at run time, and 3.9 has no ``X | Y`` there)
+Payload = Union[WalStats, FoundBlocks]
 
 
 @attrs.frozen
@@ -84,7 +102,8 @@ def _run(task: _Task) -> _RunResult:
     scan = _open_run(task)
     if scan is None:
         start = LSN(task.first_segno * task.segment_size)
-        empty: Payload = WalStats(task.major) if task.job is None else (frozenset(), None, False)
+        nothing = FoundBlocks(frozenset(), frozenset(), None, False)
+        empty: Payload = WalStats(task.major) if task.job is None else nothing
         return _RunResult(empty, -1, -1, -1, -1, EndOfWal(start, "no record starts here", start))
     if task.job is None:
         stats = WalStats.of_scan(task.major, scan)
@@ -123,7 +142,8 @@ def _collect_blocks(scan: WalScan, job: BlockJob) -> tuple[Payload, tuple[int, i
     raw.close()
     if sink.last > last:
         last, last_end = sink.last, sink.last_end
-    return (frozenset(sink.all_blocks()), unrecognised, reached), (first, first_prev, last, last_end)
+    return (FoundBlocks(frozenset(blocks), frozenset(sink.keys), unrecognised, reached),
+            (first, first_prev, last, last_end))
 
 
 def _worker_count() -> int:
@@ -188,7 +208,7 @@ def _joined(results: list[_RunResult]) -> tuple[list[_RunResult], EndOfWal | Non
             previous = result
         if result.end_of_wal is not None:
             return used, result.end_of_wal
-        if isinstance(result.payload, tuple) and result.payload[2]:
+        if isinstance(result.payload, FoundBlocks) and result.payload.reached:
             return used, None  # the endpoint was reached
     return used, None
 
@@ -240,13 +260,14 @@ def collect_block_changes(wal: Wal, start: LSN, endpoint: LSN, recognised: Calla
         joined = _joined(_runs(wal, start, last_segno, job, 1))
         assert joined is not None
     used, end = joined
-    blocks: set[tuple[int, int, int, int]] = set()
+    sink = BlockSink(endpoint.value)  # every run's blocks and keys, each distinct key decoded once
     unrecognised = None
     last_end = start.value
     for result in used:
-        assert isinstance(result.payload, tuple)
-        found, first_unrecognised, _reached = result.payload
-        blocks |= found
-        unrecognised = unrecognised or first_unrecognised
+        assert isinstance(result.payload, FoundBlocks)
+        sink.blocks |= result.payload.blocks
+        sink.keys |= result.payload.keys
+        unrecognised = unrecognised or result.payload.unrecognised
         last_end = result.last_end
+    blocks = sink.all_blocks()
     return BlockChanges(frozenset(blocks), unrecognised, last_end, end)
