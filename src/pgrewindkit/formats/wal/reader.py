@@ -198,6 +198,7 @@ class WalReader:
         self._counted_size = structs.counted_record.size
         self.max_builtin_rmid = fmt.max_builtin_rmid
         self._magic = fmt.version.wal_page_magic
+        self._max_record_length = fmt.max_record_length
         self._decode_record = record_decoder(fmt, blcksz)
         self.blcksz = blcksz
         self.seg_size = wal.segment_size
@@ -478,7 +479,8 @@ class WalReader:
                         continue
                     rec, next_ptr = assembled
                     tot_len, xid, xl_prev, info, rmid, xl_crc = header_unpack(rec, 0)
-                    if extend(0, rec[SIZE_OF_RECORD:] + rec[:CRC_OFFSET]) != xl_crc:
+                    # two calls: joining would copy a record of pages once more (see docs/performance.md)
+                    if extend(extend(0, rec[SIZE_OF_RECORD:]), rec[:CRC_OFFSET]) != xl_crc:
                         raise _Stop(msg.bad_crc.format(lsn=_lsn(rec_ptr)))
                     decoded = self._decode(rec, rec_ptr, last_read, detail)
                 if rmid == RM_XLOG_ID and info & ~XLR_INFO_MASK == XLOG_SWITCH:
@@ -595,7 +597,8 @@ class WalReader:
                     break
                 rec, end = gathered
                 _tot, xl_prev, ir, xl_crc = head(rec, 0)
-                if xl_prev != prev or extend(0, rec[size_of_record:] + rec[:crc_offset]) != xl_crc:
+                # two calls over a gathered record: joining would copy it once more
+                if xl_prev != prev or extend(extend(0, rec[size_of_record:]), rec[:crc_offset]) != xl_crc:
                     break
                 fpi = decode(rec, False)[0]
                 slot = ir >> 4
@@ -607,7 +610,7 @@ class WalReader:
                 prev = seg_base + pos
                 pos = (end + align_mask) & align_clear
                 page_end = ((end - 1) | (blcksz - 1)) + 1
-                last = min(page_end - size_of_record, seg_last)
+                last = page_end - size_of_record if page_end - size_of_record < seg_last else seg_last
         except (IndexError, DecodeError):  # not a built-in resource manager; a record to refuse
             pass
         return _page_start_if_first(pos, blcksz), prev
@@ -696,7 +699,7 @@ class WalReader:
                 rec, end = gathered
                 _tot, xl_prev, ir, xl_crc = head(rec, 0)
                 if (xl_prev != prev or ir >= ir_limit or ir & special
-                        or extend(0, rec[size_of_record:] + rec[:crc_offset]) != xl_crc):
+                        or extend(extend(0, rec[size_of_record:]), rec[:crc_offset]) != xl_crc):
                     break
                 for block in decode(rec, True)[2]:
                     if not block[1] & fork_mask:
@@ -706,7 +709,7 @@ class WalReader:
                 prev = seg_base + pos
                 pos = (end + align_mask) & align_clear
                 page_end = ((end - 1) | (blcksz - 1)) + 1
-                last = min(page_end - size_of_record, seg_last)
+                last = page_end - size_of_record if page_end - size_of_record < seg_last else seg_last
         except DecodeError:  # a record to refuse: the general path says why
             pass
         return _page_start_if_first(pos, blcksz), prev
@@ -726,7 +729,7 @@ class WalReader:
         before ``limit`` and is as ``_plain_page`` wants it but for XLP_FIRST_IS_CONTRECORD and the
         remaining length, as ``XLogDecodeNextRecord`` checks them. None otherwise: the general path
         reads it."""
-        if tot > self.fmt.max_record_length:
+        if tot > self._max_record_length:
             return None
         unpack_page, magic, blcksz = self._unpack_page, self._magic, self.blcksz
         room = blcksz - SIZE_OF_SHORT_PHD
