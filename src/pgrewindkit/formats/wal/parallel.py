@@ -25,7 +25,7 @@ from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.wal.reader import BlockSink, EndOfWal
 from pgrewindkit.formats.wal.stats import WalStats
 from pgrewindkit.formats.wal.wal import Wal, WalScan, open_wal
-from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, SIZE_OF_LONG_PHD, XLR_SPECIAL_REL_UPDATE
+from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, SIZE_OF_LONG_PHD, WAL_STRUCTS, XLR_SPECIAL_REL_UPDATE
 
 MIN_SEGMENTS_PER_WORKER = 4
 MAIN_FORKNUM = 0
@@ -243,7 +243,7 @@ def scan_stats(wal: Wal, scan: WalScan, *, workers: int | None = None,
 class BlockChanges:
     """``extractPageMap``'s findings between a checkpoint and an end point."""
 
-    blocks: frozenset[tuple[int, int, int, int]]  # (tablespace, database, relation, block) of main forks
+    blocks: tuple[tuple[int, int, int, int], ...]  # (tablespace, database, relation, block) of main forks, each once
     unrecognised: tuple[int, int, int] | None  # (lsn, rmid, info) of the first unrecognised record
     last_end: int  # where the last record read ends
     end_of_wal: EndOfWal | None  # why reading stopped before the end point, if it did
@@ -260,14 +260,18 @@ def collect_block_changes(wal: Wal, start: LSN, endpoint: LSN, recognised: Calla
         joined = _joined(_runs(wal, start, last_segno, job, 1))
         assert joined is not None
     used, end = joined
-    sink = BlockSink(endpoint.value)  # every run's blocks and keys, each distinct key decoded once
+    keys: set[bytes] = set()  # every run's blocks as keys: a set of bytes joins cheaply
+    decoded: set[tuple[int, int, int, int]] = set()
     unrecognised = None
     last_end = start.value
     for result in used:
         assert isinstance(result.payload, FoundBlocks)
-        sink.blocks |= result.payload.blocks
-        sink.keys |= result.payload.keys
+        keys |= result.payload.keys
+        decoded |= result.payload.blocks
         unrecognised = unrecognised or result.payload.unrecognised
         last_end = result.last_end
-    blocks = sink.all_blocks()
-    return BlockChanges(frozenset(blocks), unrecognised, last_end, end)
+    # each distinct block once, decoded in one C loop (no set of tuples to hash: the keys are unique)
+    layout = WAL_STRUCTS.locator_and_block
+    keys.update(layout.pack(*block) for block in decoded)
+    blocks = tuple(layout.iter_unpack(b"".join(keys)))
+    return BlockChanges(blocks, unrecognised, last_end, end)

@@ -159,8 +159,8 @@ class BlockSink:
 
     def all_blocks(self) -> set[tuple[int, int, int, int]]:
         """``blocks`` and the decoded ``keys``."""
-        unpack = WAL_STRUCTS.locator_and_block.unpack
-        return self.blocks | {unpack(key) for key in self.keys}
+        # joined and unpacked in one C loop: several times cheaper than one unpack call per key
+        return self.blocks | set(WAL_STRUCTS.locator_and_block.iter_unpack(b"".join(self.keys)))
 
 
 class _Stop(Exception):
