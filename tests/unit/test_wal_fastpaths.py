@@ -167,6 +167,18 @@ def test_sink_takes_records_and_yields_the_rest(wal_dirs: list[tuple[str, Path]]
     assert sink.last == records[-1][0] or yielded[-1][0] == records[-1][0]
 
 
+def _assert_both_loops_alike(wal: Wal, start: LSN, where: str) -> None:
+    """Counting and the page map's loop stop where the general path does, having read the same."""
+    _assert_same_counts(wal, start, where)
+    records, end = _reference(wal, start)
+    scan = wal.scan(start)
+    payload, _bounds = _collect_blocks(scan, BlockJob(1 << 64, _odd_rmgrs))
+    assert isinstance(payload, FoundBlocks)
+    blocks, unrecognised = _reference_blocks(records, 1 << 64, _odd_rmgrs)[:2]
+    assert (frozenset(payload.all_blocks()), payload.unrecognised) == (blocks, unrecognised), where
+    assert scan.end_of_wal == end, where
+
+
 def _damaged(path: Path, tmp_path: Path, offset_in_record: int, value: int, nth: int) -> tuple[Wal, LSN]:
     """A copy of ``path`` with one byte of the ``nth`` record that the narrow loops take replaced."""
     copy = tmp_path / f"damaged-{offset_in_record}-{nth}"
@@ -194,14 +206,7 @@ def test_damage_in_a_taken_record_stops_both_alike(wal_dirs: list[tuple[str, Pat
     path = next(p for n, p in wal_dirs if n == "pg15")
     for nth in (100, 2000):
         wal, start = _damaged(path, tmp_path, offset, value, nth)
-        _assert_same_counts(wal, start, f"offset {offset} of taken record {nth}")
-        records, end = _reference(wal, start)
-        scan = wal.scan(start)
-        payload, _bounds = _collect_blocks(scan, BlockJob(1 << 64, _odd_rmgrs))
-        assert isinstance(payload, FoundBlocks)
-        assert (frozenset(payload.all_blocks()), payload.unrecognised) == _reference_blocks(records, 1 << 64,
-                                                                                           _odd_rmgrs)[:2]
-        assert scan.end_of_wal == end
+        _assert_both_loops_alike(wal, start, f"offset {offset} of taken record {nth}")
 
 
 def _damaged_page(path: Path, tmp_path: Path, kind: str, offset_in_page: int, value: int, nth: int) -> tuple[Wal, LSN]:
@@ -241,11 +246,4 @@ def test_damage_in_a_page_header_stops_both_alike(wal_dirs: list[tuple[str, Path
     path = next(p for n, p in wal_dirs if n == "pg15")
     for nth in (3, 12):
         wal, start = _damaged_page(path, tmp_path, kind, offset, value, nth)
-        _assert_same_counts(wal, start, f"{kind} page header byte {offset} of page {nth}")
-        records, end = _reference(wal, start)
-        scan = wal.scan(start)
-        payload, _bounds = _collect_blocks(scan, BlockJob(1 << 64, _odd_rmgrs))
-        assert isinstance(payload, FoundBlocks)
-        assert (frozenset(payload.all_blocks()), payload.unrecognised) == _reference_blocks(records, 1 << 64,
-                                                                                           _odd_rmgrs)[:2]
-        assert scan.end_of_wal == end
+        _assert_both_loops_alike(wal, start, f"{kind} page header byte {offset} of page {nth}")

@@ -571,15 +571,9 @@ class WalReader:
                                         or (flags & has_data == 0) != (data_len == 0)
                                         or (main_len & has_data == 0) != (len1 == 0)):
                                     fpi = decode(data[pos:end], False)[0]
-                        slot = ir >> 4
-                        if slot == switch_slot:
-                            break
-                        packed[slot] += tot - fpi + one
-                        if fpi:
-                            fpi_lens[slot] += fpi
-                        prev = seg_base + pos
-                        pos = (end + align_mask) & align_clear
-                        continue
+                        crossing = False
+                    else:
+                        crossing = True
                 elif pos == page_end:  # the page is done: on to the next, if a record begins there as expected
                     if page_end + blcksz > limit or not plain_page(data, page_end, tli, seg_base):
                         break
@@ -591,16 +585,17 @@ class WalReader:
                     tot = u32(data, pos)[0]
                     if tot < size_of_record:
                         break
-                # the record goes on in the next pages
-                gathered = gather(data, pos, page_end, tot, limit, tli, seg_base)
-                if gathered is None:
-                    break
-                rec, end = gathered
-                _tot, xl_prev, ir, xl_crc = head(rec, 0)
-                # two calls over a gathered record: joining would copy it once more
-                if xl_prev != prev or extend(extend(0, rec[size_of_record:]), rec[:crc_offset]) != xl_crc:
-                    break
-                fpi = decode(rec, False)[0]
+                    crossing = True
+                if crossing:  # the record goes on in the next pages
+                    gathered = gather(data, pos, page_end, tot, limit, tli, seg_base)
+                    if gathered is None:
+                        break
+                    rec, end = gathered
+                    _tot, xl_prev, ir, xl_crc = head(rec, 0)
+                    # two calls over a gathered record: joining would copy it once more
+                    if xl_prev != prev or extend(extend(0, rec[size_of_record:]), rec[:crc_offset]) != xl_crc:
+                        break
+                    fpi = decode(rec, False)[0]
                 slot = ir >> 4
                 if slot == switch_slot:
                     break
@@ -609,8 +604,9 @@ class WalReader:
                     fpi_lens[slot] += fpi
                 prev = seg_base + pos
                 pos = (end + align_mask) & align_clear
-                page_end = ((end - 1) | (blcksz - 1)) + 1
-                last = page_end - size_of_record if page_end - size_of_record < seg_last else seg_last
+                if crossing:
+                    page_end = ((end - 1) | (blcksz - 1)) + 1
+                    last = page_end - size_of_record if page_end - size_of_record < seg_last else seg_last
         except (IndexError, DecodeError):  # not a built-in resource manager; a record to refuse
             pass
         return _page_start_if_first(pos, blcksz), prev
@@ -677,11 +673,9 @@ class WalReader:
                                     add_key(key[:locator_size] + blkno1)
                         elif not flags & fork_mask:  # MAIN_FORKNUM
                             add_key(key)
-                        if ir >> 4 == switch_slot:
-                            break
-                        prev = seg_base + pos
-                        pos = (end + align_mask) & align_clear
-                        continue
+                        crossing = False
+                    else:
+                        crossing = True
                 elif pos == page_end:
                     if page_end + blcksz > limit or not plain_page(data, page_end, tli, seg_base):
                         break
@@ -693,23 +687,26 @@ class WalReader:
                     tot = u32(data, pos)[0]
                     if tot < size_of_record:
                         break
-                gathered = gather(data, pos, page_end, tot, limit, tli, seg_base)
-                if gathered is None:
-                    break
-                rec, end = gathered
-                _tot, xl_prev, ir, xl_crc = head(rec, 0)
-                if (xl_prev != prev or ir >= ir_limit or ir & special
-                        or extend(extend(0, rec[size_of_record:]), rec[:crc_offset]) != xl_crc):
-                    break
-                for block in decode(rec, True)[2]:
-                    if not block[1] & fork_mask:
-                        add((block[3], block[4], block[5], block[6]))
+                    crossing = True
+                if crossing:
+                    gathered = gather(data, pos, page_end, tot, limit, tli, seg_base)
+                    if gathered is None:
+                        break
+                    rec, end = gathered
+                    _tot, xl_prev, ir, xl_crc = head(rec, 0)
+                    if (xl_prev != prev or ir >= ir_limit or ir & special
+                            or extend(extend(0, rec[size_of_record:]), rec[:crc_offset]) != xl_crc):
+                        break
+                    for block in decode(rec, True)[2]:
+                        if not block[1] & fork_mask:
+                            add((block[3], block[4], block[5], block[6]))
                 if ir >> 4 == switch_slot:
                     break
                 prev = seg_base + pos
                 pos = (end + align_mask) & align_clear
-                page_end = ((end - 1) | (blcksz - 1)) + 1
-                last = page_end - size_of_record if page_end - size_of_record < seg_last else seg_last
+                if crossing:
+                    page_end = ((end - 1) | (blcksz - 1)) + 1
+                    last = page_end - size_of_record if page_end - size_of_record < seg_last else seg_last
         except DecodeError:  # a record to refuse: the general path says why
             pass
         return _page_start_if_first(pos, blcksz), prev
