@@ -82,3 +82,14 @@ def test_waldump_stats_imports_only_the_wal_layers(wal_dirs: dict[int, Path]) ->
     unneeded = ("pgrewindkit.analysis", "pgrewindkit.actions", "pgrewindkit.demo", "pgrewindkit.cluster.source",
                 "pgrewindkit.cluster.datadir", "psycopg")
     assert not sorted(m for m in loaded if m.startswith(unneeded))
+
+
+def test_a_plan_that_skips_the_discarded_pass_does_not_import_it(failover_pair: Path) -> None:
+    """The discarded-work pass (and the catalogue reading behind it) is imported only by the plans
+    that read it: ``--discarded never`` here, and any plan past the 64 MB limit."""
+    target, source = str(failover_pair / "old-primary"), str(failover_pair / "new-primary")
+    loaded = _imported_by(f"from pgrewindkit.cli import main\n"
+                          f"main(['plan', '--json', '--discarded', 'never', '-D', {target!r},"
+                          f" '--source-pgdata', {source!r}])")
+    assert "pgrewindkit.analysis.plan.planner" in loaded
+    assert not {"pgrewindkit.analysis.discarded", "pgrewindkit.analysis.discarded_names"} & loaded

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime
+from typing import TYPE_CHECKING
 
-from pgrewindkit.analysis.discarded import DiscardedWork, RelationChanges
 from pgrewindkit.render.shapes import lsn_json
+
+if TYPE_CHECKING:  # annotations only: a plan that skips the pass does not import it
+    from pgrewindkit.analysis.discarded import DiscardedWork, RelationChanges
 
 _KINDS = {"r": "table", "i": "index", "t": "TOAST", "S": "sequence", "m": "materialized view", "p": "partitioned",
           "I": "partitioned index"}

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
 import attrs
 
 from pgrewindkit._enum import Words
-from pgrewindkit.analysis.discarded import DiscardedWork
 from pgrewindkit.analysis.divergence import Divergence
 from pgrewindkit.cluster.datadir import FileType
 from pgrewindkit.errors import Kind
+
+if TYPE_CHECKING:  # the discarded pass is imported only by the plans that read it
+    from pgrewindkit.analysis.discarded import DiscardedWork
 
 
 class Action(enum.IntEnum):

@@ -8,10 +8,10 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
-from pgrewindkit.analysis.discarded import DiscardedWork, discarded_work
 from pgrewindkit.analysis.divergence import Divergence, find_divergence, target_wal_history
 from pgrewindkit.analysis.plan.checks import CheckList, live_source_checks, sanity_checks, source_checkpointed
 from pgrewindkit.analysis.plan.filemap import bytes_to_copy, collect_entries, decide_actions, source_total_bytes
@@ -41,6 +41,9 @@ from pgrewindkit.formats.lsn import WalSegment
 from pgrewindkit.formats.wal import Wal
 from pgrewindkit.majors.rewind import predicted_release, release_name, require_verified, rules_for
 from pgrewindkit.model import TimelineSpan
+
+if TYPE_CHECKING:  # the discarded pass is imported only by the plans that read it
+    from pgrewindkit.analysis.discarded import DiscardedWork
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +159,8 @@ class _Planner:
     def _discarded(self, divergence: Divergence) -> DiscardedWork | None:
         """What the rewind throws away; None when the target's WAL cannot tell (the plan's checks
         say why)."""
+        from pgrewindkit.analysis.discarded import discarded_work  # here: most plans never read it
+
         try:
             return discarded_work(self.source, self.target, divergence=divergence)
         except PgRewindKitError as exc:
