@@ -31,7 +31,6 @@ MIN_SEGMENTS_PER_WORKER = 4
 MAIN_FORKNUM = 0
 
 
-
 @attrs.frozen
 class FoundBlocks:
     """A run's page map: main-fork blocks as tuples (of records the full decoder read) and as the
