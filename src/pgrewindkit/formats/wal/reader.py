@@ -409,10 +409,10 @@ class WalReader:
                     raise _Stop(msg.contrecord_requested.format(lsn=_lsn(rec_ptr)))
                 pos = rec_ptr - seg_base
                 if narrow and rec_ptr != slow_at and last_read >= 0 and current_page + blcksz <= fast_limit:
-                    # a narrow loop over the rest of this page; it stops at the first record it does
-                    # not take, which the general path below then reads
-                    # the run ends before any limit, within this segment, and at least every
-                    # RELEASE_EVERY bytes so that the pages read are released (``_load_page``)
+                    # a narrow run from here through this segment; it stops at the first record it
+                    # does not take, which the general path below then reads. It ends before any
+                    # limit, within this segment, and at least every RELEASE_EVERY bytes so that
+                    # the pages read are released (``_load_page``)
                     limit = min(seg_size, fast_limit - seg_base, pos - off + MappedSegment.RELEASE_EVERY)
                     if tally is not None:
                         stop, taken = self._count_run(data, pos, limit, prev_ptr, seg_base, self._latest_page_tli,
