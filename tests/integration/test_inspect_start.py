@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pgrewindkit import WalSegment
+from pgrewindkit import LSN, WalSegment
 from pgrewindkit.analysis.inspection import Inspection, inspect_datadir
 from pgrewindkit.errors import CommandError
 from tests.support import pgbinaries
@@ -72,7 +72,8 @@ def test_healthy_standby_at_a_segment_boundary_is_not_critical(bins: pgbinaries.
         # reaches before the next record is written: some 15 s later, on an idle primary)
         switch_end = primary.query_one("SELECT pg_switch_wal()::text")
         wait_replayed(standby, str(switch_end))
-        assert int(str(standby.replay_lsn()).split("/")[1], 16) % (1 << 20) == 0  # a 1 MB segment's start
+        segment_size = inspect_datadir(standby.pgdata).control.xlog_seg_size
+        assert LSN.parse(str(standby.replay_lsn())).value % segment_size == 0  # a segment's start
         inspection = inspect_datadir(standby.pgdata)
         assert inspection.server.running
         assert "critical" not in _severities(inspection).values(), inspection.findings

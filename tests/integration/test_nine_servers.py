@@ -10,7 +10,7 @@ from pgrewindkit.cluster.source import LiveSource
 from pgrewindkit.formats.lsn import LSN
 from tests.fix_postgres import NINE
 from tests.support import pgbinaries
-from tests.support.scenarios import old_checkpoint_end, streaming_pair, wait_replayed
+from tests.support.scenarios import fail_over, streaming_pair, wait_replayed
 
 pytestmark = pytest.mark.integration
 on_nine = pytest.mark.parametrize("bins", NINE, indirect=True)
@@ -36,10 +36,7 @@ def test_a_streaming_pair_replicates_and_fails_over(bins: pgbinaries.PgBinaries)
 
         # the failover, as ``scenarios.failover`` makes it
         primary.execute("INSERT INTO t VALUES (1)")
-        primary.stop()
-        wait_replayed(standby, old_checkpoint_end(primary))
-        switchpoint = standby.replay_lsn() or "0/0"
-        standby.promote()
+        switchpoint = fail_over(primary, standby)
         assert not primary.running and standby.running
         assert standby.query_one("SELECT pg_is_in_recovery()") is False
         standby.execute("INSERT INTO t VALUES (2)", "CHECKPOINT")

@@ -65,15 +65,22 @@ def failover(bins: PgBinaries, *, setup: tuple[str, ...] = (), before: tuple[str
     try:
         if before:
             old.execute(*before)
-        old.stop()
-        wait_replayed(new, old_checkpoint_end(old))
-        replayed = new.replay_lsn() or "0/0"
-        new.promote()
+        replayed = fail_over(old, new)
     except BaseException:
         old.destroy()
         new.destroy()
         raise
     return Failover(old, new, replayed)
+
+
+def fail_over(old: Cluster, new: Cluster) -> str:
+    """The primary ``old`` stopped, its standby ``new`` promoted once it has replayed all of it;
+    returns where ``new`` left ``old``'s timeline (its switchpoint)."""
+    old.stop()
+    wait_replayed(new, old_checkpoint_end(old))
+    replayed = new.replay_lsn() or "0/0"
+    new.promote()
+    return replayed
 
 
 def old_checkpoint_end(cluster: Cluster) -> str:

@@ -606,7 +606,7 @@ class WalReader:
                 pos = (end + align_mask) & align_clear
                 if crossing:
                     page_end = ((end - 1) | (blcksz - 1)) + 1
-                    last = page_end - size_of_record if page_end - size_of_record < seg_last else seg_last
+                    last = min(page_end - size_of_record, seg_last)
         except (IndexError, DecodeError):  # not a built-in resource manager; a record to refuse
             pass
         return _page_start_if_first(pos, blcksz), prev
@@ -706,7 +706,7 @@ class WalReader:
                 pos = (end + align_mask) & align_clear
                 if crossing:
                     page_end = ((end - 1) | (blcksz - 1)) + 1
-                    last = page_end - size_of_record if page_end - size_of_record < seg_last else seg_last
+                    last = min(page_end - size_of_record, seg_last)
         except DecodeError:  # a record to refuse: the general path says why
             pass
         return _page_start_if_first(pos, blcksz), prev
