@@ -155,7 +155,8 @@ class PgRewindKitError(Exception):
         super().__init__(problem)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # keyword-only constructors do not survive the default pickling (multiprocessing workers)
+        # keyword-only constructors do not survive the default pickling (the parallel scan's
+        # forked workers send errors back pickled)
         return (_rebuild, (type(self), self.__dict__))
 
     def where(self) -> str:

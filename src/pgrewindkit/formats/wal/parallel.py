@@ -11,17 +11,14 @@ the scan is redone sequentially.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Union
 
 import attrs
 
-from pgrewindkit.errors import Kind, PgRewindKitError
 from pgrewindkit.formats.lsn import LSN
+from pgrewindkit.formats.wal.forked import map_forked
 from pgrewindkit.formats.wal.reader import BlockSink, EndOfWal
 from pgrewindkit.formats.wal.stats import WalStats
 from pgrewindkit.formats.wal.wal import Wal, WalScan, open_wal
@@ -174,23 +171,13 @@ def _runs(wal: Wal, start: LSN, last_segno: int, job: BlockJob | None, workers: 
 
 
 def _in_workers(tasks: list[_Task], workers: int, on_progress: Progress | None) -> list[_RunResult]:
-    """The runs' results in order, read by ``workers`` processes. A worker that dies (killed, out of
-    memory) breaks the pool, which every pending result then reports: an error, never a wait."""
-    context = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    results = []
-    executor = ProcessPoolExecutor(workers, mp_context=context)
-    try:
-        futures = [executor.submit(_run, task) for task in tasks]
-        for future in futures:
-            results.append(future.result())
-            if on_progress is not None:
-                on_progress(len(results), len(tasks))
-    except BrokenProcessPool:
-        raise PgRewindKitError("a process reading WAL in parallel died before it finished (killed, or out of "
-                               "memory); nothing was concluded from its part", kind=Kind.WORKER_FAILED) from None
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-    return results
+    """The runs' results in order, read by ``workers`` forked processes. A worker that dies (killed,
+    out of memory) is an error once the others are done, never a wait."""
+    def progress(done: int) -> None:
+        if on_progress is not None:
+            on_progress(done, len(tasks))
+
+    return map_forked(_run, tasks, workers, progress)
 
 
 def _joined(results: list[_RunResult]) -> tuple[list[_RunResult], EndOfWal | None] | None:

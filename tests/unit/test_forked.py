@@ -1,0 +1,88 @@
+"""The forked runs behind the parallel WAL scan: results in order, errors raised, children reaped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import pytest
+
+from pgrewindkit.errors import FormatError, Kind, PgRewindKitError
+from pgrewindkit.formats.wal.forked import map_forked
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+def test_results_come_in_the_tasks_order() -> None:
+    heard: list[int] = []
+    assert map_forked(_square, list(range(23)), 3, heard.append) == [n * n for n in range(23)]
+    assert heard == list(range(1, 24))
+    assert _no_children_left()
+
+
+def test_each_task_runs_once_in_a_child() -> None:
+    pids = map_forked(lambda _n: os.getpid(), list(range(8)), 2)  # no pickling of the function: forked
+    assert os.getpid() not in pids and 1 <= len(set(pids)) <= 2
+
+
+def test_a_large_result_arrives_whole() -> None:
+    big = map_forked(lambda n: bytes([n]) * (3 << 20), [1, 2, 3], 2)
+    assert [len(b) for b in big] == [3 << 20] * 3 and big[2][:1] == b"\x03"
+
+
+def _fails_on_odd(n: int) -> int:
+    if n % 2:
+        raise FormatError(f"odd {n}", path="/somewhere")
+    return n
+
+
+def test_the_first_failing_task_s_error_is_raised() -> None:
+    with pytest.raises(FormatError, match="odd 3") as caught:
+        map_forked(_fails_on_odd, [0, 2, 3, 4, 5], 2)
+    assert caught.value.path == "/somewhere"
+    assert _no_children_left()
+
+
+class _Unpicklable(Exception):
+    def __init__(self) -> None:
+        super().__init__("cannot travel")
+        self.lock = threading.Lock()
+
+
+def _raise_unpicklable(_n: int) -> int:
+    raise _Unpicklable
+
+
+def test_an_error_that_does_not_pickle_still_says_what_it_was() -> None:
+    with pytest.raises(RuntimeError, match="_Unpicklable: cannot travel"):
+        map_forked(_raise_unpicklable, [1, 2], 2)
+
+
+def _killed_on_two(n: int) -> int:
+    if n == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return n
+
+
+def test_a_killed_child_is_an_error_not_a_wait() -> None:
+    with pytest.raises(PgRewindKitError, match="died") as caught:
+        map_forked(_killed_on_two, [0, 1, 2, 3, 4, 5], 2)
+    assert caught.value.kind is Kind.WORKER_FAILED
+    assert _no_children_left()
+
+
+def test_one_worker_or_one_task_runs_here() -> None:
+    assert map_forked(lambda _n: os.getpid(), [1, 2], 1) == [os.getpid()] * 2
+    assert map_forked(lambda _n: os.getpid(), [1], 4) == [os.getpid()]
+    assert map_forked(_square, [], 4) == []
