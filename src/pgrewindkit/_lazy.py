@@ -1,6 +1,6 @@
 """PEP 562 lazy exports: a package names what it exports and where from, and each module is
 imported on first use of one of its names, so that ``import pgrewindkit`` and a command that needs
-one layer do not pay for building the attrs classes and construct layouts of every other.
+one layer do not pay for building the attrs classes and byte layouts of every other.
 
 A package using it keeps its names visible to type checkers with the same imports under
 ``if TYPE_CHECKING:``, and holds its table in a module-level ``_LAZY`` dict literal (module ->

@@ -14,7 +14,6 @@ from pgrewindkit.formats import crc
 from pgrewindkit.formats.files import read_regular
 from pgrewindkit.formats.lsn import LSN, check_segment_size
 from pgrewindkit.majors import for_major, versions
-from pgrewindkit.majors.layouts import parse
 from pgrewindkit.majors.layouts.control import (
     FLOATFORMAT_VALUE,
     PG_CONTROL_FILE_SIZE,
@@ -22,7 +21,7 @@ from pgrewindkit.majors.layouts.control import (
     checkpoint_fields,
     control_layout,
 )
-from pgrewindkit.majors.layouts.ctypes import CType
+from pgrewindkit.majors.layouts.ctypes import CType, unpack
 from pgrewindkit.majors.layouts.ctypes import struct as c_struct
 from pgrewindkit.model import CheckPoint, ControlFile, DBState, WalLevel
 
@@ -61,7 +60,7 @@ def parse_control_file(data: bytes, *, path: str | None = None) -> ControlFile:
     stored = int.from_bytes(data[layout.crc_offset:layout.crc_offset + 4], "little")
     if crc.crc32c(data[: layout.crc_offset]) != stored:
         raise ChecksumError("calculated CRC checksum does not match value stored in control file", path=where)
-    raw = parse(_compiled(layout).construct, data, what="control file", path=where)
+    raw = unpack(_compiled(layout), data, what="control file", path=where)
     control = _to_model(raw, major, layout, path)
     _sanity_check(control, where)
     return control

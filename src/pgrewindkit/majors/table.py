@@ -37,7 +37,7 @@ class MajorRow:
     control: ControlLayout
     wal: WalFormat
     messages: Messages
-    structs: WalStructs  # the WAL hot loop's precompiled formats, derived from the construct layouts
+    structs: WalStructs  # the WAL hot loop's precompiled formats, derived from the layouts
     rmgrs: tuple[ResourceManager, ...]
     rewind: RewindRules  # as the newest minor decides; rewind.rules_for(major, minor) for another minor
     programs: Programs

@@ -10,7 +10,7 @@ from pgrewindkit.formats.lsn import LSN
 from pgrewindkit.formats.wal.decode import RawBlock
 from pgrewindkit.formats.wal.reader import RawRecord
 from pgrewindkit.majors import versions
-from pgrewindkit.majors.layouts import parse
+from pgrewindkit.majors.layouts.ctypes import unpack
 from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, BKPBLOCK_HAS_IMAGE, BKPBLOCK_WILL_INIT, XLR_INFO_MASK
 from pgrewindkit.majors.rmgrs import RM_XLOG_ID, resource_manager
 from pgrewindkit.majors.wal import WalFormat
@@ -94,8 +94,8 @@ class WalRecord:
         if not self.is_checkpoint:
             raise FormatError(f"record at {self.lsn} is {self.rmgr}/{self.type}, not a checkpoint")
         layout = checkpoint_layout(versions.by_major(self.major))
-        raw = parse(layout.construct, self.main_data[: layout.size], what="checkpoint record",
-                    offset=self.lsn.value)
+        raw = unpack(layout, self.main_data[: layout.size], what="checkpoint record",
+                     offset=self.lsn.value)
         return decode_checkpoint(raw, where=f"checkpoint record at {self.lsn}")
 
 

@@ -1,8 +1,8 @@
 """WAL byte layouts: page headers, the record header, block-reference and data headers.
 
 Sources: src/include/access/xlog_internal.h and src/include/access/xlogrecord.h, 10–18 (the
-record format dates from 9.5). The WAL reader's hot loop uses precompiled ``struct`` equivalents
-of these (``WAL_STRUCTS``), derived from the construct layouts rather than written a second time.
+record format dates from 9.5). The WAL reader's hot loop uses precompiled ``struct`` formats
+of these (``WAL_STRUCTS``), derived from the layouts rather than written a second time.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 import struct
 
 import attrs
-import construct as c
 
-from pgrewindkit.majors.layouts.ctypes import CType, offset_of, struct_format, uint8, uint16, uint32, uint64
+from pgrewindkit.majors.layouts.ctypes import CType, offset_of, packed, struct_format, uint8, uint16, uint32, uint64
 from pgrewindkit.majors.layouts.ctypes import struct as c_struct
 
 # -- page headers (xlog_internal.h) -------------------------------------------------------------
@@ -74,13 +73,13 @@ BKPBLOCK_HAS_DATA = 0x20
 BKPBLOCK_WILL_INIT = 0x40
 BKPBLOCK_SAME_REL = 0x80
 
-BLOCK_HEADER = c.Struct("id" / c.Int8ul, "fork_flags" / c.Int8ul, "data_length" / c.Int16ul)
-IMAGE_HEADER = c.Struct("length" / c.Int16ul, "hole_offset" / c.Int16ul, "bimg_info" / c.Int8ul)
-COMPRESS_HEADER = c.Struct("hole_length" / c.Int16ul)
-REL_FILE_LOCATOR = c.Struct("spcOid" / c.Int32ul, "dbOid" / c.Int32ul, "relNumber" / c.Int32ul)
-BLOCK_NUMBER = c.Int32ul
-DATA_HEADER_SHORT = c.Struct("id" / c.Const(XLR_BLOCK_ID_DATA_SHORT, c.Int8ul), "data_length" / c.Int8ul)
-DATA_HEADER_LONG = c.Struct("id" / c.Const(XLR_BLOCK_ID_DATA_LONG, c.Int8ul), "data_length" / c.Int32ul)
+BLOCK_HEADER = packed([("id", uint8), ("fork_flags", uint8), ("data_length", uint16)])
+IMAGE_HEADER = packed([("length", uint16), ("hole_offset", uint16), ("bimg_info", uint8)])
+COMPRESS_HEADER = packed([("hole_length", uint16)])
+REL_FILE_LOCATOR = packed([("spcOid", uint32), ("dbOid", uint32), ("relNumber", uint32)])
+BLOCK_NUMBER = uint32
+DATA_HEADER_SHORT = packed([("id", uint8), ("data_length", uint8)])  # id: XLR_BLOCK_ID_DATA_SHORT
+DATA_HEADER_LONG = packed([("id", uint8), ("data_length", uint32)])  # id: XLR_BLOCK_ID_DATA_LONG
 
 
 @attrs.frozen
@@ -107,12 +106,12 @@ IMAGE_FLAGS_15 = ImageFlags(has_hole=0x01, apply=0x02,
 # -- the hot path's struct equivalents ----------------------------------------------------------
 
 BKPBLOCK_IMAGE_OR_SAME_REL = BKPBLOCK_HAS_IMAGE | BKPBLOCK_SAME_REL
-SIZE_OF_BLOCK_HEADER = BLOCK_HEADER.sizeof()  # SizeOfXLogRecordBlockHeader, the id byte included
-SIZE_OF_IMAGE_HEADER = IMAGE_HEADER.sizeof()  # SizeOfXLogRecordBlockImageHeader
-SIZE_OF_COMPRESS_HEADER = COMPRESS_HEADER.sizeof()  # SizeOfXLogRecordBlockCompressHeader
-SIZE_OF_LOCATOR_AND_BLOCK = REL_FILE_LOCATOR.sizeof() + BLOCK_NUMBER.sizeof()
-SIZE_OF_DATA_HEADER_SHORT = DATA_HEADER_SHORT.sizeof()  # SizeOfXLogRecordDataHeaderShort
-SIZE_OF_DATA_HEADER_LONG = DATA_HEADER_LONG.sizeof()  # SizeOfXLogRecordDataHeaderLong
+SIZE_OF_BLOCK_HEADER = BLOCK_HEADER.size  # SizeOfXLogRecordBlockHeader, the id byte included
+SIZE_OF_IMAGE_HEADER = IMAGE_HEADER.size  # SizeOfXLogRecordBlockImageHeader
+SIZE_OF_COMPRESS_HEADER = COMPRESS_HEADER.size  # SizeOfXLogRecordBlockCompressHeader
+SIZE_OF_LOCATOR_AND_BLOCK = REL_FILE_LOCATOR.size + BLOCK_NUMBER.size
+SIZE_OF_DATA_HEADER_SHORT = DATA_HEADER_SHORT.size  # SizeOfXLogRecordDataHeaderShort
+SIZE_OF_DATA_HEADER_LONG = DATA_HEADER_LONG.size  # SizeOfXLogRecordDataHeaderLong
 
 
 def _compiled(*parts: str) -> struct.Struct:
@@ -124,24 +123,23 @@ def _record_header_narrowed() -> str:
     ``xl_info`` and ``xl_rmid`` read as one little-endian ``uint16`` (``info | rmid << 8``, whose
     top twelve bits are the statistics' slot, ``rmid << 4 | info >> 4``): fewer values per record."""
     codes = []
-    members = list(RECORD_HEADER.construct.subcons)
-    names = [member.name for member in members]
-    for member in members:
-        code = struct_format(member)
-        if member.name == "xl_xid":
-            code = f"{struct.calcsize('<' + code)}x"
-        elif member.name == "xl_info":
-            assert names[names.index("xl_info") + 1] == "xl_rmid" and code == struct_format(uint8.construct)
+    names = [name for name, _pad, _ctype in RECORD_HEADER.parts]
+    for name, pad, member in RECORD_HEADER.parts:
+        code = member.code
+        if name == "xl_xid":
+            code = f"{member.size}x"
+        elif name == "xl_info":
+            assert names[names.index("xl_info") + 1] == "xl_rmid" and code == uint8.code
             code = "H"
-        elif member.name == "xl_rmid":
+        elif name == "xl_rmid":
             code = ""
-        codes.append(code)
-    return "".join(codes)
+        codes.append(pad + code)
+    return "".join(codes) + RECORD_HEADER.tail
 
 
 @attrs.frozen
 class WalStructs:
-    """The hot loop's precompiled ``struct`` formats, each derived from the construct layouts above."""
+    """The hot loop's precompiled ``struct`` formats, each derived from the layouts above."""
 
     page_header: struct.Struct  # XLogPageHeaderData, tail padding included
     long_page_tail: struct.Struct  # xlp_sysid, xlp_seg_size, xlp_xlog_blcksz at LONG_PAGE_TAIL_OFFSET
@@ -175,13 +173,13 @@ class WalStructs:
     def derive(cls) -> WalStructs:
         locator_and_block = struct_format(REL_FILE_LOCATOR) + struct_format(BLOCK_NUMBER)
         return cls(
-            page_header=_compiled(struct_format(PAGE_HEADER.construct)),
-            long_page_tail=_compiled(struct_format(LONG_PAGE_HEADER.construct, start="xlp_sysid")),
-            record_header=_compiled(struct_format(RECORD_HEADER.construct)),
+            page_header=_compiled(struct_format(PAGE_HEADER)),
+            long_page_tail=_compiled(struct_format(LONG_PAGE_HEADER, start="xlp_sysid")),
+            record_header=_compiled(struct_format(RECORD_HEADER)),
             block_header=_compiled(struct_format(BLOCK_HEADER, start="fork_flags")),
             image_header=_compiled(struct_format(IMAGE_HEADER)),
-            uint16=_compiled(struct_format(uint16.construct)),
-            uint32=_compiled(struct_format(uint32.construct)),
+            uint16=_compiled(struct_format(uint16)),
+            uint32=_compiled(struct_format(uint32)),
             locator_and_block=_compiled(locator_and_block),
             one_block_record=_compiled(struct_format(BLOCK_HEADER), locator_and_block,
                                        struct_format(DATA_HEADER_SHORT)),
@@ -194,7 +192,7 @@ class WalStructs:
                                        locator_and_block, struct_format(DATA_HEADER_SHORT)),
             pair_record=_compiled(struct_format(BLOCK_HEADER), locator_and_block, struct_format(BLOCK_HEADER),
                                   struct_format(BLOCK_NUMBER), struct_format(DATA_HEADER_SHORT)),
-            same_rel_tail=_compiled(struct_format(BLOCK_HEADER, start="data_length"), f"{BLOCK_NUMBER.sizeof()}s",
+            same_rel_tail=_compiled(struct_format(BLOCK_HEADER, start="data_length"), f"{BLOCK_NUMBER.size}s",
                                     struct_format(DATA_HEADER_SHORT)),
         )
 
