@@ -86,3 +86,20 @@ def test_one_worker_or_one_task_runs_here() -> None:
     assert map_forked(lambda _n: os.getpid(), [1, 2], 1) == [os.getpid()] * 2
     assert map_forked(lambda _n: os.getpid(), [1], 4) == [os.getpid()]
     assert map_forked(_square, [], 4) == []
+
+
+@pytest.mark.parametrize("segments", [8, 17, 45, 1968, 1 << 44])
+@pytest.mark.parametrize("workers", [2, 3, 256])
+def test_runs_cover_every_segment_once_shrinking_towards_the_end(segments: int, workers: int) -> None:
+    from pgrewindkit.formats.wal.parallel import _guided_bounds
+
+    bounds = _guided_bounds(100, segments, workers)
+    sizes = [b - a for a, b in zip(bounds, bounds[1:])]
+    assert bounds[0] == 100 and bounds[-1] == 100 + segments and min(sizes) >= 1
+    assert all(a >= b for a, b in zip(sizes, sizes[1:-1]))  # the last one takes what is left
+    assert len(sizes) <= 16 * workers + 1 <= 4097  # their indices fit one pipe write
+
+
+def test_more_tasks_than_a_pipe_holds_are_refused_before_any_fork() -> None:
+    with pytest.raises(ValueError, match="4097 tasks"):
+        map_forked(_square, list(range(4097)), 2)

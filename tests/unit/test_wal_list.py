@@ -255,3 +255,13 @@ def test_a_history_file_not_descending_from_the_control_file_is_no_evidence(pair
 
     assert LocalSource(source).current_timeline() == 2
     assert parse_timeline_history(b"1\t0/B00000\n", timeline=4).timelines == (1, 4)
+
+
+def test_the_last_segment_of_the_lsn_space_has_a_timeline() -> None:
+    """Its end is 2^64, one past every LSN: the parallel scan's last, one-segment run asks for it
+    when a control file points there (an absurd minRecoveryPoint)."""
+    from pgrewindkit.formats.wal.segments import timeline_for_segment
+
+    last = (1 << 64) // MB - 1
+    assert timeline_for_segment(SPANS, last, MB) == 2
+    assert timeline_for_segment(SPANS, 2, MB) == 1 and timeline_for_segment(SPANS, 3, MB) == 2

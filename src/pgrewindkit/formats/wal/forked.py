@@ -29,6 +29,7 @@ R = TypeVar("R")
 _INDEX = struct.Struct("<I")
 _HEADER = struct.Struct("<I?Q")  # the task's index, whether it returned (else raised), the pickle's length
 _READ_SIZE = 1 << 20
+MAX_TASKS = 4096
 
 
 class _Child:
@@ -52,9 +53,11 @@ def map_forked(function: Callable[[T], R], tasks: Sequence[T], workers: int,
             if on_result is not None:
                 on_result(len(results))
         return results
+    if len(tasks) > MAX_TASKS:
+        raise ValueError(f"{len(tasks)} tasks: more than the {MAX_TASKS} whose indices a pipe holds")
     feed_out, feed_in = os.pipe()
     try:
-        # every index before any child reads: at most a few per core, far less than a pipe holds
+        # every index before any child reads: the write cannot block (pipes hold 16 KB at least)
         os.write(feed_in, b"".join(_INDEX.pack(i) for i in range(len(tasks))))
     finally:
         os.close(feed_in)
@@ -74,7 +77,12 @@ def map_forked(function: Callable[[T], R], tasks: Sequence[T], workers: int,
 
 def _fork(function: Callable[[T], R], tasks: Sequence[T], feed: int, siblings: list[_Child]) -> _Child:
     results_out, results_in = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no more processes: nothing of this child to keep
+        os.close(results_out)
+        os.close(results_in)
+        raise
     if pid == 0:  # the child: never returns
         code = 1
         try:

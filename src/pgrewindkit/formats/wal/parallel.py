@@ -25,6 +25,7 @@ from pgrewindkit.formats.wal.wal import Wal, WalScan, open_wal
 from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, SIZE_OF_LONG_PHD, WAL_STRUCTS, XLR_SPECIAL_REL_UPDATE
 
 MIN_SEGMENTS_PER_WORKER = 4
+MAX_WORKERS = 256  # runs stay under 16 per worker: their indices fit one pipe write (forked.py)
 MAIN_FORKNUM = 0
 
 
@@ -149,6 +150,22 @@ def _worker_count() -> int:
 Progress = Callable[[int, int], None]  # (parts read, parts in all)
 
 
+def _guided_bounds(first_segno: int, segments: int, workers: int) -> list[int]:
+    """Where the runs begin (and the last ends). Each takes a ``2 * workers``-th of the segments
+    still unassigned, so runs shrink towards the end and the workers, which take the next run as
+    they finish one, finish close together (equal runs left one worker alone on the last for up to
+    a run's time: an eighth of the scan on two cores). No run is shorter than a ``16 * workers``-th
+    of the whole, which bounds their number (at most about ``16 * workers``) and what each costs."""
+    shortest = max(1, -(-segments // (16 * workers)))
+    bounds = [first_segno]
+    left = segments
+    while left > 0:
+        size = min(left, max(shortest, -(-left // (2 * workers))))
+        bounds.append(bounds[-1] + size)
+        left -= size
+    return bounds
+
+
 def _runs(wal: Wal, start: LSN, last_segno: int, job: BlockJob | None, workers: int | None,
           on_progress: Progress | None = None) -> list[_RunResult]:
     """Split [start's segment, last_segno] into runs and read them, in parallel when long enough."""
@@ -156,12 +173,12 @@ def _runs(wal: Wal, start: LSN, last_segno: int, job: BlockJob | None, workers: 
     size = wal.directory.segment_size
     first_segno = start.segment_number(size)
     segments = max(last_segno - first_segno + 1, 1)
-    workers = workers or _worker_count()
+    workers = min(workers or _worker_count(), MAX_WORKERS)
     if workers < 2 or segments < 2 * MIN_SEGMENTS_PER_WORKER:
-        count = 1
+        bounds = [first_segno, first_segno + segments]
     else:
-        count = min(workers * 4, segments // MIN_SEGMENTS_PER_WORKER)
-    bounds = [first_segno + segments * i // count for i in range(count + 1)]
+        bounds = _guided_bounds(first_segno, segments, workers)
+    count = len(bounds) - 1
     tasks = [_Task(str(wal.directory.path), wal.history.timeline, size, major, bounds[i], bounds[i + 1],
                    start.value if i == 0 else -1, job) for i in range(count)]
     tasks[-1] = attrs.evolve(tasks[-1], end_segno=-1)  # the last run reads to the end

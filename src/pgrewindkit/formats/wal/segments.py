@@ -42,10 +42,11 @@ def find_wal_directory(path: str | os.PathLike[str]) -> tuple[Path, Path | None]
 def timeline_for_segment(spans: Sequence[TimelineSpan], segno: int, segment_size: int) -> int:
     """pg_rewind's rule (``SimpleXLogPageRead``): the first timeline of the history whose end is at
     or after the segment's end, so a segment holding a switchpoint is read from the newer
-    timeline's file; the tip past every end."""
-    seg_end = LSN((segno + 1) * segment_size)
+    timeline's file; the tip past every end. (The end as an integer: the last segment of the LSN
+    space ends at 2^64, one past every LSN.)"""
+    seg_end = (segno + 1) * segment_size
     for span in spans:
-        if span.end is None or span.end >= seg_end:
+        if span.end is None or span.end.value >= seg_end:
             return span.timeline
     return spans[-1].timeline
 
