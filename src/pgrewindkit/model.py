@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 import attrs
 
 from pgrewindkit.formats.lsn import LSN, WalSegment
 from pgrewindkit.majors.versions import Major
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 
 class DBState(enum.IntEnum):
@@ -57,6 +60,8 @@ class WalLevel(enum.IntEnum):
 
 def _utc(seconds: int) -> dt.datetime | None:
     """A ``pg_time_t`` as an aware UTC datetime, or None when it is outside what datetime holds."""
+    import datetime as dt  # here: reading WAL or a control file does not need it (2 ms of import)
+
     try:
         return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
     except (OverflowError, OSError, ValueError):

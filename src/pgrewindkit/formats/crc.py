@@ -6,12 +6,14 @@ installed a table-driven pure-Python implementation, tested to agree, is used in
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 _POLY = 0x82F63B78  # reflected Castagnoli polynomial
 
 
-def _make_table() -> tuple[int, ...]:
+@functools.cache  # built on first use: with google-crc32c the table is never needed
+def _table() -> tuple[int, ...]:
     table = []
     for byte in range(256):
         crc = byte
@@ -21,12 +23,10 @@ def _make_table() -> tuple[int, ...]:
     return tuple(table)
 
 
-_TABLE = _make_table()
-
 
 def extend_python(crc: int, data: bytes) -> int:
     """Continue the finalised CRC-32C ``crc`` over ``data`` (pure Python)."""
-    table = _TABLE
+    table = _table()
     value = crc ^ 0xFFFFFFFF
     for byte in data:
         value = table[(value ^ byte) & 0xFF] ^ (value >> 8)
