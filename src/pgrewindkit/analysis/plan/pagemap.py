@@ -50,23 +50,25 @@ def _mark_blocks(changes: BlockChanges, entries: dict[str, Entry], rules: Rewind
                  target: ControlFile) -> PlanFailure | None:
     """Each changed block into its segment file's entry, when both sides have that block."""
     relseg, blcksz = target.relseg_size, target.blcksz
-    paths: dict[tuple[int, int, int, int], str] = {}
+    # per relation segment, once: the set its blocks go to and how many blocks both sides hold
+    segments: dict[tuple[int, int, int, int], tuple[set[int], int] | None] = {}
     for spc, db, rel, blkno in changes.blocks:
-        key = (spc, db, rel, blkno // relseg)
-        path = paths.get(key)
-        if path is None:
-            path = paths[key] = relation_file(*key, rules)
-        entry = entries.get(path)
-        if entry is None or entry.target is None:
-            continue
-        if entry.target.type is not FileType.REGULAR:
-            return PlanFailure(Kind.FILE_TYPE_CONFLICT, f'unexpected page modification for non-regular file "{path}"')
-        if entry.source is None:
-            continue
-        in_segment = blkno % relseg
-        end_offset = (in_segment + 1) * blcksz
-        if end_offset <= entry.source.size and end_offset <= entry.target.size:
-            entry.blocks.add(in_segment)
+        segno, in_segment = divmod(blkno, relseg)
+        key = (spc, db, rel, segno)
+        if key in segments:
+            found = segments[key]
+        else:
+            path = relation_file(*key, rules)
+            entry = entries.get(path)
+            if entry is not None and entry.target is not None and entry.target.type is not FileType.REGULAR:
+                return PlanFailure(Kind.FILE_TYPE_CONFLICT,
+                                   f'unexpected page modification for non-regular file "{path}"')
+            if entry is None or entry.target is None or entry.source is None:
+                found = segments[key] = None
+            else:
+                found = segments[key] = (entry.blocks, min(entry.source.size, entry.target.size) // blcksz)
+        if found is not None and in_segment < found[1]:
+            found[0].add(in_segment)
     return None
 
 

@@ -145,9 +145,9 @@ def _unpack_into(packed: list[int], tally: Tally) -> None:
 @attrs.define
 class BlockSink:
     """Where ``records(sink=...)`` puts what its narrow loop reads without yielding a tuple: the
-    main-fork blocks ``(spc, db, rel, blkno)`` of the records it took, and the last of them
-    (``last``, ``last_end``; -1 before any). Records with ``XLR_SPECIAL_REL_UPDATE``, and any whose
-    end is at or past ``endpoint``, are always yielded."""
+    main-fork blocks of the records it took, as ``keys``, and the last of them (``last``,
+    ``last_end``; -1 before any). Records with ``XLR_SPECIAL_REL_UPDATE``, and any whose end is at
+    or past ``endpoint``, are always yielded; ``blocks`` is for the caller's tuples of those."""
 
     endpoint: int
     blocks: set[tuple[int, int, int, int]] = attrs.field(factory=set)
@@ -420,7 +420,7 @@ class WalReader:
                     else:
                         assert sink is not None
                         stop, taken = self._block_run(data, pos, limit, prev_ptr, seg_base, self._latest_page_tli,
-                                                      sink.blocks, sink.keys)
+                                                      sink.keys)
                     if taken != prev_ptr:
                         if tally is not None:
                             tally.last, tally.last_end = taken, seg_base + stop
@@ -612,10 +612,10 @@ class WalReader:
         return _page_start_if_first(pos, blcksz), prev
 
     def _block_run(self, data: bytes | mmap.mmap, pos: int, limit: int, prev: int, seg_base: int, tli: int,
-                   blocks: set[tuple[int, int, int, int]], keys: set[bytes]) -> tuple[int, int]:
+                   keys: set[bytes]) -> tuple[int, int]:
         """A plan's loop over a run of pages: as ``_count_run``, taking the same records (and none
-        with ``XLR_SPECIAL_REL_UPDATE``), each adding its main-fork blocks to ``blocks`` (the
-        commonest shapes: their locator and block's bytes to ``keys``)."""
+        with ``XLR_SPECIAL_REL_UPDATE``), each adding its main-fork blocks to ``keys`` as the bytes
+        of their locator and block number."""
         unpack = self._unpack_block_record
         extend = _extend
         decode = self._decode_record
@@ -633,8 +633,8 @@ class WalReader:
         special = XLR_SPECIAL_REL_UPDATE
         same_rel, tail, tail_at, pair_min = BKPBLOCK_SAME_REL, self._unpack_same_rel_tail, _PAIR_TAIL_AT, _PAIR_MIN
         locator_size = SIZE_OF_LOCATOR_AND_BLOCK - WAL_STRUCTS.uint32.size  # a key's locator, then its block
-        add = blocks.add
         add_key = keys.add
+        pack_key = WAL_STRUCTS.locator_and_block.pack  # decoded records' blocks as keys too: they pickle faster
         try:
             while True:
                 if pos <= last:
@@ -649,7 +649,7 @@ class WalReader:
                             if first_id != data_short or tot != short_only + flags:
                                 for block in decode(data[pos:end], True)[2]:
                                     if not block[1] & fork_mask:
-                                        add((block[3], block[4], block[5], block[6]))
+                                        add_key(pack_key(block[3], block[4], block[5], block[6]))
                         elif (flags & image_or_same_rel or marker != data_short
                               or tot != one_block_min + data_len + main_len
                               or (flags & has_data == 0) != (data_len == 0)):
@@ -665,7 +665,7 @@ class WalReader:
                             if len1 < 0:
                                 for block in decode(data[pos:end], True)[2]:
                                     if not block[1] & fork_mask:
-                                        add((block[3], block[4], block[5], block[6]))
+                                        add_key(pack_key(block[3], block[4], block[5], block[6]))
                             else:
                                 if not flags & fork_mask:
                                     add_key(key)
@@ -699,7 +699,7 @@ class WalReader:
                         break
                     for block in decode(rec, True)[2]:
                         if not block[1] & fork_mask:
-                            add((block[3], block[4], block[5], block[6]))
+                            add_key(pack_key(block[3], block[4], block[5], block[6]))
                 if ir >> 4 == switch_slot:
                     break
                 prev = seg_base + pos
