@@ -97,9 +97,64 @@ def test_runs_cover_every_segment_once_shrinking_towards_the_end(segments: int, 
     sizes = [b - a for a, b in zip(bounds, bounds[1:])]
     assert bounds[0] == 100 and bounds[-1] == 100 + segments and min(sizes) >= 1
     assert all(a >= b for a, b in zip(sizes, sizes[1:-1]))  # the last one takes what is left
-    assert len(sizes) <= 16 * workers + 1 <= 4097  # their indices fit one pipe write
+    assert len(sizes) <= 16 * workers + 1  # what each run costs (its start, its result) stays small
 
 
-def test_more_tasks_than_a_pipe_holds_are_refused_before_any_fork() -> None:
-    with pytest.raises(ValueError, match="4097 tasks"):
-        map_forked(_square, list(range(4097)), 2)
+def test_many_more_tasks_than_children_are_all_handed_out() -> None:
+    """Two indices per child wait in the pipe at most, one more per result: no write can block."""
+    assert map_forked(_square, list(range(5000)), 3) == [n * n for n in range(5000)]
+
+
+class _OnlyOneWay(Exception):
+    """Pickles, but cannot be rebuilt from its pickle (a keyword-only constructor)."""
+
+    def __init__(self, *, what: str) -> None:
+        super().__init__(what)
+
+
+def _raise_one_way(_n: int) -> int:
+    raise _OnlyOneWay(what="lost on the way back")
+
+
+def test_an_error_that_does_not_unpickle_still_says_what_it_was() -> None:
+    with pytest.raises(RuntimeError, match="_OnlyOneWay: lost on the way back"):
+        map_forked(_raise_one_way, [1, 2], 2)
+
+
+def _raise_ours_with_a_lock(_n: int) -> int:
+    exc = FormatError("bad page", path="/wal/000000010000000000000003", offset=8192)
+    exc.lock = threading.Lock()  # type: ignore[attr-defined]  # what pickle cannot carry
+    raise exc
+
+
+def test_our_error_that_does_not_pickle_keeps_its_kind_and_place() -> None:
+    with pytest.raises(PgRewindKitError, match="bad page") as caught:
+        map_forked(_raise_ours_with_a_lock, [1, 2], 2)
+    assert caught.value.kind is Kind.FORMAT and caught.value.path == "/wal/000000010000000000000003"
+    assert caught.value.offset == 8192
+
+
+def _interrupted(n: int) -> int:
+    os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C reaches the whole process group
+    return n
+
+
+def test_children_leave_an_interrupt_to_the_parent() -> None:
+    assert map_forked(_interrupted, [1, 2, 3], 2) == [1, 2, 3]
+
+
+def test_when_no_process_can_be_forked_the_tasks_run_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert map_forked(lambda _n: os.getpid(), [1, 2, 3], 2) == [os.getpid()] * 3
+
+
+def test_an_interrupt_while_waiting_kills_and_reaps_the_children() -> None:
+    def interrupted(_n: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        map_forked(_square, list(range(50)), 2, interrupted)
+    assert _no_children_left()

@@ -4,10 +4,20 @@ What ``concurrent.futures.ProcessPoolExecutor`` does for the parallel WAL scan, 
 scan does not need: the executor and ``multiprocessing`` cost a command about 15 ms of imports
 before its first record (more than a third of pgrewindkit's start-up above the interpreter's), and
 pickle every task to send it. Here the children are forked with the tasks already in memory and
-take their indices from one pipe (4-byte reads, which a pipe never splits), so nothing but the
-results is pickled. A child that dies (killed, out of memory) leaves its task without a result:
-an error once every other child is done, never a wait. Where there is no ``fork``, the tasks run
-in this process, one after the other.
+take their indices from one pipe, so nothing but the results is pickled.
+
+- **Indices.** The parent writes two per child at first, then one more for each result: never
+  more than ``2 * workers`` wait in the pipe (2 KB at most, less than any pipe holds), so a write
+  never blocks. Children read 4 bytes at a time, which a pipe never splits between readers.
+- **A dead child** (killed, out of memory) leaves its task without a result: an error once every
+  other child is done, never a wait (the index pipe is closed as soon as a child is seen to end
+  early, so the others stop taking tasks).
+- **Errors** a task raises are raised here, the first task's in order; once one arrives, no more
+  tasks are handed out.
+- **Signals.** Children ignore SIGINT (the parent, interrupted, kills them) and take SIGTERM's
+  default; they do not write to the parent's wakeup fd. Both signals are blocked around each fork,
+  so an interrupt cannot leave a child unrecorded or run the parent's code in a child.
+- Where there is no ``fork``, or no process can be forked, the tasks run in this process.
 """
 
 from __future__ import annotations
@@ -18,8 +28,8 @@ import pickle
 import select
 import signal
 import struct
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from pgrewindkit.errors import Kind, PgRewindKitError
 
@@ -29,7 +39,7 @@ R = TypeVar("R")
 _INDEX = struct.Struct("<I")
 _HEADER = struct.Struct("<I?Q")  # the task's index, whether it returned (else raised), the pickle's length
 _READ_SIZE = 1 << 20
-MAX_TASKS = 4096
+_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class _Child:
@@ -39,6 +49,36 @@ class _Child:
         self.pid = pid
         self.fd: int | None = fd
         self.pending = bytearray()
+        self.reaped = False
+
+
+class _Feed:
+    """The parent's end of the index pipe: the next index to hand out, and how many there are."""
+
+    def __init__(self, fd: int, count: int) -> None:
+        self.fd: int | None = fd
+        self.next = 0
+        self.count = count
+
+    def give(self, n: int) -> None:
+        """Hand out ``n`` more indices (fewer when fewer are left); close the pipe after the last."""
+        if self.fd is None:
+            return
+        n = min(n, self.count - self.next)
+        if n > 0:
+            try:
+                os.write(self.fd, b"".join(_INDEX.pack(i) for i in range(self.next, self.next + n)))
+            except BrokenPipeError:  # every child has ended: what is left is never handed out
+                self.close()
+                return
+            self.next += n
+        if self.next >= self.count:
+            self.close()
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def map_forked(function: Callable[[T], R], tasks: Sequence[T], workers: int,
@@ -47,55 +87,88 @@ def map_forked(function: Callable[[T], R], tasks: Sequence[T], workers: int,
     ``on_result(n)`` hears of each result as it arrives (``n`` of them so far). An exception a task
     raised is raised here (the first task's, in order, when several did)."""
     if not hasattr(os, "fork") or workers < 2 or len(tasks) < 2:
-        results = []
-        for task in tasks:
-            results.append(function(task))
-            if on_result is not None:
-                on_result(len(results))
-        return results
-    if len(tasks) > MAX_TASKS:
-        raise ValueError(f"{len(tasks)} tasks: more than the {MAX_TASKS} whose indices a pipe holds")
+        return _here(function, tasks, on_result)
     feed_out, feed_in = os.pipe()
-    try:
-        # every index before any child reads: the write cannot block (pipes hold 16 KB at least)
-        os.write(feed_in, b"".join(_INDEX.pack(i) for i in range(len(tasks))))
-    finally:
-        os.close(feed_in)
+    feed = _Feed(feed_in, len(tasks))
     children: list[_Child] = []
     try:
-        for _ in range(min(workers, len(tasks))):
-            children.append(_fork(function, tasks, feed_out, children))
+        feed.give(2 * min(workers, len(tasks)))
+        with _signals_blocked():  # each child recorded before an interrupt can be raised here
+            for _ in range(min(workers, len(tasks))):
+                child = _fork(function, tasks, feed_out, feed.fd, children)
+                if child is None:  # no more processes: the children there are take every task
+                    break
+                children.append(child)
         os.close(feed_out)
         feed_out = -1
-        outcomes = _collect(children, on_result)
+        if not children:
+            feed.close()
+            return _here(function, tasks, on_result)
+        outcomes = _collect(children, feed, on_result)
     finally:
         if feed_out >= 0:
             os.close(feed_out)
+        feed.close()
         _end(children)
     return _in_order(outcomes, len(tasks))
 
 
-def _fork(function: Callable[[T], R], tasks: Sequence[T], feed: int, siblings: list[_Child]) -> _Child:
+def _here(function: Callable[[T], R], tasks: Sequence[T], on_result: Callable[[int], None] | None) -> list[R]:
+    results = []
+    for task in tasks:
+        results.append(function(task))
+        if on_result is not None:
+            on_result(len(results))
+    return results
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _fork(function: Callable[[T], R], tasks: Sequence[T], feed_out: int, feed_in: int | None,
+          siblings: list[_Child]) -> _Child | None:
+    """A child serving tasks from ``feed_out``; None when no process can be forked. Called with
+    SIGINT and SIGTERM blocked."""
     results_out, results_in = os.pipe()
     try:
         pid = os.fork()
-    except OSError:  # no more processes: nothing of this child to keep
+    except BaseException as exc:  # nothing of this child to keep
         os.close(results_out)
         os.close(results_in)
+        if isinstance(exc, OSError):  # EAGAIN, ENOMEM
+            return None
         raise
     if pid == 0:  # the child: never returns
-        code = 1
-        try:
-            os.close(results_out)
-            for sibling in siblings:  # their pipes are the parent's to read
-                if sibling.fd is not None:
-                    os.close(sibling.fd)
-            _serve(function, tasks, feed, results_in)
-            code = 0
-        finally:
-            os._exit(code)  # no atexit handlers, no second flush of the parent's buffers
+        _child(function, tasks, feed_out, feed_in, results_out, results_in, siblings)
     os.close(results_in)
     return _Child(pid, results_out)
+
+
+def _child(function: Callable[[T], R], tasks: Sequence[T], feed_out: int, feed_in: int | None,
+           results_out: int, results_in: int, siblings: list[_Child]) -> None:
+    code = 1
+    try:
+        with contextlib.suppress(ValueError):  # not the main thread: then it was never set here
+            signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)
+        os.close(results_out)
+        if feed_in is not None:  # else the index pipe never ends for this child
+            os.close(feed_in)
+        for sibling in siblings:  # their pipes are the parent's to read
+            if sibling.fd is not None:
+                os.close(sibling.fd)
+        _serve(function, tasks, feed_out, results_in)
+        code = 0
+    finally:
+        os._exit(code)  # no atexit handlers, no second flush of the parent's buffers
 
 
 def _serve(function: Callable[[T], R], tasks: Sequence[T], feed: int, out: int) -> None:
@@ -109,20 +182,36 @@ def _serve(function: Callable[[T], R], tasks: Sequence[T], feed: int, out: int) 
             returned, payload = True, pickle.dumps(function(tasks[i]), pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # sent to the parent, which raises it
             returned, payload = False, _pickled_error(exc)
-        message = memoryview(_HEADER.pack(i, returned, len(payload)) + payload)
-        while message:
-            message = message[os.write(out, message):]
+        _write_all(out, _HEADER.pack(i, returned, len(payload)))
+        _write_all(out, payload)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _pickled_error(exc: Exception) -> bytes:
+    """``exc`` pickled, when it comes back out as it went in; else what it said, as ours."""
     try:
-        return pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
-    except Exception:  # an exception that does not pickle: its words, at least
-        return pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"), pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
+        pickle.loads(payload)
+        return payload
+    except Exception:
+        pass
+    if isinstance(exc, PgRewindKitError):
+        plain: Exception = PgRewindKitError(exc.problem, kind=exc.kind, path=exc.path, offset=exc.offset,
+                                            line=exc.line)
+    else:
+        plain = RuntimeError(f"{type(exc).__name__}: {exc}")
+    return pickle.dumps(plain, pickle.HIGHEST_PROTOCOL)
 
 
-def _collect(children: list[_Child], on_result: Callable[[int], None] | None) -> dict[int, tuple[bool, bytes]]:
-    """Every message the children send, until each has closed its pipe (done, or dead)."""
+def _collect(children: list[_Child], feed: _Feed,
+             on_result: Callable[[int], None] | None) -> dict[int, tuple[bool, bytes]]:
+    """Every message the children send, until each has closed its pipe (done, or dead); one more
+    index handed out for each result, none after an error or a child's early end."""
     outcomes: dict[int, tuple[bool, bytes]] = {}
     by_fd = {child.fd: child for child in children if child.fd is not None}
     poller = select.poll()
@@ -132,15 +221,20 @@ def _collect(children: list[_Child], on_result: Callable[[int], None] | None) ->
         for fd, _event in poller.poll():
             child = by_fd[fd]
             data = os.read(fd, _READ_SIZE)
-            if not data:
+            if not data:  # it exited: before the last index was handed out, it died
                 poller.unregister(fd)
                 os.close(fd)
                 child.fd = None
                 del by_fd[fd]
+                feed.close()
                 continue
             child.pending += data
             for index, returned, payload in _messages(child.pending):
                 outcomes[index] = (returned, payload)
+                if returned:
+                    feed.give(1)
+                else:
+                    feed.close()
                 if on_result is not None:
                     on_result(len(outcomes))
     return outcomes
@@ -163,27 +257,35 @@ def _messages(pending: bytearray) -> list[tuple[int, bool, bytes]]:
 
 def _end(children: list[_Child]) -> None:
     """Close what is open and reap every child; one still running (this process was interrupted,
-    or failed) is killed first."""
+    or failed) is killed first. Reaping goes on through a second interrupt, which is raised after."""
     for child in children:
         if child.fd is not None:
             os.close(child.fd)
             child.fd = None
             with contextlib.suppress(ProcessLookupError):  # already gone
                 os.kill(child.pid, signal.SIGKILL)
+    interrupted: BaseException | None = None
     for child in children:
-        os.waitpid(child.pid, 0)
+        while not child.reaped:
+            try:
+                os.waitpid(child.pid, 0)
+                child.reaped = True
+            except ChildProcessError:  # SIGCHLD ignored here: the system reaped it
+                child.reaped = True
+            except KeyboardInterrupt as exc:
+                interrupted = exc
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGKILL)
+    if interrupted is not None:
+        raise interrupted
 
 
-def _in_order(outcomes: dict[int, tuple[bool, bytes]], count: int) -> list[R]:
-    missing = [i for i in range(count) if i not in outcomes]
-    if missing:
+def _in_order(outcomes: dict[int, tuple[bool, bytes]], count: int) -> list[Any]:
+    """The results in the tasks' order; the first error, in that order, raised."""
+    failed = sorted(i for i, (returned, _payload) in outcomes.items() if not returned)
+    if failed:
+        raise pickle.loads(outcomes[failed[0]][1])
+    if len(outcomes) < count:
         raise PgRewindKitError("a process reading WAL in parallel died before it finished (killed, or out "
                                "of memory); nothing was concluded from its part", kind=Kind.WORKER_FAILED)
-    results: list[R] = []
-    for i in range(count):
-        returned, payload = outcomes[i]
-        value = pickle.loads(payload)
-        if not returned:
-            raise value
-        results.append(value)
-    return results
+    return [pickle.loads(outcomes[i][1]) for i in range(count)]

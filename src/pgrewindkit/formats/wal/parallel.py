@@ -25,7 +25,7 @@ from pgrewindkit.formats.wal.wal import Wal, WalScan, open_wal
 from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, SIZE_OF_LONG_PHD, WAL_STRUCTS, XLR_SPECIAL_REL_UPDATE
 
 MIN_SEGMENTS_PER_WORKER = 4
-MAX_WORKERS = 256  # runs stay under 16 per worker: their indices fit one pipe write (forked.py)
+MAX_WORKERS = 256  # at most 2 KB of run indices then wait in forked.py's pipe
 MAIN_FORKNUM = 0
 
 
