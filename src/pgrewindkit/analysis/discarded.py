@@ -215,6 +215,29 @@ def _promoted_at(source: Source, divergence: Divergence) -> datetime.datetime | 
 
 _Key = tuple[int, int, int]  # spc, db, rel
 
+# What ``_Tally.read`` does with a record, decided once per (rmid, info): nothing; count its first
+# block's relation under each name given; note its blocks' files as given page images; or read
+# the whole record (``_Tally._record``)
+_SKIP, _COUNT, _IMAGES, _RECORD = range(4)
+
+
+def _action(major: int, rmid: int, info: int) -> tuple[int, tuple[str, ...]]:
+    manager = resource_manager(major, rmid)
+    name = (manager.name, manager.identify(info))
+    event = HEAP_EVENTS.get(name)
+    if name[0] not in _READ:
+        return _SKIP, ()
+    if event is not None and event != "multi_insert":
+        return _COUNT, ("updates", "hot_updates") if event == "hot_update" else (event + "s",)
+    if name[0] in INDEX_RMGRS:
+        return _COUNT, ("index_changes",)
+    if name in IMAGE_RECORDS:
+        return _IMAGES, ()
+    if event is None and (name[0] in ONLY_EVENTS_RMGRS or (name[0] == "Heap" and name[1] != "TRUNCATE")):
+        # pruning, freezing, checkpoints, hint images, row locks...: nothing a commit loses
+        return _SKIP, ()
+    return _RECORD, ()
+
 
 class _Tally:
     """The counts, per transaction until it ends, then per fate."""
@@ -251,38 +274,29 @@ class _Tally:
         changes are counted from those; the few records whose payload matters become records."""
         fmt = wal.wal_format(start)
         scan = wal.scan(start)
-        names: dict[tuple[int, int], tuple[str, str]] = {}
+        actions: dict[tuple[int, int], tuple[int, tuple[str, ...]]] = {}  # (rmid, info) -> what to do
         records = 0
         last_end = scan.start.value
-        seen, heap_events, count, page_images = self.seen, HEAP_EVENTS, self._count, self.page_images
+        seen, count, page_images = self.seen, self._count, self.page_images
         for raw in scan.raw():
             records += 1
             last_end = raw[1]
             xid, info, rmid, blocks = raw[3], raw[4], raw[5], raw[9]
             if xid:
                 seen.add(xid)
-            name = names.get((rmid, info))
-            if name is None:
-                manager = resource_manager(fmt.major, rmid)
-                name = names[(rmid, info)] = (manager.name, manager.identify(info))
-            if name[0] not in _READ:
+            action = actions.get((rmid, info))
+            if action is None:
+                action = actions[(rmid, info)] = _action(fmt.major, rmid, info)
+            todo, whats = action
+            if todo == _SKIP:
                 continue
-            event = heap_events.get(name)
-            if event is not None and event != "multi_insert" and blocks:
-                # the commonest records: one row, the first block's relation (spc, db, rel)
-                block = blocks[0]
-                locator = (block[3], block[4], block[5])
-                if event == "hot_update":
-                    count(xid, locator, "updates")
-                count(xid, locator, event + "s")
-            elif name[0] in INDEX_RMGRS:
+            if todo == _COUNT:  # the commonest records: the first block's relation (spc, db, rel)
                 if blocks:
                     block = blocks[0]
-                    count(xid, (block[3], block[4], block[5]), "index_changes")
-            elif name in IMAGE_RECORDS:
+                    for what in whats:
+                        count(xid, (block[3], block[4], block[5]), what)
+            elif todo == _IMAGES:
                 page_images.update((b[3], b[4], b[5]) for b in blocks)
-            elif event is None and name[0] in ONLY_EVENTS_RMGRS:
-                continue  # pruning, freezing, checkpoints, hint images...: nothing a commit loses
             else:
                 self._record(wal_record(raw, fmt))
         end = scan.end_of_wal
@@ -330,7 +344,10 @@ class _Tally:
     def _count(self, xid: int, key: _Key, what: str, n: int = 1) -> None:
         if not xid:
             return  # no transaction (VACUUM's index work): nothing a commit loses
-        self.work.setdefault(xid, Counter())[(key, what)] += n
+        work = self.work.get(xid)
+        if work is None:  # (setdefault would build a Counter for every record)
+            work = self.work[xid] = Counter()
+        work[(key, what)] += n
         self.databases.setdefault(xid, key[1])
 
     def _storage(self, r: WalRecord) -> None:
