@@ -37,6 +37,7 @@ from pgrewindkit.formats.wal.heap import (
 )
 from pgrewindkit.formats.wal.records import WalRecord, wal_record
 from pgrewindkit.formats.wal.xact import XactEnd, parse_prepare, parse_xact_end
+from pgrewindkit.majors.layouts.xlog import XLR_RMGR_INFO_MASK
 from pgrewindkit.majors.records import (
     DATABASE_CREATES,
     HEAP_EVENTS,
@@ -216,9 +217,9 @@ def _promoted_at(source: Source, divergence: Divergence) -> datetime.datetime | 
 _Key = tuple[int, int, int]  # spc, db, rel
 
 # What ``_Tally.read`` does with a record, decided once per (rmid, info): nothing; count its first
-# block's relation under each name given; note its blocks' files as given page images; or read
-# the whole record (``_Tally._record``)
-_SKIP, _COUNT, _IMAGES, _RECORD = range(4)
+# block's relation under each name given; note its blocks' files as given page images; read a
+# Transaction record (of the type given) from the tuple; or the whole record (``_Tally._record``)
+_SKIP, _COUNT, _IMAGES, _XACT, _RECORD = range(5)
 
 
 def _action(major: int, rmid: int, info: int) -> tuple[int, tuple[str, ...]]:
@@ -233,6 +234,8 @@ def _action(major: int, rmid: int, info: int) -> tuple[int, tuple[str, ...]]:
         return _COUNT, ("index_changes",)
     if name in IMAGE_RECORDS:
         return _IMAGES, ()
+    if name[0] == "Transaction":
+        return _XACT, (name[1],)
     if event is None and (name[0] in ONLY_EVENTS_RMGRS or (name[0] == "Heap" and name[1] != "TRUNCATE")):
         # pruning, freezing, checkpoints, hint images, row locks...: nothing a commit loses
         return _SKIP, ()
@@ -297,6 +300,10 @@ class _Tally:
                         count(xid, (block[3], block[4], block[5]), what)
             elif todo == _IMAGES:
                 page_images.update((b[3], b[4], b[5]) for b in blocks)
+            elif todo == _XACT:
+                rec, main_len = raw[13], raw[8]
+                self._transaction(whats[0], info & XLR_RMGR_INFO_MASK, rec[len(rec) - main_len:] if main_len else b"",
+                                  xid, raw[0])
             else:
                 self._record(wal_record(raw, fmt))
         end = scan.end_of_wal
@@ -321,7 +328,7 @@ class _Tally:
         elif rmgr in INDEX_RMGRS and r.blocks:
             self._count(xid, r.blocks[0].locator, "index_changes")
         elif rmgr == "Transaction":
-            self._transaction(r)
+            self._transaction(kind, r.rmgr_info, r.main_data, xid, r.lsn.value)
         elif rmgr == "Storage":
             self._storage(r)
         elif rmgr == "Heap" and kind == "TRUNCATE":
@@ -362,19 +369,20 @@ class _Tally:
             self.pending_oids.setdefault(r.xid, [])
             self.work.setdefault(r.xid, Counter())[(key, "truncated")] += 1
 
-    def _transaction(self, r: WalRecord) -> None:
-        kind = r.type
+    def _transaction(self, kind: str, rmgr_info: int, main_data: bytes, xid: int, lsn: int) -> None:
+        """A Transaction record of type ``kind`` (its fields as ``WalRecord`` has them, ``lsn`` an
+        integer): read straight from the reader's tuple, a commit every few records of OLTP WAL."""
         if kind in ("COMMIT", "COMMIT_PREPARED", "ABORT", "ABORT_PREPARED"):
             commit = kind.startswith("COMMIT")
-            end = parse_xact_end(r.main_data, r.rmgr_info, self.layouts, commit=commit)
-            top = end.twophase_xid if end.twophase_xid is not None else r.xid
+            end = parse_xact_end(main_data, rmgr_info, self.layouts, commit=commit)
+            top = end.twophase_xid if end.twophase_xid is not None else xid
             xids = (top, *end.subxids)
             if commit:
-                self._commit(top, xids, end, r.lsn)
+                self._commit(top, xids, end, LSN(lsn))
             else:
                 self._abort(top, xids, end)
         elif kind == "PREPARE":
-            prepare = parse_prepare(r.main_data, self.layouts)
+            prepare = parse_prepare(main_data, self.layouts)
             self.prepared[prepare.xid] = (prepare.database, prepare.gid, prepare.prepared_at)
 
     def _commit(self, top: int, xids: Iterable[int], end: XactEnd, lsn: LSN) -> None:
@@ -382,14 +390,18 @@ class _Tally:
         for xid in xids:
             self.ended.add(xid)
             self.committed_xids.add(xid)
-            for (key, what), n in self.work.pop(xid, Counter()).items():
-                if what == "truncated":
-                    self.truncated.add(key)
-                    continue
-                self.committed_work[(key, what)] += n
-                files.add(key)
+            work = self.work.pop(xid, None)
+            if work is not None:
+                for (key, what), n in work.items():
+                    if what == "truncated":
+                        self.truncated.add(key)
+                        continue
+                    self.committed_work[(key, what)] += n
+                    files.add(key)
             self.truncated_oids.update(self.pending_oids.pop(xid, ()))
-            files |= self.created_by.pop(xid, set())  # CREATE TABLE, TRUNCATE, a rewrite: tables it changed
+            created = self.created_by.pop(xid, None)  # CREATE TABLE, TRUNCATE, a rewrite: tables it changed
+            if created is not None:
+                files |= created
         files |= set(end.dropped)  # and DROP TABLE
         self.dropped.update(end.dropped)
         database = end.database
@@ -399,7 +411,9 @@ class _Tally:
             if database is None:
                 database = next((k[1] for k in files), None)
         self.prepared.pop(top, None)
-        self.committed.append((top, attrs.evolve(end, database=database), lsn))
+        if database != end.database:  # (evolve copies: most commit records name their database)
+            end = attrs.evolve(end, database=database)
+        self.committed.append((top, end, lsn))
         self.touched[top] = files
 
     def _abort(self, top: int, xids: Iterable[int], end: XactEnd) -> None:
