@@ -280,7 +280,8 @@ class _Tally:
         actions: dict[tuple[int, int], tuple[int, tuple[str, ...]]] = {}  # (rmid, info) -> what to do
         records = 0
         last_end = scan.start.value
-        seen, count, page_images = self.seen, self._count, self.page_images
+        seen, page_images, works = self.seen, self.page_images, self.work
+        databases_setdefault = self.databases.setdefault
         for raw in scan.raw():
             records += 1
             last_end = raw[1]
@@ -294,10 +295,15 @@ class _Tally:
             if todo == _SKIP:
                 continue
             if todo == _COUNT:  # the commonest records: the first block's relation (spc, db, rel)
-                if blocks:
+                if blocks and xid:  # (``_count`` inline: no transaction, nothing a commit loses)
                     block = blocks[0]
+                    key = (block[3], block[4], block[5])
+                    work = works.get(xid)
+                    if work is None:
+                        work = works[xid] = Counter()
                     for what in whats:
-                        count(xid, (block[3], block[4], block[5]), what)
+                        work[(key, what)] += 1
+                    databases_setdefault(xid, block[4])
             elif todo == _IMAGES:
                 page_images.update((b[3], b[4], b[5]) for b in blocks)
             elif todo == _XACT:
