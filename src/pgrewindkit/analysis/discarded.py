@@ -256,7 +256,8 @@ class _Tally:
         self.aborted_work: Counter[tuple[_Key, str]] = Counter()
         self.ended: set[int] = set()
         self.aborted = 0
-        self.touched: dict[int, set[_Key]] = {}  # committed top xid -> relation files it changed
+        self.touched: dict[int, frozenset[_Key]] = {}  # committed top xid -> relation files it changed
+        self._file_sets: dict[frozenset[_Key], frozenset[_Key]] = {}  # one object per distinct set
         self.prepared: dict[int, tuple[int, str, datetime.datetime]] = {}
         self.created: dict[_Key, int] = {}  # relation file -> the xid (0 when none yet) that created it
         self.created_by: dict[int, set[_Key]] = {}  # the same, by xid: a transaction's tables include its new files
@@ -420,7 +421,8 @@ class _Tally:
         if database != end.database:  # (evolve copies: most commit records name their database)
             end = attrs.evolve(end, database=database)
         self.committed.append((top, end, lsn))
-        self.touched[top] = files
+        frozen = frozenset(files)  # most transactions change the same few files: kept once
+        self.touched[top] = self._file_sets.setdefault(frozen, frozen)
 
     def _abort(self, top: int, xids: Iterable[int], end: XactEnd) -> None:
         self.aborted += 1
@@ -471,12 +473,16 @@ class _Tally:
         )
 
     def _committed(self, names: Names) -> Iterable[CommittedTransaction]:
+        tables_of: dict[frozenset[_Key], tuple[str, ...]] = {}  # per distinct set of files, named once
         for top, end, lsn in self.committed:
-            tables = sorted({n for n in (names.table(_rkey(k)) for k in self.touched.get(top, ())) if n})
+            files = self.touched.get(top, frozenset())
+            tables = tables_of.get(files)
+            if tables is None:
+                tables = tables_of[files] = tuple(sorted({n for n in (names.table(_rkey(k)) for k in files) if n}))
             yield CommittedTransaction(
                 xid=top, commit_time=end.time, lsn=lsn, database_oid=end.database,
                 database=names.database(end.database) if end.database is not None else None,
-                subxids=end.subxids, relations=tuple(tables), gid=end.gid)
+                subxids=end.subxids, relations=tables, gid=end.gid)
 
     def _relations(self, work: Counter[tuple[_Key, str]], names: Names, *,
                    ddl: bool) -> tuple[list[RelationChanges], list[UnnamedRelation]]:
