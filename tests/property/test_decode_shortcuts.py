@@ -24,6 +24,16 @@ def _outcome(decode: object, rec: bytes, detail: bool) -> RawDecoded | tuple[str
         return exc.key, exc.fields
 
 
+def _assert_shortcut_equals_loop(fmt: object, header: bytes, body_len: int, detail: bool) -> None:
+    """``header`` followed by ``body_len`` bytes (none when negative) decodes, or is refused, alike
+    with the shortcuts and with the general loop alone."""
+    body_len = max(0, body_len)
+    rec = header + bytes(range(256)) * (body_len // 256) + bytes(body_len % 256)
+    fast = record_decoder(fmt, BLCKSZ)  # type: ignore[arg-type]
+    loop = record_decoder(fmt, BLCKSZ, shortcut=False)  # type: ignore[arg-type]
+    assert _outcome(fast, rec, detail) == _outcome(loop, rec, detail)
+
+
 @given(fmt=st.sampled_from(FORMATS), flags=st.integers(0, 255), data_len=st.sampled_from([0, 1, 7, 300]),
        image_len=st.sampled_from([0, 1, 100, BLCKSZ - 1, BLCKSZ, BLCKSZ + 1]),
        hole_offset=st.sampled_from([0, 1, 4000]), bimg_info=st.integers(0, 31),
@@ -34,11 +44,7 @@ def test_image_shortcut_equals_the_loop(fmt: object, flags: int, data_len: int, 
                                         detail: bool) -> None:
     header = b"\0" * 24 + struct.pack("<BBHHHBIIIIBB", 0, flags, data_len, image_len, hole_offset, bimg_info,
                                       1663, 5, 16384, 7, marker, main_len)
-    body_len = max(0, image_len + data_len + main_len + slack)
-    rec = header + bytes(range(256)) * (body_len // 256) + bytes(body_len % 256)
-    fast = record_decoder(fmt, BLCKSZ)  # type: ignore[arg-type]
-    loop = record_decoder(fmt, BLCKSZ, shortcut=False)  # type: ignore[arg-type]
-    assert _outcome(fast, rec, detail) == _outcome(loop, rec, detail)
+    _assert_shortcut_equals_loop(fmt, header, image_len + data_len + main_len + slack, detail)
 
 
 def test_valid_image_records_take_the_shortcut_and_agree() -> None:
@@ -64,11 +70,7 @@ def test_pair_shortcut_equals_the_loop(fmt: object, flags0: int, len0: int, id1:
                                        marker: int, main_len: int, slack: int, detail: bool) -> None:
     header = b"\0" * 24 + struct.pack("<BBHIIIIBBHIBB", 0, flags0, len0, 1663, 5, 16384, 7, id1, flags1, len1, 9,
                                       marker, main_len)
-    body_len = max(0, len0 + len1 + main_len + slack)
-    rec = header + bytes(range(256)) * (body_len // 256) + bytes(body_len % 256)
-    fast = record_decoder(fmt, BLCKSZ)  # type: ignore[arg-type]
-    loop = record_decoder(fmt, BLCKSZ, shortcut=False)  # type: ignore[arg-type]
-    assert _outcome(fast, rec, detail) == _outcome(loop, rec, detail)
+    _assert_shortcut_equals_loop(fmt, header, len0 + len1 + main_len + slack, detail)
 
 
 def test_valid_pairs_take_the_shortcut_and_agree() -> None:
