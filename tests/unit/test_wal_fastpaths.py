@@ -18,11 +18,12 @@ import pytest
 from pgrewindkit.errors import PgRewindKitError
 from pgrewindkit.formats.controlfile import read_control_file
 from pgrewindkit.formats.lsn import LSN
-from pgrewindkit.formats.wal import Wal, open_wal
+from pgrewindkit.formats.wal import Wal, open_wal, reader
 from pgrewindkit.formats.wal.decode import record_decoder
 from pgrewindkit.formats.wal.parallel import BlockJob, FoundBlocks, _collect_blocks
 from pgrewindkit.formats.wal.reader import BlockSink, EndOfWal, RawRecord, Tally
 from pgrewindkit.majors.layouts.xlog import BKPBLOCK_FORK_MASK, XLR_SPECIAL_REL_UPDATE
+from pgrewindkit.majors.rmgrs import RM_XLOG_ID, XLOG_SWITCH
 from tests.support.shipped import FIXTURES, rewind_recordings
 
 ARCHIVES = sorted([*FIXTURES.glob("pg[0-9]*/wal.tar.gz"), *FIXTURES.glob("v9.*/wal.tar.gz")])
@@ -247,3 +248,21 @@ def test_damage_in_a_page_header_stops_both_alike(wal_dirs: list[tuple[str, Path
     for nth in (3, 12):
         wal, start = _damaged_page(path, tmp_path, kind, offset, value, nth)
         _assert_both_loops_alike(wal, start, f"{kind} page header byte {offset} of page {nth}")
+
+
+def test_a_switch_cannot_be_counted_by_the_counting_loop() -> None:
+    """The counting loop finds a SWITCH by failing to add to its slot; every other slot adds."""
+    packed = reader._counting_slots(21)
+    switch = reader.tally_slot(RM_XLOG_ID, XLOG_SWITCH)
+    with pytest.raises(TypeError):
+        packed[switch] += 1
+    assert [slot for slot, value in enumerate(packed) if value != 0] == [switch]
+
+
+@pytest.mark.parametrize("max_builtin_rmid", [21, 22])
+def test_the_block_loops_refusals_are_its_rules(max_builtin_rmid: int) -> None:
+    refused = reader._refused_by_block_run(max_builtin_rmid)
+    limit = (max_builtin_rmid + 1) << 8
+    switch = reader.tally_slot(RM_XLOG_ID, XLOG_SWITCH)
+    assert refused == bytes(ir >= limit or bool(ir & XLR_SPECIAL_REL_UPDATE) or ir >> 4 == switch
+                            for ir in range(1 << 16))

@@ -7,8 +7,10 @@ The loop yields raw tuples; ``records.py`` turns them into typed records when as
 
 from __future__ import annotations
 
+import functools
 import mmap
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -130,9 +132,35 @@ _SWITCH_SLOT = tally_slot(RM_XLOG_ID, XLOG_SWITCH)
 # length, and where what follows block 1's id and fork_flags begins
 _PAIR_MIN = SIZE_OF_RECORD + WAL_STRUCTS.pair_record.size
 _PAIR_TAIL_AT = SIZE_OF_RECORD + SIZE_OF_BLOCK_HEADER + SIZE_OF_LOCATOR_AND_BLOCK + 2
+_IMAGE_SAME_REL_OR_DATA = BKPBLOCK_IMAGE_OR_SAME_REL | BKPBLOCK_HAS_DATA
 
 
-def _unpack_into(packed: list[int], tally: Tally) -> None:
+def _counting_slots(max_builtin_rmid: int) -> list[Any]:
+    """The counting loop's packed slots, one per built-in (rmid, info >> 4); a SWITCH's holds None,
+    so that adding to it fails: the loop checks for a SWITCH without a comparison per record."""
+    packed: list[Any] = [0] * ((max_builtin_rmid + 1) << 4)
+    packed[_SWITCH_SLOT] = None
+    return packed
+
+
+@functools.cache
+def _refused_by_block_run(max_builtin_rmid: int) -> bytes:
+    """For each ``xl_info | xl_rmid << 8``, whether a plan's loop leaves the record to the general
+    path on its header alone: a resource manager past the built-in ones, XLR_SPECIAL_REL_UPDATE
+    (its blocks are not all in the block references), a SWITCH. One index per record."""
+    size, special, switch = 1 << 16, XLR_SPECIAL_REL_UPDATE, _SWITCH_SLOT << 4  # special: one bit
+    limit = (max_builtin_rmid + 1) << 8
+    # each rule as 0/1 bytes, ORed as integers (a loop over 65536 values would cost milliseconds)
+    rules = (bytes(limit) + b"\1" * (size - limit),
+             (bytes(special) + b"\1" * special) * (size // (2 * special)),
+             bytes(switch) + b"\1" * 16 + bytes(size - switch - 16))
+    refused = 0
+    for rule in rules:
+        refused |= int.from_bytes(rule, "big")
+    return refused.to_bytes(size, "big")
+
+
+def _unpack_into(packed: list[Any], tally: Tally) -> None:
     """Add the counting loop's packed slots into ``tally`` (record lengths: no images there)."""
     counts, rec_lens = tally.counts, tally.rec_lens
     mask = _ONE - 1
@@ -359,7 +387,7 @@ class WalReader:
             counts, rec_lens, fpi_lens = tally.counts, tally.rec_lens, tally.fpi_lens
         # the counting loop's count and length sums, one integer per slot (count << 64 | sum of
         # lengths): one addition per record instead of two; added into the tally at the end
-        packed = [0] * ((self.max_builtin_rmid + 1) << 4) if counting else []
+        packed = _counting_slots(self.max_builtin_rmid) if counting else []
         slow_at = -1  # the record the counting loop stopped at: the general path reads it
         rec_ptr = wal_end = start.value
         prev_ptr = prev.value if prev is not None else -1
@@ -514,7 +542,7 @@ class WalReader:
             )
 
     def _count_run(self, data: bytes | mmap.mmap, pos: int, limit: int, prev: int, seg_base: int, tli: int,
-                   packed: list[int], fpi_lens: list[int]) -> tuple[int, int]:
+                   packed: list[Any], fpi_lens: list[int]) -> tuple[int, int]:
         """``waldump --stats``' loop over a run of pages of one segment: from the record at ``pos``
         (its segment offset; ``prev`` the LSN of the one before), every record that links back, has
         a built-in resource manager, is not a SWITCH and passes its CRC is counted into ``packed``
@@ -522,14 +550,15 @@ class WalReader:
         that cross pages, while each next page is as the last one read (``_plain_page``,
         ``_gather``) and ends at or before ``limit`` (a segment offset). The two commonest shapes
         (short main data only; one block without image or SAME_REL, then short main data) and
-        pairs (``WalStructs.pair_record``) are checked here as DecodeXLogRecord checks them; any
-        other goes through the full decoder. Returns where it stopped and the LSN of the last record
-        counted (``prev`` if none). Whatever it does not take, or the decoder refuses, the general
-        path reads, with xlogreader's checks and messages.
+        pairs (``WalStructs.pair_record``) are checked here as DecodeXLogRecord checks them, and
+        counted at once; any other goes through the full decoder. Returns where it stopped and the
+        LSN of the last record counted (``prev`` if none). Whatever it does not take, or the decoder
+        refuses, the general path reads, with xlogreader's checks and messages.
 
         Every name the loop reads is a local, and each check is folded into one that must be made
         anyway: a length under SizeOfXLogRecord fails the shape checks and the decoder; a resource
-        manager past the built-in ones has no slot in ``packed`` (IndexError)."""
+        manager past the built-in ones has no slot in ``packed`` (IndexError), and a SWITCH's slot
+        holds None (``_counting_slots``), which cannot be added to (TypeError)."""
         unpack = self._unpack_counted
         extend = _extend
         decode = self._decode_record
@@ -539,10 +568,11 @@ class WalReader:
         page_end = pos - pos % blcksz + blcksz
         seg_last = len(data) - self._counted_size  # the last offset a record's first bytes unpack at
         last = min(page_end - SIZE_OF_RECORD, seg_last)  # a header that starts past it crosses the page
-        one, switch_slot, align_mask, align_clear = _ONE, _SWITCH_SLOT, _ALIGN_MASK, ~_ALIGN_MASK
+        one, align_mask, align_clear = _ONE, _ALIGN_MASK, ~_ALIGN_MASK
         size_of_record, crc_offset = SIZE_OF_RECORD, CRC_OFFSET
         data_short, short_only, one_block_min = XLR_BLOCK_ID_DATA_SHORT, _SHORT_DATA_ONLY, self._one_block_min
-        image_or_same_rel, has_data, same_rel = BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA, BKPBLOCK_SAME_REL
+        # a block without image or SAME_REL: fork_flags & these is BKPBLOCK_HAS_DATA exactly when it has data
+        block_flags, has_data, same_rel = _IMAGE_SAME_REL_OR_DATA, BKPBLOCK_HAS_DATA, BKPBLOCK_SAME_REL
         tail, tail_at, pair_min = self._unpack_same_rel_tail, _PAIR_TAIL_AT, _PAIR_MIN
         try:
             while True:
@@ -554,26 +584,28 @@ class WalReader:
                     if end <= page_end:
                         if extend(0, data[pos + size_of_record:end] + data[pos:pos + crc_offset]) != xl_crc:
                             break
-                        fpi = 0
-                        if first_id:  # short main data only? (then first_id and flags are its id and length)
-                            if first_id != data_short or tot != short_only + flags:
-                                fpi = decode(data[pos:end], False)[0]
-                        elif (flags & image_or_same_rel or marker != data_short
-                              or tot != one_block_min + data_len + main_len
-                              or (flags & has_data == 0) != (data_len == 0)):
-                            # a pair? (then marker and main_len are block 1's id and fork_flags)
-                            if (marker != 1 or main_len & image_or_same_rel != same_rel or flags & image_or_same_rel
-                                    or tot < pair_min):
-                                fpi = decode(data[pos:end], False)[0]
-                            else:
-                                len1, _blkno, marker2, main2 = tail(data, pos + tail_at)
-                                if (marker2 != data_short or tot != pair_min + data_len + len1 + main2
-                                        or (flags & has_data == 0) != (data_len == 0)
-                                        or (main_len & has_data == 0) != (len1 == 0)):
-                                    fpi = decode(data[pos:end], False)[0]
-                        crossing = False
+                        # short main data only (then first_id and flags are its id and length), or block
+                        # 0 then short main data: no image, nothing more to decode
+                        if (first_id == data_short and tot == short_only + flags if first_id
+                                else marker == data_short and tot == one_block_min + data_len + main_len
+                                and flags & block_flags == (data_len and has_data)):
+                            packed[ir >> 4] += tot + one
+                            prev = seg_base + pos
+                            pos = (end + align_mask) & align_clear
+                            continue
+                        # a pair? (then marker and main_len are block 1's id and fork_flags)
+                        if (not first_id and marker == 1 and tot >= pair_min
+                                and flags & block_flags == (data_len and has_data)):
+                            len1, _blkno, marker2, main2 = tail(data, pos + tail_at)
+                            if (marker2 == data_short and tot == pair_min + data_len + len1 + main2
+                                    and main_len & block_flags == same_rel | (len1 and has_data)):
+                                packed[ir >> 4] += tot + one
+                                prev = seg_base + pos
+                                pos = (end + align_mask) & align_clear
+                                continue
+                        rec = data[pos:end]
                     else:
-                        crossing = True
+                        rec = b""  # gathered below
                 elif pos == page_end:  # the page is done: on to the next, if a record begins there as expected
                     if page_end + blcksz > limit or not plain_page(data, page_end, tli, seg_base):
                         break
@@ -585,8 +617,8 @@ class WalReader:
                     tot = u32(data, pos)[0]
                     if tot < size_of_record:
                         break
-                    crossing = True
-                if crossing:  # the record goes on in the next pages
+                    rec = b""
+                if not rec:  # the record goes on in the next pages
                     gathered = gather(data, pos, page_end, tot, limit, tli, seg_base)
                     if gathered is None:
                         break
@@ -595,19 +627,17 @@ class WalReader:
                     # two calls over a gathered record: joining would copy it once more
                     if xl_prev != prev or extend(extend(0, rec[size_of_record:]), rec[:crc_offset]) != xl_crc:
                         break
-                    fpi = decode(rec, False)[0]
+                fpi = decode(rec, False)[0]
                 slot = ir >> 4
-                if slot == switch_slot:
-                    break
                 packed[slot] += tot - fpi + one
                 if fpi:
                     fpi_lens[slot] += fpi
                 prev = seg_base + pos
                 pos = (end + align_mask) & align_clear
-                if crossing:
+                if end > page_end:
                     page_end = ((end - 1) | (blcksz - 1)) + 1
                     last = min(page_end - size_of_record, seg_last)
-        except (IndexError, DecodeError):  # not a built-in resource manager; a record to refuse
+        except (IndexError, TypeError, DecodeError):  # not a built-in resource manager; a SWITCH; a record to refuse
             pass
         return _page_start_if_first(pos, blcksz), prev
 
@@ -625,13 +655,13 @@ class WalReader:
         page_end = pos - pos % blcksz + blcksz
         seg_last = len(data) - self._counted_size
         last = min(page_end - SIZE_OF_RECORD, seg_last)
-        ir_limit = (self.max_builtin_rmid + 1) << 8  # info | rmid << 8 of the first invalid rmid
-        switch_slot, align_mask, align_clear = _SWITCH_SLOT, _ALIGN_MASK, ~_ALIGN_MASK
+        refused = _refused_by_block_run(self.max_builtin_rmid)
+        align_mask, align_clear = _ALIGN_MASK, ~_ALIGN_MASK
         size_of_record, crc_offset = SIZE_OF_RECORD, CRC_OFFSET
         data_short, short_only, one_block_min = XLR_BLOCK_ID_DATA_SHORT, _SHORT_DATA_ONLY, self._one_block_min
-        image_or_same_rel, has_data, fork_mask = BKPBLOCK_IMAGE_OR_SAME_REL, BKPBLOCK_HAS_DATA, BKPBLOCK_FORK_MASK
-        special = XLR_SPECIAL_REL_UPDATE
-        same_rel, tail, tail_at, pair_min = BKPBLOCK_SAME_REL, self._unpack_same_rel_tail, _PAIR_TAIL_AT, _PAIR_MIN
+        block_flags, has_data, same_rel = _IMAGE_SAME_REL_OR_DATA, BKPBLOCK_HAS_DATA, BKPBLOCK_SAME_REL
+        fork_mask = BKPBLOCK_FORK_MASK
+        tail, tail_at, pair_min = self._unpack_same_rel_tail, _PAIR_TAIL_AT, _PAIR_MIN
         locator_size = SIZE_OF_LOCATOR_AND_BLOCK - WAL_STRUCTS.uint32.size  # a key's locator, then its block
         add_key = keys.add
         pack_key = WAL_STRUCTS.locator_and_block.pack  # decoded records' blocks as keys too: they pickle faster
@@ -640,42 +670,38 @@ class WalReader:
                 if pos <= last:
                     tot, xl_prev, ir, xl_crc, first_id, flags, data_len, key, marker, main_len = unpack(data, pos)
                     end = pos + tot
-                    if xl_prev != prev or tot < size_of_record or ir >= ir_limit or ir & special:
+                    if xl_prev != prev or tot < size_of_record or refused[ir]:
                         break
                     if end <= page_end:
                         if extend(0, data[pos + size_of_record:end] + data[pos:pos + crc_offset]) != xl_crc:
                             break
-                        if first_id:
-                            if first_id != data_short or tot != short_only + flags:
-                                for block in decode(data[pos:end], True)[2]:
-                                    if not block[1] & fork_mask:
-                                        add_key(pack_key(block[3], block[4], block[5], block[6]))
-                        elif (flags & image_or_same_rel or marker != data_short
-                              or tot != one_block_min + data_len + main_len
-                              or (flags & has_data == 0) != (data_len == 0)):
-                            len1 = -1
-                            # a pair? (then marker and main_len are block 1's id and fork_flags)
-                            if (marker == 1 and main_len & image_or_same_rel == same_rel
-                                    and not flags & image_or_same_rel and tot >= pair_min):
-                                len1, blkno1, marker2, main2 = tail(data, pos + tail_at)
-                                if (marker2 != data_short or tot != pair_min + data_len + len1 + main2
-                                        or (flags & has_data == 0) != (data_len == 0)
-                                        or (main_len & has_data == 0) != (len1 == 0)):
-                                    len1 = -1
-                            if len1 < 0:
-                                for block in decode(data[pos:end], True)[2]:
-                                    if not block[1] & fork_mask:
-                                        add_key(pack_key(block[3], block[4], block[5], block[6]))
-                            else:
+                        # the shapes _count_run takes at once, checked as it checks them
+                        if first_id:  # short main data only: no block
+                            if first_id == data_short and tot == short_only + flags:
+                                prev = seg_base + pos
+                                pos = (end + align_mask) & align_clear
+                                continue
+                        elif (marker == data_short and tot == one_block_min + data_len + main_len
+                              and flags & block_flags == (data_len and has_data)):
+                            if not flags & fork_mask:  # MAIN_FORKNUM
+                                add_key(key)
+                            prev = seg_base + pos
+                            pos = (end + align_mask) & align_clear
+                            continue
+                        elif marker == 1 and tot >= pair_min and flags & block_flags == (data_len and has_data):
+                            len1, blkno1, marker2, main2 = tail(data, pos + tail_at)
+                            if (marker2 == data_short and tot == pair_min + data_len + len1 + main2
+                                    and main_len & block_flags == same_rel | (len1 and has_data)):
                                 if not flags & fork_mask:
                                     add_key(key)
                                 if not main_len & fork_mask:
                                     add_key(key[:locator_size] + blkno1)
-                        elif not flags & fork_mask:  # MAIN_FORKNUM
-                            add_key(key)
-                        crossing = False
+                                prev = seg_base + pos
+                                pos = (end + align_mask) & align_clear
+                                continue
+                        rec = data[pos:end]
                     else:
-                        crossing = True
+                        rec = b""  # gathered below
                 elif pos == page_end:
                     if page_end + blcksz > limit or not plain_page(data, page_end, tli, seg_base):
                         break
@@ -687,24 +713,22 @@ class WalReader:
                     tot = u32(data, pos)[0]
                     if tot < size_of_record:
                         break
-                    crossing = True
-                if crossing:
+                    rec = b""
+                if not rec:
                     gathered = gather(data, pos, page_end, tot, limit, tli, seg_base)
                     if gathered is None:
                         break
                     rec, end = gathered
                     _tot, xl_prev, ir, xl_crc = head(rec, 0)
-                    if (xl_prev != prev or ir >= ir_limit or ir & special
+                    if (xl_prev != prev or refused[ir]
                             or extend(extend(0, rec[size_of_record:]), rec[:crc_offset]) != xl_crc):
                         break
-                    for block in decode(rec, True)[2]:
-                        if not block[1] & fork_mask:
-                            add_key(pack_key(block[3], block[4], block[5], block[6]))
-                if ir >> 4 == switch_slot:
-                    break
+                for block in decode(rec, True)[2]:
+                    if not block[1] & fork_mask:
+                        add_key(pack_key(block[3], block[4], block[5], block[6]))
                 prev = seg_base + pos
                 pos = (end + align_mask) & align_clear
-                if crossing:
+                if end > page_end:
                     page_end = ((end - 1) | (blcksz - 1)) + 1
                     last = min(page_end - size_of_record, seg_last)
         except DecodeError:  # a record to refuse: the general path says why
