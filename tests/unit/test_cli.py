@@ -125,6 +125,9 @@ def test_plan_predicts_the_pg_rewind_found_or_asked_for(failover_pair: Path, mon
     ["failback", "-D", "/x", "--source-server", "host=y", "--timeout", "nan"],
     ["failback", "-D", "/x", "--source-server", "host=y", "--timeout", "-1"],
     ["rewind", "-D", "/x", "--source-pgdata", "/y", "--wait-for-checkpoint", "inf"],
+    ["discarded", "-D", "/x", "--source-pgdata", "/y", "--transactions", "-1"],
+    ["discarded", "-D", "/x", "--source-pgdata", "/y", "--transactions", "some"],
+    ["discarded", "-D", "/x", "--source-pgdata", "/y", "--transactions", "١"],
 ])
 def test_absurd_numbers_are_usage_errors(argv: list[str]) -> None:
     err = io.StringIO()

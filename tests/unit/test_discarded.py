@@ -8,9 +8,11 @@ import struct
 import tarfile
 from pathlib import Path
 
+import attrs
 import pytest
 
-from pgrewindkit import LSN, discarded_work, render
+from pgrewindkit import LSN, DataDirectory, LocalSource, discarded_work, find_divergence, render
+from pgrewindkit.analysis import discarded
 from pgrewindkit.formats.catalog import CommitLog, class_rows, heap_tuples, named_rows, relation_map
 from pgrewindkit.formats.wal.heap import heap_truncate, logical_message, multi_insert_count, smgr_create
 from pgrewindkit.formats.wal.xact import parse_prepare, parse_xact_end, timestamptz
@@ -71,6 +73,45 @@ def test_the_text_keeps_the_catalogues_apart(failover_pair: Path) -> None:
                         "pg_depend 3, pg_type 2")
     assert lines[-2].endswith("in postgres: public.old_primary_only; DDL (catalogue: pg_attribute, pg_class, "
                               "pg_depend, pg_type)")
+
+
+@pytest.mark.parametrize("listed", [0, 1, 3])
+def test_a_bounded_list_counts_every_commit(failover_pair: Path, listed: int) -> None:
+    """Only the first ``listed`` committed transactions are kept one by one; the count, the times,
+    the tables and the rest of the report are those of the whole list."""
+    whole = discarded_work(failover_pair / "new-primary", failover_pair / "old-primary", listed=None)
+    work = discarded_work(failover_pair / "new-primary", failover_pair / "old-primary", listed=listed)
+    assert work.committed == whole.committed[:listed]
+    assert (work.committed_count, work.committed_unlisted) == (4, 4 - listed)
+    assert (work.first_commit_time, work.last_commit_time) == (whole.first_commit_time, whole.last_commit_time)
+    assert attrs.evolve(work, committed=whole.committed) == whole
+    assert work.anything_lost
+    lines = render.discarded_lines(work)
+    assert lines[0] == render.discarded_lines(whole)[0]
+    assert lines[lines.index("Committed transactions:") + 1:] == [
+        *render.discarded_lines(whole)[-4:][:listed],
+        f"  ... and {4 - listed} more, not listed (the first {listed} are; --transactions N or --transactions all "
+        "lists more)"]
+    document = render.discarded_json(work)
+    assert document["committed_count"] == 4 and len(document["committed"]) == listed  # type: ignore[arg-type]
+
+
+def test_nothing_is_kept_per_ended_transaction(failover_pair: Path) -> None:
+    """Memory grows with the transactions still running and the relations, not the commits: once a
+    transaction ended, it is a bit, and a commit past the listed ones is only counted."""
+    target = DataDirectory(failover_pair / "old-primary")
+    divergence = find_divergence(LocalSource(failover_pair / "new-primary"), target)
+    assert divergence.lsn is not None
+    tally = discarded._Tally(records.record_layouts(target.control.major), listed=1)
+    tally.read(target.wal(target.history(divergence.target_timeline)), divergence.lsn)
+    assert (tally.committed_count, len(tally.committed), len(tally.touched)) == (4, 1, 1)
+    assert (tally.running, tally.databases, tally.work) == (set(), {}, {})
+    assert len(tally.committed_xids) == 4 and all(t in tally.committed_xids for t in (729, 730, 731, 732))
+
+
+def test_a_negative_list_is_refused(failover_pair: Path) -> None:
+    with pytest.raises(ValueError, match="at least 0"):
+        discarded_work(failover_pair / "new-primary", failover_pair / "old-primary", listed=-1)
 
 
 def test_same_cluster_discards_nothing(failover_pair: Path) -> None:

@@ -314,7 +314,7 @@ def discarded_detail(work: DiscardedWork) -> str:
     if first is None or last is None:
         text = "no committed transaction is thrown away"
     else:
-        text = (f"{len(work.committed)} transactions committed on the target between {first.isoformat()} and "
+        text = (f"{work.committed_count} transactions committed on the target between {first.isoformat()} and "
                 f"{last.isoformat()} are thrown away")
         if work.source_promoted_at is not None:
             text += f" (the source took over at {work.source_promoted_at.isoformat()})"
@@ -338,9 +338,9 @@ def _refuse_discarded(work: DiscardedWork | None, when: str) -> None:
                             kind=Kind.TRANSACTIONS_DISCARDED, step="discarded")
     if work.anything_lost:
         prepared = f" and {len(work.prepared)} prepared" if work.prepared else ""
-        raise FailbackError(f"the rewind would throw away {len(work.committed)} committed transactions{prepared}"
+        raise FailbackError(f"the rewind would throw away {work.committed_count} committed transactions{prepared}"
                             f"{later} (xids {', '.join(str(t.xid) for t in work.committed[:10])}"
-                            f"{' ...' if len(work.committed) > 10 else ''}): refused by --refuse-if-discarded; "
+                            f"{' ...' if work.committed_count > 10 else ''}): refused by --refuse-if-discarded; "
                             "see pgrewindkit discarded", kind=Kind.TRANSACTIONS_DISCARDED, step="discarded")
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import datetime
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import attrs
 
 from pgrewindkit.analysis.discarded_names import Names, RelationKey, name_relations
 from pgrewindkit.analysis.divergence import Divergence, find_divergence
+from pgrewindkit.analysis.xidset import XidSet
 from pgrewindkit.cluster.datadir import DataDirectory
 from pgrewindkit.cluster.source import LocalSource, Source
 from pgrewindkit.errors import PgRewindKitError
@@ -50,6 +51,10 @@ from pgrewindkit.majors.records import (
 from pgrewindkit.majors.rmgrs import resource_manager
 
 COUNTS = ("inserts", "updates", "hot_updates", "deletes", "index_changes")
+# committed transactions listed one by one by default (the first after the divergence); the counts,
+# tables and times cover all of them. A busy primary commits millions in a long divergence: listing
+# every one would take gigabytes.
+LISTED = 1000
 # resource managers whose records the report reads (the rest only show which transaction wrote)
 _READ = frozenset({"Heap", "Heap2", "Transaction", "Storage", "Database", "Sequence", "LogicalMessage", "XLOG"}
                   | INDEX_RMGRS)
@@ -137,6 +142,18 @@ class UnnamedRelation:
     tablespace: int
 
 
+def _count_of_listed(work: DiscardedWork) -> int:
+    return len(work.committed)
+
+
+def _first_of_listed(work: DiscardedWork) -> datetime.datetime | None:
+    return min((t.commit_time for t in work.committed), default=None)
+
+
+def _last_of_listed(work: DiscardedWork) -> datetime.datetime | None:
+    return max((t.commit_time for t in work.committed), default=None)
+
+
 @attrs.frozen
 class DiscardedWork:
     """Everything the target wrote after the divergence that a rewind throws away."""
@@ -145,7 +162,7 @@ class DiscardedWork:
     to_lsn: LSN | None  # the end of the target's valid WAL
     timeline: int
     source_promoted_at: datetime.datetime | None
-    committed: tuple[CommittedTransaction, ...]
+    committed: tuple[CommittedTransaction, ...]  # in WAL order: every one, or the first ``listed`` (discarded_work)
     prepared: tuple[PreparedTransaction, ...]
     aborted: int
     in_progress: int
@@ -158,25 +175,32 @@ class DiscardedWork:
     names_from: str  # "target" (its catalogue files), "source and target"
     end_of_wal: str | None = None  # why reading stopped before the target's end of WAL (a segment missing)
     records_read: int = 0
+    # every committed transaction, listed or not (by default: those of ``committed``)
+    committed_count: int = attrs.field(default=attrs.Factory(_count_of_listed, takes_self=True))
+    first_commit_time: datetime.datetime | None = attrs.field(default=attrs.Factory(_first_of_listed,
+                                                                                     takes_self=True))
+    last_commit_time: datetime.datetime | None = attrs.field(default=attrs.Factory(_last_of_listed,
+                                                                                    takes_self=True))
 
     @property
-    def first_commit_time(self) -> datetime.datetime | None:
-        return min((t.commit_time for t in self.committed), default=None)
-
-    @property
-    def last_commit_time(self) -> datetime.datetime | None:
-        return max((t.commit_time for t in self.committed), default=None)
+    def committed_unlisted(self) -> int:
+        """Committed transactions counted but not in ``committed``."""
+        return self.committed_count - len(self.committed)
 
     @property
     def anything_lost(self) -> bool:
         """Whether a rewind throws away a committed or prepared transaction."""
-        return bool(self.committed or self.prepared)
+        return bool(self.committed_count or self.prepared)
 
 
 def discarded_work(source: Source | str | os.PathLike[str], target: DataDirectory | str | os.PathLike[str], *,
-                   divergence: Divergence | None = None) -> DiscardedWork:
+                   divergence: Divergence | None = None, listed: int | None = LISTED) -> DiscardedWork:
     """What a rewind of ``target`` onto ``source`` throws away. ``divergence``: the one a plan
-    already found (else found here, as ``find_divergence`` does)."""
+    already found (else found here, as ``find_divergence`` does). ``listed``: how many committed
+    transactions to list one by one, the first after the divergence (None: every one, in memory
+    that grows with them); the counts, times and tables always cover all of them."""
+    if listed is not None and listed < 0:
+        raise ValueError(f"listed must be None or at least 0, not {listed}")
     src = LocalSource(source) if isinstance(source, (str, os.PathLike)) else source
     tgt = target if isinstance(target, DataDirectory) else DataDirectory(target)
     if divergence is None:
@@ -185,7 +209,7 @@ def discarded_work(source: Source | str | os.PathLike[str], target: DataDirector
     if not divergence.rewind_needed or divergence.lsn is None:
         return _nothing(divergence, promoted)
     wal = tgt.wal(tgt.history(divergence.target_timeline))
-    tally = _Tally(record_layouts(tgt.control.major))
+    tally = _Tally(record_layouts(tgt.control.major), listed)
     end, records, why = tally.read(wal, divergence.lsn)
     if divergence.target_wal_end is not None and end >= divergence.target_wal_end:
         why = None  # the end of valid WAL, where it should be: nothing unread
@@ -245,18 +269,25 @@ def _action(major: int, rmid: int, info: int) -> tuple[int, tuple[str, ...]]:
 class _Tally:
     """The counts, per transaction until it ends, then per fate."""
 
-    def __init__(self, layouts: RecordLayouts) -> None:
+    def __init__(self, layouts: RecordLayouts, listed: int | None = None) -> None:
         self.layouts = layouts
+        self.listed = listed  # how many committed transactions to keep one by one (None: all)
+        # What is kept per transaction lives only while it runs; once it ended, it is a bit in
+        # ``committed_xids`` or ``aborted_xids``, and a committed one is in ``committed`` only if
+        # listed: memory grows with the concurrent transactions and the relations, not the commits.
         self.work: dict[int, Counter[tuple[_Key, str]]] = {}
         self.databases: dict[int, int] = {}  # xid -> the database its first block was in
-        self.seen: set[int] = set()
+        self.running: set[int] = set()  # xids seen and not (yet) seen to end
         self.committed: list[tuple[int, XactEnd, LSN]] = []
-        self.committed_xids: set[int] = set()
+        self.committed_count = 0
+        self.first_commit_time: datetime.datetime | None = None
+        self.last_commit_time: datetime.datetime | None = None
+        self.committed_xids = XidSet()
+        self.aborted_xids = XidSet()
         self.committed_work: Counter[tuple[_Key, str]] = Counter()
         self.aborted_work: Counter[tuple[_Key, str]] = Counter()
-        self.ended: set[int] = set()
         self.aborted = 0
-        self.touched: dict[int, frozenset[_Key]] = {}  # committed top xid -> relation files it changed
+        self.touched: dict[int, frozenset[_Key]] = {}  # listed committed top xid -> relation files it changed
         self._file_sets: dict[frozenset[_Key], frozenset[_Key]] = {}  # one object per distinct set
         self.prepared: dict[int, tuple[int, str, datetime.datetime]] = {}
         self.created: dict[_Key, int] = {}  # relation file -> the xid (0 when none yet) that created it
@@ -281,14 +312,14 @@ class _Tally:
         actions: dict[tuple[int, int], tuple[int, tuple[str, ...]]] = {}  # (rmid, info) -> what to do
         records = 0
         last_end = scan.start.value
-        seen, page_images, works = self.seen, self.page_images, self.work
+        running, page_images, works = self.running, self.page_images, self.work
         databases_setdefault = self.databases.setdefault
         for raw in scan.raw():
             records += 1
             last_end = raw[1]
             xid, info, rmid, blocks = raw[3], raw[4], raw[5], raw[9]
             if xid:
-                seen.add(xid)
+                running.add(xid)
             action = actions.get((rmid, info))
             if action is None:
                 action = actions[(rmid, info)] = _action(fmt.major, rmid, info)
@@ -320,7 +351,7 @@ class _Tally:
     def _record(self, r: WalRecord) -> None:
         xid = r.xid
         if xid:
-            self.seen.add(xid)
+            self.running.add(xid)
         rmgr, kind = r.rmgr, r.type
         event = HEAP_EVENTS.get((rmgr, kind))
         if event is not None and r.blocks:
@@ -392,10 +423,12 @@ class _Tally:
             prepare = parse_prepare(main_data, self.layouts)
             self.prepared[prepare.xid] = (prepare.database, prepare.gid, prepare.prepared_at)
 
-    def _commit(self, top: int, xids: Iterable[int], end: XactEnd, lsn: LSN) -> None:
+    def _commit(self, top: int, xids: Sequence[int], end: XactEnd, lsn: LSN) -> None:
         files: set[_Key] = set()
+        top_database = self.databases.get(top)
         for xid in xids:
-            self.ended.add(xid)
+            self.running.discard(xid)
+            self.databases.pop(xid, None)
             self.committed_xids.add(xid)
             work = self.work.pop(xid, None)
             if work is not None:
@@ -414,21 +447,30 @@ class _Tally:
         database = end.database
         if database is None:
             prepared = self.prepared.get(top)
-            database = prepared[0] if prepared else self.databases.get(top)
+            database = prepared[0] if prepared else top_database
             if database is None:
                 database = next((k[1] for k in files), None)
         self.prepared.pop(top, None)
         if database != end.database:  # (evolve copies: most commit records name their database)
             end = attrs.evolve(end, database=database)
-        self.committed.append((top, end, lsn))
-        frozen = frozenset(files)  # most transactions change the same few files: kept once
-        self.touched[top] = self._file_sets.setdefault(frozen, frozen)
+        self.committed_count += 1
+        at = end.time
+        if self.first_commit_time is None or at < self.first_commit_time:
+            self.first_commit_time = at
+        if self.last_commit_time is None or at > self.last_commit_time:
+            self.last_commit_time = at
+        if self.listed is None or len(self.committed) < self.listed:
+            self.committed.append((top, end, lsn))
+            frozen = frozenset(files)  # most transactions change the same few files: kept once
+            self.touched[top] = self._file_sets.setdefault(frozen, frozen)
 
-    def _abort(self, top: int, xids: Iterable[int], end: XactEnd) -> None:
+    def _abort(self, top: int, xids: Sequence[int], end: XactEnd) -> None:
         self.aborted += 1
         self.prepared.pop(top, None)
         for xid in xids:
-            self.ended.add(xid)
+            self.running.discard(xid)
+            self.databases.pop(xid, None)
+            self.aborted_xids.add(xid)
             for (key, what), n in self.work.pop(xid, Counter()).items():
                 if what != "truncated":
                     self.aborted_work[(key, what)] += n
@@ -448,8 +490,10 @@ class _Tally:
         return {RelationKey(db, spc, rel) for spc, db, rel in self.created}
 
     def in_progress(self) -> int:
-        unresolved = self.seen - self.ended - set(self.prepared)
-        return len(unresolved)
+        """Transactions seen that neither ended nor were prepared (an xid seen again after its end
+        is not counted: it ended)."""
+        committed, aborted, prepared = self.committed_xids, self.aborted_xids, self.prepared
+        return sum(1 for xid in self.running if xid not in committed and xid not in aborted and xid not in prepared)
 
     def report(self, divergence: Divergence, promoted: datetime.datetime | None, names: Names, end: LSN,
                records: int, why: str | None) -> DiscardedWork:
@@ -469,7 +513,8 @@ class _Tally:
             sequences=tuple(self._sequences(names)), logical_messages=tuple(self._messages()),
             databases=tuple(DatabaseEvent(what, db, names.database(db), lsn)
                             for what, db, lsn, _xid in self.database_events),
-            names_from=names.origin, end_of_wal=why, records_read=records,
+            names_from=names.origin, end_of_wal=why, records_read=records, committed_count=self.committed_count,
+            first_commit_time=self.first_commit_time, last_commit_time=self.last_commit_time,
         )
 
     def _committed(self, names: Names) -> Iterable[CommittedTransaction]:
@@ -541,7 +586,7 @@ class _Tally:
                 outcome = "not transactional"
             elif xid in self.committed_xids:
                 outcome = "committed"
-            elif xid in self.ended:
+            elif xid in self.aborted_xids:
                 outcome = "aborted"
             else:
                 outcome = "in progress"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 
 import attrs
 
@@ -121,7 +121,7 @@ def _qualified(schema: str | None, name: str) -> str:
     return name if schema is None else f"{schema}.{name}"
 
 
-def name_relations(source: Source, target: DataDirectory, keys: Iterable[RelationKey], committed: set[int],
+def name_relations(source: Source, target: DataDirectory, keys: Iterable[RelationKey], committed: Container[int],
                    fresh: set[RelationKey]) -> Names:
     """Names for ``keys``: the source's for files that existed before the divergence (``fresh``:
     created after it), the target's catalogue files for the rest."""
@@ -172,7 +172,7 @@ class TargetCatalogue:
     """The target's ``pg_class``, ``pg_namespace``, ``pg_index`` and ``pg_database``, read from
     its files, one database at a time as names are asked for."""
 
-    def __init__(self, target: DataDirectory, committed: set[int]) -> None:
+    def __init__(self, target: DataDirectory, committed: Container[int]) -> None:
         self.target = target
         self.committed = committed
         control = target.control

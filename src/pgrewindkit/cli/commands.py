@@ -122,7 +122,11 @@ def cmd_divergence(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_discarded(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    work = pgrewindkit.discarded_work(_source(args), args.target_pgdata)
+    if args.transactions is None:  # the library's default
+        work = pgrewindkit.discarded_work(_source(args), args.target_pgdata)
+    else:
+        work = pgrewindkit.discarded_work(_source(args), args.target_pgdata,
+                                          listed=None if args.transactions == "all" else args.transactions)
     _show(out, args.json, work, render.discarded_json, render.discarded_lines)
     return EXIT_OK
 

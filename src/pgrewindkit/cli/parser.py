@@ -27,6 +27,13 @@ def _lsn_arg(text: str) -> pgrewindkit.LSN:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _transactions_arg(text: str) -> int | str:
+    """``--transactions N`` (0 or more) or ``all``."""
+    if text == "all" or (text.isascii() and text.isdigit()):
+        return text if text == "all" else int(text)
+    raise argparse.ArgumentTypeError(f'"{text}" is neither a number of transactions nor "all"')
+
+
 def _relation_arg(text: str) -> tuple[int, int, int]:
     """``-R T/D/R``: tablespace, database and relation file number, as pg_waldump reads them."""
     parts = text.split("/")
@@ -214,6 +221,10 @@ def _add_commands(subcommands: argparse._SubParsersAction[argparse.ArgumentParse
                     "and the target's own catalogue files. Nothing is written.",
     )
     _add_pair_arguments(discarded)
+    discarded.add_argument("--transactions", metavar="N|all", type=_transactions_arg,
+                           help="list the first N committed transactions one by one (by default the first 1000), or "
+                                "all of them (memory grows with them: a busy primary commits millions); the counts, "
+                                "times and tables always cover every one")
     discarded.set_defaults(handler=commands.cmd_discarded)
 
     plan = subcommands.add_parser(

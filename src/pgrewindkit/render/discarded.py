@@ -35,7 +35,7 @@ def summary_line(d: DiscardedWork) -> str:
     """One sentence: how many commits, when, and when the source took over ("143 transactions
     committed on the old primary between 12:01:07 and 12:03:55 UTC, after the new primary took over
     at 12:01:05")."""
-    count = len(d.committed)
+    count = d.committed_count
     first, last, promoted = d.first_commit_time, d.last_commit_time, d.source_promoted_at
     noun = "transaction" if count == 1 else "transactions"
     if count == 0 or first is None or last is None:
@@ -74,7 +74,7 @@ def discarded_brief(d: DiscardedWork) -> list[str]:
     tables = tuple(r for r in d.relations if r.kind in _TABLE_KINDS and not _is_catalogue(r)
                    and (r.inserts or r.updates or r.deletes or _ddl(r) != "-"))
     lines += _relation_lines(tables, "Tables changed by committed transactions:")
-    if d.committed:
+    if d.committed_count:
         lines.append("(pgrewindkit discarded: every transaction, index, sequence and message)")
     return lines
 
@@ -112,13 +112,16 @@ def discarded_lines(d: DiscardedWork) -> list[str]:
     if d.unnamed_relations:
         files = ", ".join(f"{u.database_oid}/{u.relfilenode}" for u in d.unnamed_relations)
         lines.append(f"relation files no catalogue names (database/relfilenode): {files}")
-    if d.committed:
+    if d.committed_count:
         lines.append("Committed transactions:")
         for t in d.committed:
             subs = f" (+{len(t.subxids)} subtransactions)" if t.subxids else ""
             gid = f" prepared as '{t.gid}'" if t.gid else ""
             lines.append(f"  xid {t.xid}{subs}{gid} at {_time(t.commit_time)} in "
                          f"{_database(t.database, t.database_oid)}: {_transaction_tables(t.relations)}")
+    if d.committed_unlisted:
+        lines.append(f"  ... and {d.committed_unlisted} more, not listed (the first {len(d.committed)} are; "
+                     "--transactions N or --transactions all lists more)")
     return lines
 
 
@@ -193,6 +196,7 @@ def discarded_json(d: DiscardedWork) -> dict[str, object]:
         "first_commit_time": _time(d.first_commit_time),
         "last_commit_time": _time(d.last_commit_time),
         "source_promoted_at": _time(d.source_promoted_at),
+        "committed_count": d.committed_count,
         "committed": [{"xid": t.xid, "commit_time": _time(t.commit_time), "database": t.database,
                        "subxids": list(t.subxids), "relations": list(t.relations), "database_oid": t.database_oid,
                        "lsn": str(t.lsn), "gid": t.gid} for t in d.committed],
