@@ -75,12 +75,14 @@ def test_importing_the_package_imports_no_layer() -> None:
 
 def test_waldump_stats_imports_only_the_wal_layers(wal_dirs: dict[int, Path]) -> None:
     """``waldump --stats`` builds the whole parser but imports neither analysis, actions, the demo
-    nor psycopg, nor the construct layouts the WAL loop's formats were derived from."""
+    nor psycopg, nor the construct layouts the WAL loop's formats were derived from, nor the
+    per-major tables it does not read (``for_major`` would gather them all)."""
     wal = wal_dirs[15]
     loaded = _imported_by(f"import sys\nfrom pgrewindkit.cli import main\n"
                           f"main(['waldump', '--stats', '-q', '--path', {str(wal)!r}])")
     unneeded = ("pgrewindkit.analysis", "pgrewindkit.actions", "pgrewindkit.demo", "pgrewindkit.cluster.source",
-                "pgrewindkit.cluster.datadir", "psycopg")
+                "pgrewindkit.cluster.datadir", "psycopg", "pgrewindkit.majors.table", "pgrewindkit.majors.rewind",
+                "pgrewindkit.majors.server", "pgrewindkit.majors.standby", "pgrewindkit.majors.records")
     assert not sorted(m for m in loaded if m.startswith(unneeded))
 
 

@@ -29,6 +29,7 @@ def fresh_rows() -> Iterator[None]:
 
 @pytest.mark.parametrize("major", MAJORS, ids=str)
 def test_every_table_covers_every_major(major: Major) -> None:
+    """What lets a reader of one table (``read_control_file``: the layouts) skip ``for_major``."""
     assert majors.missing_tables(major) == []
 
 

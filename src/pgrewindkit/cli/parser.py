@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Exact, safe PostgreSQL failback: read pg_control, timeline histories and WAL without a "
-                    "server (10-18), know before a rewind what pg_rewind will do, then run it and check the result.",
+                    "server (9.5-18), know before a rewind what pg_rewind will do, then run it and check the result.",
         epilog="A failback, step by step: inspect the old primary; divergence and plan against the new primary "
                "(nothing changes); failback (or rewind, then recovery-config). The inspecting and planning "
                "commands, rewind and failback take --json. "
