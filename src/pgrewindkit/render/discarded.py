@@ -75,7 +75,7 @@ def discarded_brief(d: DiscardedWork) -> list[str]:
                    and (r.inserts or r.updates or r.deletes or _ddl(r) != "-"))
     lines += _relation_lines(tables, "Tables changed by committed transactions:")
     if d.committed_count:
-        lines.append("(pgrewindkit discarded: every transaction, index, sequence and message)")
+        lines.append("(pgrewindkit discarded: the transactions one by one, indexes, sequences and messages)")
     return lines
 
 
