@@ -7,9 +7,11 @@ nothing. Every refusal leaves the stopped target byte-identical."""
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
-import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -205,15 +207,39 @@ def test_every_refusal_leaves_the_target_byte_identical(story: Story, bins: pgbi
     assert (old.pgdata / "postmaster.pid").read_text().split("\n", 1)[0] == pid
 
 
-@pytest.mark.parametrize("bins", [18], ids=["pg18"], indirect=True)  # path handling: one major is enough
-def test_relative_target_path(story: Story, bins: pgbinaries.PgBinaries, monkeypatch: pytest.MonkeyPatch) -> None:
-    """pg_ctl and pg_rewind run as the owner from another directory: a relative -D still works."""
+@pytest.mark.parametrize("bins", [18], ids=["pg18"], indirect=True)  # paths and passwords: one major is enough
+def test_relative_target_path_and_a_password_only_our_pgpass_holds(
+        story: Story, bins: pgbinaries.PgBinaries, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """pg_ctl and pg_rewind run as the owner from another directory: a relative -D still works. The
+    source asks the rewinding role for a password that only our password file holds (root's, which
+    the owner cannot read): our connections read it, pg_rewind gets a private copy for its run, and
+    the password is nowhere else: not in the target, its configuration, the log or the result."""
     old, new = story.old, story.new
+    secret = "Rewind-4711-only-in-pgpass"
+    new.execute(f"CREATE ROLE rewinder LOGIN SUPERUSER PASSWORD '{secret}'")
+    hba = new.pgdata / "pg_hba.conf"
+    hba.write_text(f"local all rewinder scram-sha-256\n{hba.read_text()}")  # the first line that matches wins
+    new.execute("SELECT pg_reload_conf()")
+    passfile = tmp_path / "pgpass"  # under pytest's 0700 directory: the owner cannot read it
+    passfile.write_text(f"*:*:*:rewinder:{secret}\n")
+    passfile.chmod(0o600)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    conninfo = new.conninfo().replace("user=postgres", "user=rewinder")
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))
+    with pytest.raises(PgRewindKitError, match="password"), LiveSource(conninfo):
+        pass  # without the file the source refuses the role
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
     with (old.pgdata / "postgresql.auto.conf").open("a") as auto:
         auto.write(f"archive_command = 'cp %p {story.archive}/%f'\n")
     monkeypatch.chdir(old.pgdata.parent)
-    time.sleep(0)  # nothing to wait for: the checkpoint is asked for
-    result = failback(old.pgdata.name, new.conninfo(), bindir=bins.bindir, checkpoint_source=True,
+    caplog.set_level(logging.DEBUG, logger="pgrewindkit")
+    result = failback(old.pgdata.name, conninfo, bindir=bins.bindir, checkpoint_source=True,
                       restore_command=f"cp {story.archive}/%f %p", timeout=60, start_server=False)
     assert result.outcome == "not_started" and result.rewind.outcome == "rewound"
     assert (old.pgdata / "standby.signal").exists()
+    assert "user=rewinder" in (old.pgdata / "postgresql.auto.conf").read_text()
+    assert secret not in caplog.text and secret not in repr(result)
+    assert not [p for p in old.pgdata.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    state = Path(os.environ["PGREWINDKIT_STATE_DIR"])
+    assert not [p for p in state.rglob("*") if p.is_file() and p.name == "pgpass"]  # the copy is gone
