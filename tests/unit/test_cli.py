@@ -134,3 +134,13 @@ def test_absurd_numbers_are_usage_errors(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info, contextlib.redirect_stderr(err):
         cli.main(argv, out=io.StringIO(), err=err)
     assert exit_info.value.code == 2 and "error:" in err.getvalue()
+
+
+def test_discarded_help_says_the_librarys_default_list() -> None:
+    """The help cannot import the analysis to read ``LISTED`` (start-up): it says the number."""
+    from pgrewindkit.analysis.discarded import LISTED
+
+    out = io.StringIO()
+    with pytest.raises(SystemExit), contextlib.redirect_stdout(out):
+        cli.main(["discarded", "--help"], out=out, err=io.StringIO())
+    assert f"by default the first {LISTED})" in " ".join(out.getvalue().split())

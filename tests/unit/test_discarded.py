@@ -88,9 +88,10 @@ def test_a_bounded_list_counts_every_commit(failover_pair: Path, listed: int) ->
     assert work.anything_lost
     lines = render.discarded_lines(work)
     assert lines[0] == render.discarded_lines(whole)[0]
+    listed_words = f"the first {listed} are" if listed else "none is"
     assert lines[lines.index("Committed transactions:") + 1:] == [
         *render.discarded_lines(whole)[-4:][:listed],
-        f"  ... and {4 - listed} more, not listed (the first {listed} are; --transactions N or --transactions all "
+        f"  ... and {4 - listed} more, not listed ({listed_words}; --transactions N or --transactions all "
         "lists more)"]
     document = render.discarded_json(work)
     assert document["committed_count"] == 4 and len(document["committed"]) == listed  # type: ignore[arg-type]

@@ -254,9 +254,10 @@ def test_a_switch_cannot_be_counted_by_the_counting_loop() -> None:
     """The counting loop finds a SWITCH by failing to add to its slot; every other slot adds."""
     packed = reader._counting_slots(21)
     switch = reader.tally_slot(RM_XLOG_ID, XLOG_SWITCH)
-    with pytest.raises(TypeError):
+    with pytest.raises(reader._Switch):
         packed[switch] += 1
     assert [slot for slot, value in enumerate(packed) if value != 0] == [switch]
+    assert not any(packed)  # and it is never unpacked into a tally
 
 
 @pytest.mark.parametrize("max_builtin_rmid", [21, 22])

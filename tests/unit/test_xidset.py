@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,7 +29,13 @@ def test_neighbours_and_edges() -> None:
     assert len(xids) == 6
     assert [x for x in (0, 1, 6, 7, 8, 9, 65534, 65535, 65536, 65537, (1 << 32) - 2, (1 << 32) - 1) if x in xids] == [
         0, 7, 8, 65535, 65536, (1 << 32) - 1]
-    assert -1 not in xids and "7" not in xids and None not in xids
+    assert -1 not in xids and "7" not in xids and None not in xids and 1 << 32 not in xids
+
+
+@pytest.mark.parametrize("xid", [-1, 1 << 32])
+def test_what_is_not_a_transaction_id_is_refused(xid: int) -> None:
+    with pytest.raises(ValueError, match="not a transaction id"):
+        XidSet().add(xid)
 
 
 def test_a_million_consecutive_xids_take_little_room() -> None:

@@ -156,7 +156,11 @@ def _last_of_listed(work: DiscardedWork) -> datetime.datetime | None:
 
 @attrs.frozen
 class DiscardedWork:
-    """Everything the target wrote after the divergence that a rewind throws away."""
+    """Everything the target wrote after the divergence that a rewind throws away.
+
+    ``committed_count`` and the first and last commit times are fields (they cover transactions
+    ``committed`` may not list); given none, they are those of ``committed``, and ``attrs.evolve``
+    keeps them as they were."""
 
     from_lsn: LSN | None  # the divergence point; None when there is nothing to discard
     to_lsn: LSN | None  # the end of the target's valid WAL
@@ -470,6 +474,7 @@ class _Tally:
         for xid in xids:
             self.running.discard(xid)
             self.databases.pop(xid, None)
+            self.created_by.pop(xid, None)  # its files are removed again (``aborted_files``)
             self.aborted_xids.add(xid)
             for (key, what), n in self.work.pop(xid, Counter()).items():
                 if what != "truncated":

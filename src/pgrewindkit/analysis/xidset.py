@@ -6,6 +6,7 @@ from __future__ import annotations
 
 _CHUNK_BITS = 16  # xids per chunk: 65536, as 8 KB of bits; a chunk is made when one of its xids is added
 _LOW = (1 << _CHUNK_BITS) - 1
+_XIDS = 1 << 32  # TransactionId is 32 bits
 
 
 class XidSet:
@@ -19,6 +20,8 @@ class XidSet:
         self._count = 0
 
     def add(self, xid: int) -> None:
+        if not 0 <= xid < _XIDS:
+            raise ValueError(f"not a transaction id: {xid}")
         chunk = self._chunks.get(xid >> _CHUNK_BITS)
         if chunk is None:
             chunk = self._chunks[xid >> _CHUNK_BITS] = bytearray(1 << (_CHUNK_BITS - 3))

@@ -120,8 +120,9 @@ def discarded_lines(d: DiscardedWork) -> list[str]:
             lines.append(f"  xid {t.xid}{subs}{gid} at {_time(t.commit_time)} in "
                          f"{_database(t.database, t.database_oid)}: {_transaction_tables(t.relations)}")
     if d.committed_unlisted:
-        lines.append(f"  ... and {d.committed_unlisted} more, not listed (the first {len(d.committed)} are; "
-                     "--transactions N or --transactions all lists more)")
+        listed = f"the first {len(d.committed)} are" if d.committed else "none is"
+        lines.append(f"  ... and {d.committed_unlisted} more, not listed ({listed}; --transactions N or "
+                     "--transactions all lists more)")
     return lines
 
 

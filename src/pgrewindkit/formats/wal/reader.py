@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import mmap
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import attrs
 
@@ -135,11 +135,26 @@ _PAIR_TAIL_AT = SIZE_OF_RECORD + SIZE_OF_BLOCK_HEADER + SIZE_OF_LOCATOR_AND_BLOC
 _IMAGE_SAME_REL_OR_DATA = BKPBLOCK_IMAGE_OR_SAME_REL | BKPBLOCK_HAS_DATA
 
 
+class _Switch(Exception):
+    """A SWITCH reached the counting loop: the general path reads it."""
+
+
+class _SwitchSlot:
+    """What the counting loop's slot for a SWITCH holds: adding to it raises ``_Switch``, so the
+    loop finds a SWITCH without a comparison per record (and no other error is taken for one)."""
+
+    def __add__(self, other: object) -> NoReturn:
+        raise _Switch
+
+    def __bool__(self) -> bool:  # never counted: ``_unpack_into`` skips it
+        return False
+
+
 def _counting_slots(max_builtin_rmid: int) -> list[Any]:
-    """The counting loop's packed slots, one per built-in (rmid, info >> 4); a SWITCH's holds None,
-    so that adding to it fails: the loop checks for a SWITCH without a comparison per record."""
+    """The counting loop's packed slots, one per built-in (rmid, info >> 4); a SWITCH's is a
+    ``_SwitchSlot``."""
     packed: list[Any] = [0] * ((max_builtin_rmid + 1) << 4)
-    packed[_SWITCH_SLOT] = None
+    packed[_SWITCH_SLOT] = _SwitchSlot()
     return packed
 
 
@@ -148,8 +163,9 @@ def _refused_by_block_run(max_builtin_rmid: int) -> bytes:
     """For each ``xl_info | xl_rmid << 8``, whether a plan's loop leaves the record to the general
     path on its header alone: a resource manager past the built-in ones, XLR_SPECIAL_REL_UPDATE
     (its blocks are not all in the block references), a SWITCH. One index per record."""
-    size, special, switch = 1 << 16, XLR_SPECIAL_REL_UPDATE, _SWITCH_SLOT << 4  # special: one bit
+    size, special, switch = 1 << 16, XLR_SPECIAL_REL_UPDATE, _SWITCH_SLOT << 4
     limit = (max_builtin_rmid + 1) << 8
+    assert limit <= size and special & (special - 1) == 0, "an rmid is one byte; the flag one bit"
     # each rule as 0/1 bytes, ORed as integers (a loop over 65536 values would cost milliseconds)
     rules = (bytes(limit) + b"\1" * (size - limit),
              (bytes(special) + b"\1" * special) * (size // (2 * special)),
@@ -557,8 +573,8 @@ class WalReader:
 
         Every name the loop reads is a local, and each check is folded into one that must be made
         anyway: a length under SizeOfXLogRecord fails the shape checks and the decoder; a resource
-        manager past the built-in ones has no slot in ``packed`` (IndexError), and a SWITCH's slot
-        holds None (``_counting_slots``), which cannot be added to (TypeError)."""
+        manager past the built-in ones has no slot in ``packed`` (IndexError), and adding to a
+        SWITCH's slot raises ``_Switch`` (``_counting_slots``)."""
         unpack = self._unpack_counted
         extend = _extend
         decode = self._decode_record
@@ -637,7 +653,7 @@ class WalReader:
                 if end > page_end:
                     page_end = ((end - 1) | (blcksz - 1)) + 1
                     last = min(page_end - size_of_record, seg_last)
-        except (IndexError, TypeError, DecodeError):  # not a built-in resource manager; a SWITCH; a record to refuse
+        except (IndexError, _Switch, DecodeError):  # not a built-in resource manager; a SWITCH; a record to refuse
             pass
         return _page_start_if_first(pos, blcksz), prev
 
